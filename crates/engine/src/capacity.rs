@@ -1,0 +1,79 @@
+//! Capacity units as DynamoDB charges them.
+//!
+//! Reads: one RCU per started 4 KB of item for a strongly consistent read, half that for an
+//! eventually consistent one (twice for transactional reads); a read of an item that is not
+//! there still costs the minimum. Writes: one WCU per started 1 KB, where a write that
+//! replaces or removes an item is charged on the larger of the old and new item sizes; the
+//! minimum is one unit.
+
+/// Whether a request wants consumed capacity back (`ReturnConsumedCapacity`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ReturnCapacity {
+    #[default]
+    None,
+    Total,
+    Indexes,
+}
+
+/// Capacity consumed by one request on one table.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConsumedCapacity {
+    pub table_name: String,
+    /// Units charged to the base table (reads or writes, as `kind` says).
+    pub table_units: f64,
+    pub kind: CapacityKind,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CapacityKind {
+    Read,
+    Write,
+}
+
+const READ_UNIT_BYTES: usize = 4 * 1024;
+const WRITE_UNIT_BYTES: usize = 1024;
+
+fn units(size: usize, unit: usize) -> f64 {
+    // At least one unit even for an absent or empty item.
+    size.div_ceil(unit).max(1) as f64
+}
+
+/// RCUs for reading an item of `size` bytes (0 if it does not exist).
+pub fn read_units(size: usize, consistent: bool) -> f64 {
+    let full = units(size, READ_UNIT_BYTES);
+    if consistent {
+        full
+    } else {
+        full / 2.0
+    }
+}
+
+/// WCUs for a write whose old item had `old_size` bytes and new item `new_size` bytes
+/// (0 for "no item").
+pub fn write_units(old_size: usize, new_size: usize) -> f64 {
+    units(old_size.max(new_size), WRITE_UNIT_BYTES)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_round_up_per_4kb_and_halve_when_eventual() {
+        assert_eq!(read_units(0, true), 1.0);
+        assert_eq!(read_units(0, false), 0.5);
+        assert_eq!(read_units(4096, true), 1.0);
+        assert_eq!(read_units(4097, true), 2.0);
+        assert_eq!(read_units(4097, false), 1.0);
+        assert_eq!(read_units(10_000, false), 1.5);
+    }
+
+    #[test]
+    fn writes_use_the_larger_item_per_1kb() {
+        assert_eq!(write_units(0, 1), 1.0);
+        assert_eq!(write_units(0, 1024), 1.0);
+        assert_eq!(write_units(0, 1025), 2.0);
+        assert_eq!(write_units(3000, 10), 3.0);
+        assert_eq!(write_units(0, 0), 1.0);
+    }
+}

@@ -1,0 +1,137 @@
+//! The one client-facing error type: its kinds are exactly DynamoDB's error types.
+//!
+//! Every layer below the API maps its own failures into [`DynamoError`]; the server renders it
+//! to the wire in one function. The message text is part of the API: DynamoDB clients and
+//! tests match on it, so it is written out exactly as the real service words it.
+
+use std::fmt;
+
+/// DynamoDB's error types. The wire name is `<namespace>#<name>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    Validation,
+    Serialization,
+    UnknownOperation,
+    MissingAuthenticationToken,
+    IncompleteSignature,
+    RequestEntityTooLarge,
+    ResourceNotFound,
+    ResourceInUse,
+    ConditionalCheckFailed,
+    LimitExceeded,
+    ProvisionedThroughputExceeded,
+    ItemCollectionSizeLimitExceeded,
+    TransactionCanceled,
+    TransactionConflict,
+    IdempotentParameterMismatch,
+    InternalServerError,
+}
+
+impl ErrorKind {
+    /// The type name clients read (the part after `#`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::Validation => "ValidationException",
+            ErrorKind::Serialization => "SerializationException",
+            ErrorKind::UnknownOperation => "UnknownOperationException",
+            ErrorKind::MissingAuthenticationToken => "MissingAuthenticationTokenException",
+            ErrorKind::IncompleteSignature => "IncompleteSignatureException",
+            ErrorKind::RequestEntityTooLarge => "RequestEntityTooLargeException",
+            ErrorKind::ResourceNotFound => "ResourceNotFoundException",
+            ErrorKind::ResourceInUse => "ResourceInUseException",
+            ErrorKind::ConditionalCheckFailed => "ConditionalCheckFailedException",
+            ErrorKind::LimitExceeded => "LimitExceededException",
+            ErrorKind::ProvisionedThroughputExceeded => "ProvisionedThroughputExceededException",
+            ErrorKind::ItemCollectionSizeLimitExceeded => {
+                "ItemCollectionSizeLimitExceededException"
+            }
+            ErrorKind::TransactionCanceled => "TransactionCanceledException",
+            ErrorKind::TransactionConflict => "TransactionConflictException",
+            ErrorKind::IdempotentParameterMismatch => "IdempotentParameterMismatchException",
+            ErrorKind::InternalServerError => "InternalServerError",
+        }
+    }
+
+    /// The namespace DynamoDB puts before `#`: request validation comes from the Coral
+    /// framework's validator, protocol-level errors from the Coral service layer, and
+    /// everything the service itself decides from the DynamoDB model namespace.
+    pub fn namespace(self) -> &'static str {
+        match self {
+            ErrorKind::Validation => "com.amazon.coral.validate",
+            ErrorKind::Serialization
+            | ErrorKind::UnknownOperation
+            | ErrorKind::MissingAuthenticationToken
+            | ErrorKind::IncompleteSignature
+            | ErrorKind::RequestEntityTooLarge => "com.amazon.coral.service",
+            _ => "com.amazonaws.dynamodb.v20120810",
+        }
+    }
+
+    /// HTTP status: 500 only for real internal errors, 413 for oversized bodies.
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorKind::InternalServerError => 500,
+            ErrorKind::RequestEntityTooLarge => 413,
+            _ => 400,
+        }
+    }
+}
+
+/// A client-facing error: a DynamoDB error type and its message.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DynamoError {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl DynamoError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        DynamoError {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    pub fn validation(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Validation, message)
+    }
+
+    /// `ValidationException` with DynamoDB's "One or more parameter values were invalid: "
+    /// prefix, used for most semantic checks of keys and items.
+    pub fn invalid_parameter(detail: impl fmt::Display) -> Self {
+        Self::validation(format!(
+            "One or more parameter values were invalid: {detail}"
+        ))
+    }
+
+    pub fn resource_not_found(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::ResourceNotFound, message)
+    }
+
+    /// The message DynamoDB gives for data-plane requests on a missing table.
+    pub fn table_not_found() -> Self {
+        Self::resource_not_found("Requested resource not found")
+    }
+
+    pub fn resource_in_use(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::ResourceInUse, message)
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::InternalServerError, message)
+    }
+}
+
+impl fmt::Display for DynamoError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.kind.name(), self.message)
+    }
+}
+
+impl std::error::Error for DynamoError {}
+
+impl From<stator_storage::StorageError> for DynamoError {
+    fn from(err: stator_storage::StorageError) -> Self {
+        DynamoError::internal(format!("Internal server error: {err}"))
+    }
+}

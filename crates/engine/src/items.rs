@@ -1,0 +1,398 @@
+//! Single-item reads and writes: GetItem, PutItem, DeleteItem, UpdateItem.
+//!
+//! Each write is one storage write transaction that reads the old item, writes the new one
+//! (or deletes it) and adjusts the table's item-count/size record, so a request is applied
+//! entirely or not at all, and concurrent writers never lose each other's updates (write
+//! transactions are serialized by the storage layer).
+//!
+//! Stored item values are `<item size: u32 LE> <item: stator_types::itemcodec>`. The size is
+//! DynamoDB's item size, kept so that capacity and statistics never need to re-measure the
+//! old item.
+
+use std::sync::Arc;
+
+use stator_types::{decode_item, encode_item, item_size, AttributeValue, Item, MAX_ITEM_SIZE};
+
+use crate::capacity::{read_units, write_units, CapacityKind, ConsumedCapacity, ReturnCapacity};
+use crate::catalog::{decode_stats, encode_stats};
+use crate::error::DynamoError;
+use crate::keys;
+use crate::schema::{KeyAttribute, TableMeta};
+use crate::Engine;
+
+/// DynamoDB's limit on the bytes of a partition key value.
+pub const MAX_PARTITION_KEY_BYTES: usize = 2048;
+/// DynamoDB's limit on the bytes of a sort key value.
+pub const MAX_SORT_KEY_BYTES: usize = 1024;
+
+/// `ReturnValues` of a write, already checked against what the operation allows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ReturnValues {
+    #[default]
+    None,
+    AllOld,
+    UpdatedOld,
+    AllNew,
+    UpdatedNew,
+}
+
+/// What a write returns.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct WriteOutput {
+    /// `Attributes`, when ReturnValues asked for them and there are any.
+    pub attributes: Option<Item>,
+    pub consumed: Option<ConsumedCapacity>,
+}
+
+/// What GetItem returns.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct GetOutput {
+    pub item: Option<Item>,
+    pub consumed: Option<ConsumedCapacity>,
+}
+
+/// A stored item: its DynamoDB size and its attributes.
+struct StoredItem {
+    size: usize,
+    item: Item,
+}
+
+fn encode_stored(item: &Item, size: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(size + 16);
+    // Items are at most 400 KB, so the size always fits in u32.
+    out.extend_from_slice(&(size as u32).to_le_bytes());
+    encode_item(item, &mut out);
+    out
+}
+
+fn decode_stored(bytes: &[u8]) -> Result<StoredItem, DynamoError> {
+    let corrupt = || DynamoError::internal("corrupt item in storage");
+    let size_bytes: [u8; 4] = bytes
+        .get(..4)
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(corrupt)?;
+    let item = decode_item(&bytes[4..]).map_err(|_| corrupt())?;
+    Ok(StoredItem {
+        size: u32::from_le_bytes(size_bytes) as usize,
+        item,
+    })
+}
+
+fn key_type_error(attr: &KeyAttribute, actual: &AttributeValue) -> DynamoError {
+    DynamoError::invalid_parameter(format!(
+        "Type mismatch for key {} expected: {} actual: {}",
+        attr.name,
+        attr.attr_type.as_str(),
+        actual.type_name()
+    ))
+}
+
+/// Rejects empty string/binary key values with DynamoDB's message.
+fn check_not_empty(attr: &KeyAttribute, value: &AttributeValue) -> Result<(), DynamoError> {
+    let kind = match value {
+        AttributeValue::S(s) if s.is_empty() => "string",
+        AttributeValue::B(b) if b.is_empty() => "binary",
+        _ => return Ok(()),
+    };
+    Err(DynamoError::validation(format!(
+        "One or more parameter values are not valid. The AttributeValue for a key attribute \
+         cannot contain an empty {kind} value. Key: {}",
+        attr.name
+    )))
+}
+
+fn key_value_size(value: &AttributeValue) -> usize {
+    match value {
+        AttributeValue::S(s) => s.len(),
+        AttributeValue::B(b) => b.len(),
+        other => stator_types::value_size(other),
+    }
+}
+
+fn check_key_sizes(pk: &AttributeValue, sk: Option<&AttributeValue>) -> Result<(), DynamoError> {
+    if key_value_size(pk) > MAX_PARTITION_KEY_BYTES {
+        // DynamoDB's text really has no space in "of2048".
+        return Err(DynamoError::invalid_parameter(
+            "Size of hashkey has exceeded the maximum size limit of2048 bytes",
+        ));
+    }
+    if sk.is_some_and(|sk| key_value_size(sk) > MAX_SORT_KEY_BYTES) {
+        return Err(DynamoError::invalid_parameter(
+            "Aggregated size of all range keys has exceeded the size limit of 1024 bytes",
+        ));
+    }
+    Ok(())
+}
+
+/// Validates a `Key` parameter (GetItem, DeleteItem, UpdateItem): exactly the table's key
+/// attributes, of the right types, non-empty, within size limits.
+pub fn check_key<'a>(
+    meta: &TableMeta,
+    key: &'a Item,
+) -> Result<(&'a AttributeValue, Option<&'a AttributeValue>), DynamoError> {
+    let mismatch = || DynamoError::validation("The provided key element does not match the schema");
+    let expected = 1 + usize::from(meta.key_schema.sort.is_some());
+    if key.len() != expected {
+        return Err(mismatch());
+    }
+    let mut values = [None, None];
+    for (slot, attr) in meta.key_schema.attributes().enumerate() {
+        let value = key.get(&attr.name).ok_or_else(mismatch)?;
+        if !attr.attr_type.matches(value) {
+            return Err(mismatch());
+        }
+        values[slot] = Some(value);
+    }
+    for (attr, value) in meta.key_schema.attributes().zip(values.iter().flatten()) {
+        check_not_empty(attr, value)?;
+    }
+    let pk = values[0].ok_or_else(mismatch)?;
+    check_key_sizes(pk, values[1])?;
+    Ok((pk, values[1]))
+}
+
+/// Validates a whole item to be stored: key attributes present and well-typed, index key
+/// attributes well-typed and non-empty where present, item size within the limit.
+pub fn check_item<'a>(
+    meta: &TableMeta,
+    item: &'a Item,
+) -> Result<(&'a AttributeValue, Option<&'a AttributeValue>, usize), DynamoError> {
+    let mut values = [None, None];
+    for (slot, attr) in meta.key_schema.attributes().enumerate() {
+        let value = item.get(&attr.name).ok_or_else(|| {
+            DynamoError::invalid_parameter(format!("Missing the key {} in the item", attr.name))
+        })?;
+        if !attr.attr_type.matches(value) {
+            return Err(key_type_error(attr, value));
+        }
+        check_not_empty(attr, value)?;
+        values[slot] = Some(value);
+    }
+    for index in meta.global_indexes.iter().chain(&meta.local_indexes) {
+        for attr in index.key_schema.attributes() {
+            let Some(value) = item.get(&attr.name) else {
+                continue;
+            };
+            if !attr.attr_type.matches(value) {
+                return Err(DynamoError::invalid_parameter(format!(
+                    "Type mismatch for Index Key {} Expected: {} Actual: {} IndexName: {}",
+                    attr.name,
+                    attr.attr_type.as_str(),
+                    value.type_name(),
+                    index.name
+                )));
+            }
+            let kind = match value {
+                AttributeValue::S(s) if s.is_empty() => "string",
+                AttributeValue::B(b) if b.is_empty() => "binary",
+                _ => continue,
+            };
+            return Err(DynamoError::validation(format!(
+                "One or more parameter values are not valid. A value specified for a secondary \
+                 index key is not supported. The AttributeValue for a key attribute cannot \
+                 contain an empty {kind} value. IndexName: {}, IndexKey: {}",
+                index.name, attr.name
+            )));
+        }
+    }
+    let size = item_size(item);
+    if size > MAX_ITEM_SIZE {
+        return Err(DynamoError::validation(
+            "Item size has exceeded the maximum allowed size",
+        ));
+    }
+    let pk = values[0].ok_or_else(|| DynamoError::internal("key schema without partition key"))?;
+    check_key_sizes(pk, values[1])?;
+    Ok((pk, values[1], size))
+}
+
+fn consumed(
+    meta: &TableMeta,
+    wanted: ReturnCapacity,
+    units: f64,
+    kind: CapacityKind,
+) -> Option<ConsumedCapacity> {
+    (wanted != ReturnCapacity::None).then(|| ConsumedCapacity {
+        table_name: meta.name.clone(),
+        table_units: units,
+        kind,
+    })
+}
+
+/// Applies the change in item count and bytes to the table's stats record.
+fn adjust_stats(
+    txn: &mut dyn stator_storage::WriteTransaction,
+    storage_id: u32,
+    count_delta: i64,
+    size_delta: i64,
+) -> Result<(), DynamoError> {
+    if count_delta == 0 && size_delta == 0 {
+        return Ok(());
+    }
+    let key = keys::table_stats(storage_id);
+    let (count, size) = txn.get(&key)?.map(|b| decode_stats(&b)).unwrap_or((0, 0));
+    txn.put(&key, &encode_stats(count + count_delta, size + size_delta))?;
+    Ok(())
+}
+
+impl Engine {
+    /// The table for a data-plane request, or DynamoDB's not-found error.
+    pub fn data_table(&self, name: &str) -> Result<Arc<TableMeta>, DynamoError> {
+        self.table(name).ok_or_else(DynamoError::table_not_found)
+    }
+
+    /// PutItem: stores `item`, replacing any item with the same key.
+    pub fn put_item(
+        &self,
+        table: &str,
+        item: Item,
+        return_values: ReturnValues,
+        return_capacity: ReturnCapacity,
+    ) -> Result<WriteOutput, DynamoError> {
+        let meta = self.data_table(table)?;
+        let (pk, sk, new_size) = check_item(&meta, &item)?;
+        let key = keys::item_key(meta.storage_id, pk, sk);
+        let value = encode_stored(&item, new_size);
+
+        let mut txn = self.storage.begin_write()?;
+        let old = txn.get(&key)?.map(|b| decode_stored(&b)).transpose()?;
+        txn.put(&key, &value)?;
+        let old_size = old.as_ref().map_or(0, |o| o.size);
+        adjust_stats(
+            txn.as_mut(),
+            meta.storage_id,
+            i64::from(old.is_none()),
+            new_size as i64 - old_size as i64,
+        )?;
+        txn.commit()?;
+
+        Ok(WriteOutput {
+            attributes: match return_values {
+                ReturnValues::AllOld => old.map(|o| o.item),
+                _ => None,
+            },
+            consumed: consumed(
+                &meta,
+                return_capacity,
+                write_units(old_size, new_size),
+                CapacityKind::Write,
+            ),
+        })
+    }
+
+    /// GetItem. Every read is served from the latest committed state, so eventually
+    /// consistent reads are in fact strongly consistent; only their capacity differs.
+    pub fn get_item(
+        &self,
+        table: &str,
+        key: &Item,
+        consistent: bool,
+        return_capacity: ReturnCapacity,
+    ) -> Result<GetOutput, DynamoError> {
+        let meta = self.data_table(table)?;
+        let (pk, sk) = check_key(&meta, key)?;
+        let storage_key = keys::item_key(meta.storage_id, pk, sk);
+        let stored = {
+            let snapshot = self.storage.snapshot()?;
+            snapshot.get(&storage_key)?
+        };
+        let stored = stored.map(|b| decode_stored(&b)).transpose()?;
+        let size = stored.as_ref().map_or(0, |s| s.size);
+        Ok(GetOutput {
+            item: stored.map(|s| s.item),
+            consumed: consumed(
+                &meta,
+                return_capacity,
+                read_units(size, consistent),
+                CapacityKind::Read,
+            ),
+        })
+    }
+
+    /// DeleteItem: removes the item if present (deleting a missing item succeeds).
+    pub fn delete_item(
+        &self,
+        table: &str,
+        key: &Item,
+        return_values: ReturnValues,
+        return_capacity: ReturnCapacity,
+    ) -> Result<WriteOutput, DynamoError> {
+        let meta = self.data_table(table)?;
+        let (pk, sk) = check_key(&meta, key)?;
+        let storage_key = keys::item_key(meta.storage_id, pk, sk);
+
+        let mut txn = self.storage.begin_write()?;
+        let old = txn
+            .get(&storage_key)?
+            .map(|b| decode_stored(&b))
+            .transpose()?;
+        let old_size = old.as_ref().map_or(0, |o| o.size);
+        if old.is_some() {
+            txn.delete(&storage_key)?;
+            adjust_stats(txn.as_mut(), meta.storage_id, -1, -(old_size as i64))?;
+            txn.commit()?;
+        }
+
+        Ok(WriteOutput {
+            attributes: match return_values {
+                ReturnValues::AllOld => old.map(|o| o.item),
+                _ => None,
+            },
+            consumed: consumed(
+                &meta,
+                return_capacity,
+                write_units(old_size, 0),
+                CapacityKind::Write,
+            ),
+        })
+    }
+
+    /// UpdateItem without update actions: creates the item with just its key attributes
+    /// when it does not exist, and leaves an existing item unchanged (as DynamoDB does).
+    /// Update expressions plug in here once the expression engine exists.
+    pub fn update_item(
+        &self,
+        table: &str,
+        key: &Item,
+        return_values: ReturnValues,
+        return_capacity: ReturnCapacity,
+    ) -> Result<WriteOutput, DynamoError> {
+        let meta = self.data_table(table)?;
+        let (pk, sk) = check_key(&meta, key)?;
+        let storage_key = keys::item_key(meta.storage_id, pk, sk);
+
+        let mut txn = self.storage.begin_write()?;
+        let old = txn
+            .get(&storage_key)?
+            .map(|b| decode_stored(&b))
+            .transpose()?;
+        let old_size = old.as_ref().map_or(0, |o| o.size);
+        let (new_item, new_size) = match &old {
+            Some(existing) => (existing.item.clone(), existing.size),
+            None => {
+                let item = key.clone();
+                let size = item_size(&item);
+                txn.put(&storage_key, &encode_stored(&item, size))?;
+                adjust_stats(txn.as_mut(), meta.storage_id, 1, size as i64)?;
+                txn.commit()?;
+                (item, size)
+            }
+        };
+
+        let attributes = match return_values {
+            ReturnValues::AllOld => old.map(|o| o.item),
+            ReturnValues::AllNew => Some(new_item),
+            // No attribute was updated, so there is nothing to return.
+            ReturnValues::UpdatedOld | ReturnValues::UpdatedNew | ReturnValues::None => None,
+        };
+        Ok(WriteOutput {
+            attributes,
+            consumed: consumed(
+                &meta,
+                return_capacity,
+                write_units(old_size, new_size),
+                CapacityKind::Write,
+            ),
+        })
+    }
+}

@@ -1,0 +1,197 @@
+//! Table metadata: everything CreateTable/UpdateTable define and DescribeTable reports.
+//!
+//! [`TableMeta`] is the catalog record of one table. It is persisted as JSON under the
+//! catalog keys (see [`crate::keys`]) — metadata is small and rarely written, so a readable,
+//! evolvable format beats a compact one here — and cached in memory by [`crate::Engine`].
+//! Requests arrive already validated by the API layer; this module only holds the data.
+
+use serde::{Deserialize, Serialize};
+use stator_types::AttributeValue;
+
+/// The three scalar types a key attribute may have.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ScalarType {
+    S,
+    N,
+    B,
+}
+
+impl ScalarType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScalarType::S => "S",
+            ScalarType::N => "N",
+            ScalarType::B => "B",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ScalarType> {
+        match s {
+            "S" => Some(ScalarType::S),
+            "N" => Some(ScalarType::N),
+            "B" => Some(ScalarType::B),
+            _ => None,
+        }
+    }
+
+    /// Whether `value` is of this scalar type.
+    pub fn matches(self, value: &AttributeValue) -> bool {
+        matches!(
+            (self, value),
+            (ScalarType::S, AttributeValue::S(_))
+                | (ScalarType::N, AttributeValue::N(_))
+                | (ScalarType::B, AttributeValue::B(_))
+        )
+    }
+}
+
+/// One key attribute: its name and type.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyAttribute {
+    pub name: String,
+    pub attr_type: ScalarType,
+}
+
+/// A primary key shape: partition (HASH) key and optional sort (RANGE) key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeySchema {
+    pub partition: KeyAttribute,
+    pub sort: Option<KeyAttribute>,
+}
+
+impl KeySchema {
+    /// The key attributes in DynamoDB's order: HASH then RANGE.
+    pub fn attributes(&self) -> impl Iterator<Item = &KeyAttribute> {
+        std::iter::once(&self.partition).chain(self.sort.as_ref())
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BillingMode {
+    Provisioned,
+    PayPerRequest,
+}
+
+impl BillingMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BillingMode::Provisioned => "PROVISIONED",
+            BillingMode::PayPerRequest => "PAY_PER_REQUEST",
+        }
+    }
+}
+
+/// Provisioned throughput as DescribeTable reports it. For on-demand tables DynamoDB
+/// reports zeros here.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Throughput {
+    pub read_capacity_units: i64,
+    pub write_capacity_units: i64,
+    pub last_increase: Option<f64>,
+    pub last_decrease: Option<f64>,
+    pub decreases_today: i64,
+}
+
+/// On-demand maximums (`OnDemandThroughput`); -1 or absent means no limit.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OnDemandThroughput {
+    pub max_read_request_units: Option<i64>,
+    pub max_write_request_units: Option<i64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ProjectionType {
+    All,
+    KeysOnly,
+    Include,
+}
+
+impl ProjectionType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProjectionType::All => "ALL",
+            ProjectionType::KeysOnly => "KEYS_ONLY",
+            ProjectionType::Include => "INCLUDE",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Projection {
+    pub projection_type: ProjectionType,
+    pub non_key_attributes: Vec<String>,
+}
+
+/// A secondary index definition (global or local).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IndexMeta {
+    pub name: String,
+    pub key_schema: KeySchema,
+    pub projection: Projection,
+    /// Only for global indexes on provisioned tables.
+    pub throughput: Option<Throughput>,
+    pub on_demand: Option<OnDemandThroughput>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamMeta {
+    pub view_type: String,
+    /// `LatestStreamLabel`: an ISO-8601 timestamp of when the stream was enabled.
+    pub label: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SseMeta {
+    /// "KMS" (DynamoDB reports only KMS-type descriptions; AES256 default encryption is
+    /// reported as no SSEDescription).
+    pub sse_type: String,
+    pub kms_master_key_id: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tag {
+    pub key: String,
+    pub value: String,
+}
+
+/// The catalog record of one table.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TableMeta {
+    pub name: String,
+    /// Internal number that prefixes every storage key of this table. Never reused, so a
+    /// deleted table's leftover data can never show through a new table of the same name.
+    pub storage_id: u32,
+    /// The `TableId` UUID DynamoDB reports.
+    pub table_id: String,
+    pub arn: String,
+    /// Seconds since the epoch, with milliseconds.
+    pub creation_time: f64,
+    /// In the order the client defined them.
+    pub attribute_definitions: Vec<KeyAttribute>,
+    pub key_schema: KeySchema,
+    pub billing_mode: BillingMode,
+    /// When the billing mode was last set to PAY_PER_REQUEST.
+    pub pay_per_request_since: Option<f64>,
+    pub throughput: Throughput,
+    pub on_demand: Option<OnDemandThroughput>,
+    pub global_indexes: Vec<IndexMeta>,
+    pub local_indexes: Vec<IndexMeta>,
+    pub stream: Option<StreamMeta>,
+    pub sse: Option<SseMeta>,
+    pub table_class: String,
+    pub deletion_protection: bool,
+    pub tags: Vec<Tag>,
+}
+
+impl TableMeta {
+    /// `LatestStreamArn` for the current stream, if one is enabled.
+    pub fn stream_arn(&self) -> Option<String> {
+        self.stream
+            .as_ref()
+            .map(|s| format!("{}/stream/{}", self.arn, s.label))
+    }
+
+    pub fn index_arn(&self, index: &str) -> String {
+        format!("{}/index/{}", self.arn, index)
+    }
+}

@@ -1,0 +1,112 @@
+//! Stator's server: the DynamoDB wire protocol over HTTP, the API operations, and start-up.
+//!
+//! ```text
+//! http (listener, body limits, gzip) → auth → ops::resolve(X-Amz-Target)
+//!      → ops::<operation>::handle: decode JSON → validate → engine call → encode
+//!      → wire (the one response writer: request id, CRC-32, content type)
+//! ```
+//! `config` turns the command line into a [`config::ServeConfig`]; [`run`] opens storage and
+//! the engine, binds the listener, prints the endpoint and serves until SIGINT/SIGTERM, then
+//! drains in-flight requests and flushes storage.
+
+pub mod auth;
+pub mod config;
+pub mod http;
+pub mod ops;
+pub mod validate;
+pub mod wire;
+
+use std::sync::Arc;
+
+use stator_engine::{Engine, EngineConfig};
+use stator_storage::{DiskStorage, MemoryStorage, Storage};
+
+use config::ServeConfig;
+
+/// Opens the configured storage backend.
+pub fn open_storage(config: &ServeConfig) -> Result<Arc<dyn Storage>, String> {
+    if config.in_memory {
+        return Ok(Arc::new(MemoryStorage::new()));
+    }
+    let durability = if config.sync {
+        stator_storage::Durability::Sync
+    } else {
+        stator_storage::Durability::Process
+    };
+    DiskStorage::open(&config.data_dir, durability)
+        .map(|s| Arc::new(s) as Arc<dyn Storage>)
+        .map_err(|e| {
+            format!(
+                "cannot open data directory {}: {e}",
+                config.data_dir.display()
+            )
+        })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+/// Writes one line to stdout and flushes it, ignoring errors: scripts read the first line to
+/// learn the endpoint, and a reader that went away must not crash the server.
+fn say(line: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+/// Runs the server until a shutdown signal.
+pub fn run(config: ServeConfig) -> Result<(), String> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    runtime.block_on(async move {
+        let storage = open_storage(&config)?;
+        let engine = Engine::open(storage, EngineConfig::default()).map_err(|e| e.to_string())?;
+        let listener = tokio::net::TcpListener::bind((config.host.as_str(), config.port))
+            .await
+            .map_err(|e| format!("cannot listen on {}:{}: {e}", config.host, config.port))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| format!("cannot read the listening address: {e}"))?;
+        let server = Arc::new(http::Server {
+            engine: engine.clone(),
+            blocking_engine_calls: config.sync,
+            health_region: "us-east-1".to_string(),
+        });
+        let storage_desc = if config.in_memory {
+            "in memory".to_string()
+        } else {
+            format!("on disk at {}", config.data_dir.display())
+        };
+        // Output errors (a closed stdout pipe) must never stop the server.
+        say(&format!(
+            "Stator listening on http://{addr} (data {storage_desc})"
+        ));
+        http::serve(listener, server, shutdown_signal()).await;
+        engine.shutdown().map_err(|e| e.to_string())?;
+        say("Stator stopped");
+        Ok(())
+    })
+}

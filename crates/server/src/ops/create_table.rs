@@ -1,0 +1,726 @@
+//! CreateTable: validates a table definition and adds it to the catalog.
+//!
+//! Validation runs in two stages, as in DynamoDB: first the request's model constraints
+//! (reported together, see `validate`), then the meaning of the definition in a fixed order:
+//! key schema shape, billing mode and throughput, attribute definitions versus every key
+//! schema, local indexes, global indexes. Shared model pieces (key schemas, projections,
+//! throughput, tags) live in [`model`] so UpdateTable and TagResource use the same rules.
+
+use serde::de::IgnoredAny;
+use serde::{Deserialize, Serialize};
+use stator_engine::catalog::NewTable;
+use stator_engine::schema::{
+    BillingMode, IndexMeta, KeyAttribute, KeySchema, OnDemandThroughput, Projection,
+    ProjectionType, ScalarType, SseMeta, Tag, Throughput,
+};
+use stator_engine::DynamoError;
+
+use super::Context;
+use crate::validate::{self, Validator};
+
+/// Request model pieces shared by the table-level operations.
+pub mod model {
+    use super::*;
+
+    #[derive(Deserialize, Clone)]
+    #[serde(rename_all = "PascalCase")]
+    pub struct AttributeDefinitionIn {
+        pub attribute_name: Option<String>,
+        pub attribute_type: Option<String>,
+    }
+
+    #[derive(Deserialize, Clone)]
+    #[serde(rename_all = "PascalCase")]
+    pub struct KeySchemaElementIn {
+        pub attribute_name: Option<String>,
+        pub key_type: Option<String>,
+    }
+
+    #[derive(Deserialize, Clone)]
+    #[serde(rename_all = "PascalCase")]
+    pub struct ThroughputIn {
+        pub read_capacity_units: Option<i64>,
+        pub write_capacity_units: Option<i64>,
+    }
+
+    #[derive(Deserialize, Clone)]
+    #[serde(rename_all = "PascalCase")]
+    pub struct OnDemandIn {
+        pub max_read_request_units: Option<i64>,
+        pub max_write_request_units: Option<i64>,
+    }
+
+    #[derive(Deserialize, Clone)]
+    #[serde(rename_all = "PascalCase")]
+    pub struct ProjectionIn {
+        pub projection_type: Option<String>,
+        pub non_key_attributes: Option<Vec<String>>,
+    }
+
+    #[derive(Deserialize, Clone)]
+    #[serde(rename_all = "PascalCase")]
+    pub struct IndexIn {
+        pub index_name: Option<String>,
+        pub key_schema: Option<Vec<KeySchemaElementIn>>,
+        pub projection: Option<ProjectionIn>,
+        pub provisioned_throughput: Option<ThroughputIn>,
+        pub on_demand_throughput: Option<OnDemandIn>,
+        pub warm_throughput: Option<IgnoredAny>,
+    }
+
+    #[derive(Deserialize, Clone)]
+    #[serde(rename_all = "PascalCase")]
+    pub struct StreamSpecificationIn {
+        pub stream_enabled: Option<bool>,
+        pub stream_view_type: Option<String>,
+    }
+
+    #[derive(Deserialize, Clone)]
+    pub struct SseSpecificationIn {
+        #[serde(rename = "Enabled")]
+        pub enabled: Option<bool>,
+        #[serde(rename = "SSEType")]
+        pub sse_type: Option<String>,
+        #[serde(rename = "KMSMasterKeyId")]
+        pub kms_master_key_id: Option<String>,
+    }
+
+    #[derive(Deserialize, Clone)]
+    #[serde(rename_all = "PascalCase")]
+    pub struct TagIn {
+        pub key: Option<String>,
+        pub value: Option<String>,
+    }
+
+    /// How the Java service prints a key schema list in a length error.
+    fn show_key_schema(list: &[KeySchemaElementIn]) -> String {
+        let parts: Vec<String> = list
+            .iter()
+            .map(|k| {
+                format!(
+                    "KeySchemaElement(attributeName={}, keyType={})",
+                    k.attribute_name.as_deref().unwrap_or("null"),
+                    k.key_type.as_deref().unwrap_or("null")
+                )
+            })
+            .collect();
+        format!("[{}]", parts.join(", "))
+    }
+
+    pub fn check_key_schema(
+        v: &mut Validator,
+        schema: Option<&Vec<KeySchemaElementIn>>,
+        path: &str,
+    ) {
+        let Some(schema) = schema else {
+            v.required::<()>(None, path);
+            return;
+        };
+        for (i, element) in schema.iter().enumerate() {
+            let at = format!("{path}.{}.member", i + 1);
+            v.text(
+                element.attribute_name.as_deref(),
+                &format!("{at}.attributeName"),
+                validate::ATTRIBUTE_NAME,
+                true,
+            );
+            v.one_of(
+                element.key_type.as_deref(),
+                &format!("{at}.keyType"),
+                validate::KEY_TYPES,
+                true,
+            );
+        }
+        v.list_len(schema.len(), &show_key_schema(schema), path, 1, 2);
+    }
+
+    pub fn check_throughput(v: &mut Validator, t: Option<&ThroughputIn>, path: &str) {
+        if let Some(t) = t {
+            v.int_range(
+                t.read_capacity_units,
+                &format!("{path}.readCapacityUnits"),
+                1,
+                i64::MAX,
+                true,
+            );
+            v.int_range(
+                t.write_capacity_units,
+                &format!("{path}.writeCapacityUnits"),
+                1,
+                i64::MAX,
+                true,
+            );
+        }
+    }
+
+    pub fn check_projection(v: &mut Validator, p: Option<&ProjectionIn>, path: &str) {
+        let Some(p) = p else {
+            v.required::<()>(None, path);
+            return;
+        };
+        v.one_of(
+            p.projection_type.as_deref(),
+            &format!("{path}.projectionType"),
+            validate::PROJECTION_TYPES,
+            false,
+        );
+        if let Some(attrs) = &p.non_key_attributes {
+            v.list_len(
+                attrs.len(),
+                &format!("[{}]", attrs.join(", ")),
+                &format!("{path}.nonKeyAttributes"),
+                1,
+                20,
+            );
+        }
+    }
+
+    pub fn check_stream(v: &mut Validator, s: Option<&StreamSpecificationIn>, path: &str) {
+        if let Some(s) = s {
+            v.required(s.stream_enabled.as_ref(), &format!("{path}.streamEnabled"));
+            v.one_of(
+                s.stream_view_type.as_deref(),
+                &format!("{path}.streamViewType"),
+                validate::STREAM_VIEW_TYPES,
+                false,
+            );
+        }
+    }
+
+    pub fn check_sse(v: &mut Validator, s: Option<&SseSpecificationIn>, path: &str) {
+        if let Some(s) = s {
+            v.one_of(
+                s.sse_type.as_deref(),
+                &format!("{path}.sSEType"),
+                validate::SSE_TYPES,
+                false,
+            );
+        }
+    }
+
+    pub fn check_tags(v: &mut Validator, tags: Option<&Vec<TagIn>>, path: &str) {
+        for (i, tag) in tags.into_iter().flatten().enumerate() {
+            let at = format!("{path}.{}.member", i + 1);
+            v.text(
+                tag.key.as_deref(),
+                &format!("{at}.key"),
+                validate::TAG_KEY,
+                true,
+            );
+            v.text(
+                tag.value.as_deref(),
+                &format!("{at}.value"),
+                validate::TAG_VALUE,
+                true,
+            );
+        }
+    }
+
+    /// Validated tags (keys and values are present after `check_tags`).
+    pub fn tags(tags: Option<Vec<TagIn>>) -> Vec<Tag> {
+        tags.into_iter()
+            .flatten()
+            .map(|t| Tag {
+                key: t.key.unwrap_or_default(),
+                value: t.value.unwrap_or_default(),
+            })
+            .collect()
+    }
+
+    pub fn billing_mode(mode: Option<&str>) -> Option<BillingMode> {
+        match mode? {
+            "PAY_PER_REQUEST" => Some(BillingMode::PayPerRequest),
+            _ => Some(BillingMode::Provisioned),
+        }
+    }
+
+    pub fn on_demand(o: Option<&OnDemandIn>) -> Option<OnDemandThroughput> {
+        o.map(|o| OnDemandThroughput {
+            max_read_request_units: o.max_read_request_units,
+            max_write_request_units: o.max_write_request_units,
+        })
+    }
+
+    /// `(read, write)` of a constraint-checked throughput.
+    pub fn throughput_pair(t: Option<&ThroughputIn>) -> Option<(i64, i64)> {
+        t.map(|t| {
+            (
+                t.read_capacity_units.unwrap_or(1),
+                t.write_capacity_units.unwrap_or(1),
+            )
+        })
+    }
+
+    /// An SSE specification turned into what DescribeTable reports. `Enabled: false` or
+    /// `AES256` means DynamoDB's default encryption, which it does not describe.
+    pub fn sse(s: Option<&SseSpecificationIn>) -> Option<SseMeta> {
+        let s = s?;
+        if s.enabled == Some(false) || s.sse_type.as_deref() == Some("AES256") {
+            return None;
+        }
+        if s.enabled == Some(true) || s.sse_type.is_some() || s.kms_master_key_id.is_some() {
+            return Some(SseMeta {
+                sse_type: "KMS".to_string(),
+                kms_master_key_id: s.kms_master_key_id.clone(),
+            });
+        }
+        None
+    }
+}
+
+use model::*;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Input {
+    attribute_definitions: Option<Vec<AttributeDefinitionIn>>,
+    table_name: Option<String>,
+    key_schema: Option<Vec<KeySchemaElementIn>>,
+    local_secondary_indexes: Option<Vec<IndexIn>>,
+    global_secondary_indexes: Option<Vec<IndexIn>>,
+    billing_mode: Option<String>,
+    provisioned_throughput: Option<ThroughputIn>,
+    stream_specification: Option<StreamSpecificationIn>,
+    #[serde(rename = "SSESpecification")]
+    sse_specification: Option<SseSpecificationIn>,
+    tags: Option<Vec<TagIn>>,
+    table_class: Option<String>,
+    deletion_protection_enabled: Option<bool>,
+    on_demand_throughput: Option<OnDemandIn>,
+    resource_policy: Option<IgnoredAny>,
+    warm_throughput: Option<IgnoredAny>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Output {
+    table_description: serde_json::Value,
+}
+
+fn invalid(detail: impl std::fmt::Display) -> DynamoError {
+    DynamoError::invalid_parameter(detail)
+}
+
+/// Turns a constraint-checked key schema into the engine's form, enforcing the HASH-then-
+/// RANGE shape. `what` names the schema owner in index messages.
+fn key_schema(
+    elements: &[KeySchemaElementIn],
+    types: &[(String, ScalarType)],
+) -> Result<KeySchema, DynamoError> {
+    let name = |e: &KeySchemaElementIn| e.attribute_name.clone().unwrap_or_default();
+    let lookup = |n: &str| {
+        types
+            .iter()
+            .find(|(a, _)| a == n)
+            .map(|(_, t)| *t)
+            .unwrap_or(ScalarType::S)
+    };
+    let first = elements.first().ok_or_else(|| {
+        DynamoError::validation("Invalid KeySchema: Some KeySchemaElement is missing")
+    })?;
+    if first.key_type.as_deref() != Some("HASH") {
+        return Err(DynamoError::validation(
+            "Invalid KeySchema: The first KeySchemaElement is not a HASH key type",
+        ));
+    }
+    let partition = KeyAttribute {
+        attr_type: lookup(&name(first)),
+        name: name(first),
+    };
+    let sort = match elements.get(1) {
+        None => None,
+        Some(second) => {
+            if second.key_type.as_deref() != Some("RANGE") {
+                return Err(DynamoError::validation(
+                    "Invalid KeySchema: The second KeySchemaElement is not a RANGE key type",
+                ));
+            }
+            if name(second) == partition.name {
+                return Err(DynamoError::validation(
+                    "Both the Hash Key and the Range Key element in the KeySchema have the same name",
+                ));
+            }
+            Some(KeyAttribute {
+                attr_type: lookup(&name(second)),
+                name: name(second),
+            })
+        }
+    };
+    Ok(KeySchema { partition, sort })
+}
+
+fn projection(p: &ProjectionIn, index: &str) -> Result<Projection, DynamoError> {
+    let projection_type = match p.projection_type.as_deref() {
+        Some("ALL") => ProjectionType::All,
+        Some("KEYS_ONLY") => ProjectionType::KeysOnly,
+        Some("INCLUDE") => ProjectionType::Include,
+        _ => {
+            return Err(invalid(format!(
+                "Unknown ProjectionType: null for index: {index}"
+            )))
+        }
+    };
+    let non_key = p.non_key_attributes.clone().unwrap_or_default();
+    match projection_type {
+        ProjectionType::Include if non_key.is_empty() => Err(invalid(format!(
+            "NonKeyAttributes must not be empty when ProjectionType is INCLUDE for index: {index}"
+        ))),
+        ProjectionType::All | ProjectionType::KeysOnly if p.non_key_attributes.is_some() => {
+            Err(invalid(format!(
+                "ProjectionType is {}, but NonKeyAttributes is specified",
+                projection_type.as_str()
+            )))
+        }
+        _ => {
+            let mut seen = std::collections::HashSet::new();
+            for attr in &non_key {
+                if !seen.insert(attr) {
+                    return Err(invalid(format!(
+                        "Duplicate attribute in NonKeyAttributes: {attr} for index: {index}"
+                    )));
+                }
+            }
+            Ok(Projection {
+                projection_type,
+                non_key_attributes: non_key,
+            })
+        }
+    }
+}
+
+pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
+    let input: Input = super::decode(body)?;
+
+    // Stage 1: model constraints.
+    let mut v = Validator::new();
+    match &input.attribute_definitions {
+        None => {
+            v.required::<()>(None, "attributeDefinitions");
+        }
+        Some(defs) => {
+            for (i, d) in defs.iter().enumerate() {
+                let at = format!("attributeDefinitions.{}.member", i + 1);
+                v.text(
+                    d.attribute_name.as_deref(),
+                    &format!("{at}.attributeName"),
+                    validate::ATTRIBUTE_NAME,
+                    true,
+                );
+                v.one_of(
+                    d.attribute_type.as_deref(),
+                    &format!("{at}.attributeType"),
+                    validate::ATTRIBUTE_TYPES,
+                    true,
+                );
+            }
+        }
+    }
+    v.text(
+        input.table_name.as_deref(),
+        "tableName",
+        validate::TABLE_NAME,
+        true,
+    );
+    check_key_schema(&mut v, input.key_schema.as_ref(), "keySchema");
+    for (kind, list) in [
+        ("localSecondaryIndexes", &input.local_secondary_indexes),
+        ("globalSecondaryIndexes", &input.global_secondary_indexes),
+    ] {
+        for (i, index) in list.iter().flatten().enumerate() {
+            let at = format!("{kind}.{}.member", i + 1);
+            v.text(
+                index.index_name.as_deref(),
+                &format!("{at}.indexName"),
+                validate::INDEX_NAME,
+                true,
+            );
+            check_key_schema(
+                &mut v,
+                index.key_schema.as_ref(),
+                &format!("{at}.keySchema"),
+            );
+            check_projection(
+                &mut v,
+                index.projection.as_ref(),
+                &format!("{at}.projection"),
+            );
+            check_throughput(
+                &mut v,
+                index.provisioned_throughput.as_ref(),
+                &format!("{at}.provisionedThroughput"),
+            );
+        }
+    }
+    v.one_of(
+        input.billing_mode.as_deref(),
+        "billingMode",
+        validate::BILLING_MODES,
+        false,
+    );
+    check_throughput(
+        &mut v,
+        input.provisioned_throughput.as_ref(),
+        "provisionedThroughput",
+    );
+    check_stream(
+        &mut v,
+        input.stream_specification.as_ref(),
+        "streamSpecification",
+    );
+    check_sse(&mut v, input.sse_specification.as_ref(), "sSESpecification");
+    check_tags(&mut v, input.tags.as_ref(), "tags");
+    v.one_of(
+        input.table_class.as_deref(),
+        "tableClass",
+        validate::TABLE_CLASSES,
+        false,
+    );
+    v.finish()?;
+
+    if input.resource_policy.is_some() {
+        return Err(super::not_yet("ResourcePolicy"));
+    }
+    if input.warm_throughput.is_some() {
+        return Err(super::not_yet("WarmThroughput"));
+    }
+
+    // Stage 2: meaning.
+    let defs: Vec<(String, ScalarType)> = input
+        .attribute_definitions
+        .iter()
+        .flatten()
+        .map(|d| {
+            (
+                d.attribute_name.clone().unwrap_or_default(),
+                d.attribute_type
+                    .as_deref()
+                    .and_then(ScalarType::parse)
+                    .unwrap_or(ScalarType::S),
+            )
+        })
+        .collect();
+    let table_key = key_schema(input.key_schema.as_deref().unwrap_or_default(), &defs)?;
+
+    let billing = billing_mode(input.billing_mode.as_deref()).unwrap_or(BillingMode::Provisioned);
+    match billing {
+        BillingMode::Provisioned if input.provisioned_throughput.is_none() => {
+            return Err(invalid(
+                "ReadCapacityUnits and WriteCapacityUnits must both be specified when \
+                 BillingMode is PROVISIONED",
+            ))
+        }
+        BillingMode::PayPerRequest if input.provisioned_throughput.is_some() => {
+            return Err(invalid(
+                "Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when \
+                 BillingMode is PAY_PER_REQUEST",
+            ))
+        }
+        _ => {}
+    }
+
+    let mut seen_defs = std::collections::HashSet::new();
+    for (name, _) in &defs {
+        if !seen_defs.insert(name.as_str()) {
+            return Err(invalid(format!(
+                "Duplicate AttributeName in AttributeDefinitions: {name}"
+            )));
+        }
+    }
+
+    // Every key attribute of the table and its indexes must be defined, and every definition
+    // must be used by some key schema.
+    let mut key_names: Vec<String> = table_key.attributes().map(|a| a.name.clone()).collect();
+    for index in input
+        .local_secondary_indexes
+        .iter()
+        .flatten()
+        .chain(input.global_secondary_indexes.iter().flatten())
+    {
+        for e in index.key_schema.iter().flatten() {
+            let n = e.attribute_name.clone().unwrap_or_default();
+            if !key_names.contains(&n) {
+                key_names.push(n);
+            }
+        }
+    }
+    let undefined: Vec<&String> = key_names
+        .iter()
+        .filter(|n| !defs.iter().any(|(d, _)| d == *n))
+        .collect();
+    if !undefined.is_empty() {
+        let keys: Vec<&str> = undefined.iter().map(|s| s.as_str()).collect();
+        let all: Vec<&str> = defs.iter().map(|(d, _)| d.as_str()).collect();
+        return Err(invalid(format!(
+            "Some index key attributes are not defined in AttributeDefinitions. Keys: [{}], \
+             AttributeDefinitions: [{}]",
+            keys.join(", "),
+            all.join(", ")
+        )));
+    }
+    if defs.len() != key_names.len() {
+        return Err(invalid(
+            "Number of attributes in KeySchema does not exactly match number of attributes \
+             defined in AttributeDefinitions",
+        ));
+    }
+
+    let mut index_names = std::collections::HashSet::new();
+    let mut local_indexes = Vec::new();
+    if let Some(lsis) = &input.local_secondary_indexes {
+        if lsis.is_empty() {
+            return Err(invalid("List of LocalSecondaryIndexes is empty"));
+        }
+        let Some(table_sort) = &table_key.sort else {
+            return Err(invalid(
+                "Table KeySchema does not have a range key, which is required when specifying \
+                 a LocalSecondaryIndex",
+            ));
+        };
+        let _ = table_sort;
+        if lsis.len() > 5 {
+            return Err(invalid(
+                "Number of LocalSecondaryIndexes exceeds per-table limit of 5",
+            ));
+        }
+        for lsi in lsis {
+            let name = lsi.index_name.clone().unwrap_or_default();
+            if !index_names.insert(name.clone()) {
+                return Err(invalid(format!("Duplicate index name: {name}")));
+            }
+            let schema = key_schema(lsi.key_schema.as_deref().unwrap_or_default(), &defs)?;
+            if schema.partition.name != table_key.partition.name {
+                return Err(invalid(format!(
+                    "Index KeySchema does not have the same leading hash key as table \
+                     KeySchema for index: {name}. index hash key: {}, table hash key: {}",
+                    schema.partition.name, table_key.partition.name
+                )));
+            }
+            if schema.sort.is_none() {
+                return Err(invalid(format!(
+                    "Index KeySchema does not have a range key for index: {name}"
+                )));
+            }
+            if lsi.provisioned_throughput.is_some() {
+                return Err(invalid(format!(
+                    "ProvisionedThroughput should not be specified for index: {name}"
+                )));
+            }
+            let projection = projection(
+                lsi.projection
+                    .as_ref()
+                    .ok_or_else(|| invalid("Projection is missing"))?,
+                &name,
+            )?;
+            local_indexes.push(IndexMeta {
+                name,
+                key_schema: schema,
+                projection,
+                throughput: None,
+                on_demand: None,
+            });
+        }
+    }
+
+    let mut global_indexes = Vec::new();
+    if let Some(gsis) = &input.global_secondary_indexes {
+        if gsis.is_empty() {
+            return Err(invalid("List of GlobalSecondaryIndexes is empty"));
+        }
+        if gsis.len() > 20 {
+            return Err(invalid(
+                "GlobalSecondaryIndex count exceeds the per-table limit of 20",
+            ));
+        }
+        for gsi in gsis {
+            let name = gsi.index_name.clone().unwrap_or_default();
+            if !index_names.insert(name.clone()) {
+                return Err(invalid(format!("Duplicate index name: {name}")));
+            }
+            if gsi.warm_throughput.is_some() {
+                return Err(super::not_yet("WarmThroughput"));
+            }
+            let schema = key_schema(gsi.key_schema.as_deref().unwrap_or_default(), &defs)?;
+            let projection = projection(
+                gsi.projection
+                    .as_ref()
+                    .ok_or_else(|| invalid("Projection is missing"))?,
+                &name,
+            )?;
+            let throughput = match (
+                billing,
+                throughput_pair(gsi.provisioned_throughput.as_ref()),
+            ) {
+                (BillingMode::Provisioned, None) => {
+                    return Err(invalid(format!(
+                        "ProvisionedThroughput is not specified for index: {name}"
+                    )))
+                }
+                (BillingMode::PayPerRequest, Some(_)) => {
+                    return Err(invalid(format!(
+                        "ProvisionedThroughput should not be specified for index: {name} when \
+                         BillingMode is PAY_PER_REQUEST"
+                    )))
+                }
+                (_, pair) => pair.map(|(r, w)| Throughput {
+                    read_capacity_units: r,
+                    write_capacity_units: w,
+                    ..Throughput::default()
+                }),
+            };
+            global_indexes.push(IndexMeta {
+                name,
+                key_schema: schema,
+                projection,
+                throughput,
+                on_demand: on_demand(gsi.on_demand_throughput.as_ref()),
+            });
+        }
+    }
+
+    let total_projected: usize = local_indexes
+        .iter()
+        .chain(&global_indexes)
+        .map(|i: &IndexMeta| i.projection.non_key_attributes.len())
+        .sum();
+    if total_projected > 100 {
+        return Err(invalid(
+            "Number of projected attributes in all indexes exceeds limit of 100",
+        ));
+    }
+
+    let stream_view_type = match &input.stream_specification {
+        Some(s) if s.stream_enabled == Some(true) => match &s.stream_view_type {
+            Some(view) => Some(view.clone()),
+            None => {
+                return Err(invalid(
+                    "You must specify a StreamViewType when enabling a stream",
+                ))
+            }
+        },
+        _ => None,
+    };
+
+    let new = NewTable {
+        name: input.table_name.unwrap_or_default(),
+        region: ctx.region.to_string(),
+        attribute_definitions: defs
+            .into_iter()
+            .map(|(name, attr_type)| KeyAttribute { name, attr_type })
+            .collect(),
+        key_schema: table_key,
+        billing_mode: billing,
+        throughput: throughput_pair(input.provisioned_throughput.as_ref()),
+        on_demand: on_demand(input.on_demand_throughput.as_ref()),
+        global_indexes,
+        local_indexes,
+        stream_view_type,
+        sse: sse(input.sse_specification.as_ref()),
+        table_class: input.table_class,
+        deletion_protection: input.deletion_protection_enabled.unwrap_or(false),
+        tags: tags(input.tags),
+    };
+    let view = ctx.engine.create_table(new)?;
+    super::encode(&Output {
+        table_description: super::table_description::describe(&view),
+    })
+}

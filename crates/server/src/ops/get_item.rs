@@ -1,0 +1,73 @@
+//! GetItem: reads one item by its full primary key.
+
+use serde::de::IgnoredAny;
+use serde::{Deserialize, Serialize};
+use stator_engine::DynamoError;
+use stator_types::{Checked, Item};
+
+use super::{ConsumedCapacityOut, Context};
+use crate::validate::{self, Validator};
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Input {
+    table_name: Option<String>,
+    key: Option<Checked<Item>>,
+    consistent_read: Option<bool>,
+    return_consumed_capacity: Option<String>,
+    attributes_to_get: Option<IgnoredAny>,
+    projection_expression: Option<IgnoredAny>,
+    expression_attribute_names: Option<IgnoredAny>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Output {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    item: Option<Item>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    consumed_capacity: Option<ConsumedCapacityOut>,
+}
+
+pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
+    let input: Input = super::decode(body)?;
+    let mut v = Validator::new();
+    let table = super::table_name(&mut v, input.table_name.as_deref());
+    if table.is_none() {
+        v.required::<()>(None, "tableName");
+    }
+    v.required(input.key.as_ref(), "key");
+    v.one_of(
+        input.return_consumed_capacity.as_deref(),
+        "returnConsumedCapacity",
+        validate::RETURN_CONSUMED_CAPACITY,
+        false,
+    );
+    v.finish()?;
+
+    let key = super::checked_item(input.key)?;
+    for (present, name) in [
+        (input.attributes_to_get.is_some(), "AttributesToGet"),
+        (
+            input.projection_expression.is_some(),
+            "ProjectionExpression",
+        ),
+        (
+            input.expression_attribute_names.is_some(),
+            "ExpressionAttributeNames",
+        ),
+    ] {
+        if present {
+            return Err(super::not_yet(name));
+        }
+    }
+    let table = super::require_table_name(table)?;
+    let wanted = super::return_capacity(input.return_consumed_capacity.as_deref());
+    let out = ctx
+        .engine
+        .get_item(table, &key, input.consistent_read.unwrap_or(false), wanted)?;
+    super::encode(&Output {
+        item: out.item,
+        consumed_capacity: ConsumedCapacityOut::from(out.consumed, wanted),
+    })
+}

@@ -1,0 +1,56 @@
+//! ListTagsOfResource: a table's tags. All tags fit in one page (at most 50 per table), so
+//! no `NextToken` is ever returned.
+
+use serde::{Deserialize, Serialize};
+use stator_engine::DynamoError;
+
+use super::Context;
+use crate::validate::{self, Validator};
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Input {
+    resource_arn: Option<String>,
+    next_token: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct TagOut {
+    key: String,
+    value: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Output {
+    tags: Vec<TagOut>,
+}
+
+pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
+    let input: Input = super::decode(body)?;
+    let mut v = Validator::new();
+    v.text(
+        input.resource_arn.as_deref(),
+        "resourceArn",
+        validate::RESOURCE_ARN,
+        true,
+    );
+    v.finish()?;
+    if input.next_token.is_some() {
+        // We never hand out a token, so any token is one we did not issue.
+        return Err(DynamoError::validation("Invalid NextToken"));
+    }
+    let tags = ctx
+        .engine
+        .list_tags(input.resource_arn.as_deref().unwrap_or_default())?;
+    super::encode(&Output {
+        tags: tags
+            .into_iter()
+            .map(|t| TagOut {
+                key: t.key,
+                value: t.value,
+            })
+            .collect(),
+    })
+}

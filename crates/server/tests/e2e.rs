@@ -1,0 +1,867 @@
+//! End-to-end tests: the real `stator` binary driven by the official Rust SDK, on both
+//! storage backends.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::primitives::Blob;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue as Av, BillingMode, KeySchemaElement, KeyType,
+    ProvisionedThroughput, ReturnConsumedCapacity, ReturnValue, ScalarAttributeType, Tag,
+};
+use aws_sdk_dynamodb::Client;
+use common::{error_of, Backend, TestServer};
+
+/// Generates one `#[tokio::test]` per backend for an `async fn(Client)` scenario.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let server = super::TestServer::start(super::Backend::Memory);
+                    super::$name(server.client()).await;
+                }
+            )*
+        }
+        mod disk {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let server = super::TestServer::start(super::Backend::Disk);
+                    super::$name(server.client()).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    table_lifecycle,
+    list_tables_pages,
+    item_round_trip_all_types,
+    put_and_delete_return_old_values,
+    update_item_without_expressions_creates_key_only_item,
+    consumed_capacity_follows_dynamodb_rounding,
+    key_and_item_validation_errors,
+    missing_tables_and_duplicates,
+    update_table_settings_and_deletion_protection,
+    tags_round_trip,
+    unsupported_parameters_fail_loudly,
+);
+
+fn attr(name: &str, t: ScalarAttributeType) -> AttributeDefinition {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(t)
+        .build()
+        .unwrap()
+}
+
+fn key(name: &str, t: KeyType) -> KeySchemaElement {
+    KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(t)
+        .build()
+        .unwrap()
+}
+
+/// Creates an on-demand table with partition key `pk` (S) and, optionally, sort key `sk` (N).
+async fn create(client: &Client, name: &str, with_sort: bool) {
+    let mut req = client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attr("pk", ScalarAttributeType::S))
+        .key_schema(key("pk", KeyType::Hash));
+    if with_sort {
+        req = req
+            .attribute_definitions(attr("sk", ScalarAttributeType::N))
+            .key_schema(key("sk", KeyType::Range));
+    }
+    req.send().await.unwrap();
+}
+
+fn s(v: &str) -> Av {
+    Av::S(v.to_string())
+}
+
+fn n(v: &str) -> Av {
+    Av::N(v.to_string())
+}
+
+async fn table_lifecycle(client: Client) {
+    let created = client
+        .create_table()
+        .table_name("Music")
+        .attribute_definitions(attr("Artist", ScalarAttributeType::S))
+        .attribute_definitions(attr("SongTitle", ScalarAttributeType::S))
+        .key_schema(key("Artist", KeyType::Hash))
+        .key_schema(key("SongTitle", KeyType::Range))
+        .provisioned_throughput(
+            ProvisionedThroughput::builder()
+                .read_capacity_units(5)
+                .write_capacity_units(7)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let desc = created.table_description().unwrap();
+    assert_eq!(desc.table_name(), Some("Music"));
+    assert_eq!(desc.table_status().unwrap().as_str(), "CREATING");
+    let arn = desc.table_arn().unwrap();
+    assert_eq!(arn, "arn:aws:dynamodb:us-east-1:000000000000:table/Music");
+
+    client
+        .put_item()
+        .table_name("Music")
+        .item("Artist", s("No One You Know"))
+        .item("SongTitle", s("Call Me Today"))
+        .item("Year", n("2015"))
+        .send()
+        .await
+        .unwrap();
+
+    let described = client
+        .describe_table()
+        .table_name("Music")
+        .send()
+        .await
+        .unwrap();
+    let t = described.table().unwrap();
+    assert_eq!(t.table_status().unwrap().as_str(), "ACTIVE");
+    assert_eq!(t.item_count(), Some(1));
+    assert!(t.table_size_bytes().unwrap() > 20);
+    assert_eq!(t.key_schema().len(), 2);
+    assert_eq!(t.key_schema()[0].key_type().as_str(), "HASH");
+    assert_eq!(t.attribute_definitions().len(), 2);
+    let pt = t.provisioned_throughput().unwrap();
+    assert_eq!(
+        (pt.read_capacity_units(), pt.write_capacity_units()),
+        (Some(5), Some(7))
+    );
+    assert_eq!(
+        t.billing_mode_summary()
+            .unwrap()
+            .billing_mode()
+            .unwrap()
+            .as_str(),
+        "PROVISIONED"
+    );
+    assert!(t.creation_date_time().is_some());
+    assert_eq!(t.table_id().unwrap().len(), 36);
+
+    // The table is usable by ARN too.
+    let got = client
+        .get_item()
+        .table_name(arn)
+        .key("Artist", s("No One You Know"))
+        .key("SongTitle", s("Call Me Today"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.item().unwrap()["Year"], n("2015"));
+
+    let deleted = client
+        .delete_table()
+        .table_name("Music")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        deleted
+            .table_description()
+            .unwrap()
+            .table_status()
+            .unwrap()
+            .as_str(),
+        "DELETING"
+    );
+    let err = client
+        .describe_table()
+        .table_name("Music")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_of(&err),
+        (
+            "ResourceNotFoundException".to_string(),
+            "Requested resource not found: Table: Music not found".to_string()
+        )
+    );
+    // The name is free again and the new table is empty.
+    create(&client, "Music", false).await;
+    let t = client
+        .describe_table()
+        .table_name("Music")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(t.table().unwrap().item_count(), Some(0));
+}
+
+async fn list_tables_pages(client: Client) {
+    for name in ["tbl-c", "tbl-a", "tbl-e", "tbl-b", "tbl-d"] {
+        create(&client, name, false).await;
+    }
+    let page = client.list_tables().limit(2).send().await.unwrap();
+    assert_eq!(page.table_names(), ["tbl-a", "tbl-b"]);
+    assert_eq!(page.last_evaluated_table_name(), Some("tbl-b"));
+    let page = client
+        .list_tables()
+        .exclusive_start_table_name("tbl-b")
+        .limit(3)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.table_names(), ["tbl-c", "tbl-d", "tbl-e"]);
+    assert_eq!(page.last_evaluated_table_name(), None);
+    let all: Vec<String> = client
+        .list_tables()
+        .limit(1)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .unwrap();
+    assert_eq!(all, ["tbl-a", "tbl-b", "tbl-c", "tbl-d", "tbl-e"]);
+    let err = client.list_tables().limit(101).send().await.unwrap_err();
+    assert_eq!(
+        error_of(&err).1,
+        "1 validation error detected: Value '101' at 'limit' failed to satisfy constraint: \
+         Member must have value less than or equal to 100"
+    );
+}
+
+async fn item_round_trip_all_types(client: Client) {
+    create(&client, "types", true).await;
+    let nested = Av::M(HashMap::from([
+        (
+            "list".to_string(),
+            Av::L(vec![s("a"), n("1"), Av::Bool(false), Av::Null(true)]),
+        ),
+        (
+            "deep".to_string(),
+            Av::M(HashMap::from([("x".to_string(), s(""))])),
+        ),
+    ]));
+    let item = HashMap::from([
+        ("pk".to_string(), s("p1")),
+        ("sk".to_string(), n("-12.50")),
+        ("str".to_string(), s("héllo")),
+        ("empty".to_string(), s("")),
+        ("num".to_string(), n("1.0e3")),
+        (
+            "big".to_string(),
+            n("9.9999999999999999999999999999999999999E+125"),
+        ),
+        ("tiny".to_string(), n("-1E-130")),
+        ("bin".to_string(), Av::B(Blob::new(vec![0u8, 1, 2, 255]))),
+        ("bool".to_string(), Av::Bool(true)),
+        ("null".to_string(), Av::Null(true)),
+        ("ss".to_string(), Av::Ss(vec!["x".into(), "y".into()])),
+        ("ns".to_string(), Av::Ns(vec!["1".into(), "2.5".into()])),
+        (
+            "bs".to_string(),
+            Av::Bs(vec![Blob::new(vec![1u8]), Blob::new(vec![2u8])]),
+        ),
+        ("doc".to_string(), nested.clone()),
+    ]);
+    client
+        .put_item()
+        .table_name("types")
+        .set_item(Some(item.clone()))
+        .send()
+        .await
+        .unwrap();
+    let got = client
+        .get_item()
+        .table_name("types")
+        .key("pk", s("p1"))
+        .key("sk", n("-12.5"))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap();
+    let got = got.item().unwrap();
+    assert_eq!(got.len(), item.len());
+    // Numbers come back normalised.
+    assert_eq!(got["sk"], n("-12.5"));
+    assert_eq!(got["num"], n("1000"));
+    assert_eq!(
+        got["big"],
+        n(&format!(
+            "99999999999999999999999999999999999999{}",
+            "0".repeat(88)
+        ))
+    );
+    assert_eq!(got["tiny"], n(&format!("-0.{}1", "0".repeat(129))));
+    for name in ["str", "empty", "bin", "bool", "null", "doc"] {
+        assert_eq!(got[name], item[name], "attribute {name}");
+    }
+    let mut ss = got["ss"].as_ss().unwrap().clone();
+    ss.sort();
+    assert_eq!(ss, ["x", "y"]);
+    let mut ns = got["ns"].as_ns().unwrap().clone();
+    ns.sort();
+    assert_eq!(ns, ["1", "2.5"]);
+    assert_eq!(got["bs"].as_bs().unwrap().len(), 2);
+
+    // A missing item is an empty answer, not an error.
+    let none = client
+        .get_item()
+        .table_name("types")
+        .key("pk", s("nope"))
+        .key("sk", n("1"))
+        .send()
+        .await
+        .unwrap();
+    assert!(none.item().is_none());
+}
+
+async fn put_and_delete_return_old_values(client: Client) {
+    create(&client, "retvals", false).await;
+    let first = client
+        .put_item()
+        .table_name("retvals")
+        .item("pk", s("k"))
+        .item("v", n("1"))
+        .return_values(ReturnValue::AllOld)
+        .send()
+        .await
+        .unwrap();
+    assert!(first.attributes().is_none());
+    let second = client
+        .put_item()
+        .table_name("retvals")
+        .item("pk", s("k"))
+        .item("v", n("2"))
+        .return_values(ReturnValue::AllOld)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(second.attributes().unwrap()["v"], n("1"));
+    let err = client
+        .put_item()
+        .table_name("retvals")
+        .item("pk", s("k"))
+        .return_values(ReturnValue::AllNew)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_of(&err),
+        (
+            "ValidationException".to_string(),
+            "ReturnValues can only be ALL_OLD or NONE".to_string()
+        )
+    );
+    let deleted = client
+        .delete_item()
+        .table_name("retvals")
+        .key("pk", s("k"))
+        .return_values(ReturnValue::AllOld)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.attributes().unwrap()["v"], n("2"));
+    let again = client
+        .delete_item()
+        .table_name("retvals")
+        .key("pk", s("k"))
+        .return_values(ReturnValue::AllOld)
+        .send()
+        .await
+        .unwrap();
+    assert!(again.attributes().is_none());
+    let t = client
+        .describe_table()
+        .table_name("retvals")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(t.table().unwrap().item_count(), Some(0));
+    assert_eq!(t.table().unwrap().table_size_bytes(), Some(0));
+}
+
+async fn update_item_without_expressions_creates_key_only_item(client: Client) {
+    create(&client, "upd", true).await;
+    let out = client
+        .update_item()
+        .table_name("upd")
+        .key("pk", s("a"))
+        .key("sk", n("1"))
+        .return_values(ReturnValue::AllNew)
+        .send()
+        .await
+        .unwrap();
+    let attrs = out.attributes().unwrap();
+    assert_eq!(attrs.len(), 2);
+    assert_eq!(attrs["pk"], s("a"));
+    let got = client
+        .get_item()
+        .table_name("upd")
+        .key("pk", s("a"))
+        .key("sk", n("1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.item().unwrap().len(), 2);
+    // An existing item is left as it is.
+    client
+        .put_item()
+        .table_name("upd")
+        .item("pk", s("b"))
+        .item("sk", n("1"))
+        .item("x", s("keep"))
+        .send()
+        .await
+        .unwrap();
+    let out = client
+        .update_item()
+        .table_name("upd")
+        .key("pk", s("b"))
+        .key("sk", n("1"))
+        .return_values(ReturnValue::AllOld)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.attributes().unwrap()["x"], s("keep"));
+}
+
+async fn consumed_capacity_follows_dynamodb_rounding(client: Client) {
+    create(&client, "cap", false).await;
+    let put = client
+        .put_item()
+        .table_name("cap")
+        .item("pk", s("small"))
+        .return_consumed_capacity(ReturnConsumedCapacity::Total)
+        .send()
+        .await
+        .unwrap();
+    let cc = put.consumed_capacity().unwrap();
+    assert_eq!(cc.table_name(), Some("cap"));
+    assert_eq!(cc.capacity_units(), Some(1.0));
+
+    // ~1.5 KB item: 2 WCU.
+    let put = client
+        .put_item()
+        .table_name("cap")
+        .item("pk", s("mid"))
+        .item("data", s(&"x".repeat(1500)))
+        .return_consumed_capacity(ReturnConsumedCapacity::Indexes)
+        .send()
+        .await
+        .unwrap();
+    let cc = put.consumed_capacity().unwrap();
+    assert_eq!(cc.capacity_units(), Some(2.0));
+    assert_eq!(cc.table().unwrap().capacity_units(), Some(2.0));
+
+    // ~10 KB item: 3 RCU strongly consistent, 1.5 eventually consistent.
+    client
+        .put_item()
+        .table_name("cap")
+        .item("pk", s("big"))
+        .item("data", s(&"x".repeat(10_000)))
+        .send()
+        .await
+        .unwrap();
+    for (consistent, expected) in [(true, 3.0), (false, 1.5)] {
+        let got = client
+            .get_item()
+            .table_name("cap")
+            .key("pk", s("big"))
+            .consistent_read(consistent)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            got.consumed_capacity().unwrap().capacity_units(),
+            Some(expected)
+        );
+    }
+    // A miss still costs the minimum.
+    let got = client
+        .get_item()
+        .table_name("cap")
+        .key("pk", s("absent"))
+        .return_consumed_capacity(ReturnConsumedCapacity::Total)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.consumed_capacity().unwrap().capacity_units(), Some(0.5));
+    // Overwriting the 10 KB item with a small one is charged on the larger size.
+    let put = client
+        .put_item()
+        .table_name("cap")
+        .item("pk", s("big"))
+        .return_consumed_capacity(ReturnConsumedCapacity::Total)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        put.consumed_capacity().unwrap().capacity_units(),
+        Some(10.0)
+    );
+    // Without the parameter, nothing is reported.
+    let put = client
+        .put_item()
+        .table_name("cap")
+        .item("pk", s("quiet"))
+        .send()
+        .await
+        .unwrap();
+    assert!(put.consumed_capacity().is_none());
+}
+
+async fn key_and_item_validation_errors(client: Client) {
+    create(&client, "val", true).await;
+    let cases: Vec<(HashMap<String, Av>, &str)> = vec![
+        (
+            HashMap::from([("sk".to_string(), n("1"))]),
+            "One or more parameter values were invalid: Missing the key pk in the item",
+        ),
+        (
+            HashMap::from([("pk".to_string(), n("1")), ("sk".to_string(), n("1"))]),
+            "One or more parameter values were invalid: Type mismatch for key pk expected: S \
+             actual: N",
+        ),
+        (
+            HashMap::from([("pk".to_string(), s("")), ("sk".to_string(), n("1"))]),
+            "One or more parameter values are not valid. The AttributeValue for a key \
+             attribute cannot contain an empty string value. Key: pk",
+        ),
+        (
+            HashMap::from([
+                ("pk".to_string(), s(&"k".repeat(2049))),
+                ("sk".to_string(), n("1")),
+            ]),
+            "One or more parameter values were invalid: Size of hashkey has exceeded the \
+             maximum size limit of2048 bytes",
+        ),
+        (
+            HashMap::from([
+                ("pk".to_string(), s("a")),
+                ("sk".to_string(), n("1")),
+                ("big".to_string(), s(&"x".repeat(400 * 1024))),
+            ]),
+            "Item size has exceeded the maximum allowed size",
+        ),
+        (
+            HashMap::from([
+                ("pk".to_string(), s("a")),
+                ("sk".to_string(), n("1")),
+                ("set".to_string(), Av::Ss(vec![])),
+            ]),
+            "One or more parameter values were invalid: An string set  may not be empty",
+        ),
+        (
+            HashMap::from([
+                ("pk".to_string(), s("a")),
+                ("sk".to_string(), n("1")),
+                ("bad".to_string(), n("1e126")),
+            ]),
+            "Number overflow. Attempting to store a number with magnitude larger than \
+             supported range",
+        ),
+    ];
+    for (item, expected) in cases {
+        let err = client
+            .put_item()
+            .table_name("val")
+            .set_item(Some(item.clone()))
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(
+            error_of(&err),
+            ("ValidationException".to_string(), expected.to_string()),
+            "item {item:?}"
+        );
+    }
+    // Nothing was stored by any of the failed writes.
+    let t = client
+        .describe_table()
+        .table_name("val")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(t.table().unwrap().item_count(), Some(0));
+
+    for key in [
+        HashMap::from([("pk".to_string(), s("a"))]),
+        HashMap::from([("pk".to_string(), s("a")), ("sk".to_string(), s("1"))]),
+        HashMap::from([
+            ("pk".to_string(), s("a")),
+            ("sk".to_string(), n("1")),
+            ("extra".to_string(), n("1")),
+        ]),
+    ] {
+        let err = client
+            .get_item()
+            .table_name("val")
+            .set_key(Some(key))
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(
+            error_of(&err),
+            (
+                "ValidationException".to_string(),
+                "The provided key element does not match the schema".to_string()
+            )
+        );
+    }
+}
+
+async fn missing_tables_and_duplicates(client: Client) {
+    let err = client
+        .get_item()
+        .table_name("nope")
+        .key("pk", s("a"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_of(&err),
+        (
+            "ResourceNotFoundException".to_string(),
+            "Requested resource not found".to_string()
+        )
+    );
+    create(&client, "dup", false).await;
+    let err = client
+        .create_table()
+        .table_name("dup")
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attr("pk", ScalarAttributeType::S))
+        .key_schema(key("pk", KeyType::Hash))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_of(&err),
+        (
+            "ResourceInUseException".to_string(),
+            "Table already exists: dup".to_string()
+        )
+    );
+    let err = client
+        .create_table()
+        .table_name("x!")
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attr("pk", ScalarAttributeType::S))
+        .key_schema(key("pk", KeyType::Hash))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_of(&err).1,
+        "2 validation errors detected: Value 'x!' at 'tableName' failed to satisfy \
+         constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+; Value \
+         'x!' at 'tableName' failed to satisfy constraint: Member must have length greater \
+         than or equal to 3"
+    );
+    let err = client
+        .create_table()
+        .table_name("nodefs")
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attr("other", ScalarAttributeType::S))
+        .key_schema(key("pk", KeyType::Hash))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_of(&err).1,
+        "One or more parameter values were invalid: Some index key attributes are not \
+         defined in AttributeDefinitions. Keys: [pk], AttributeDefinitions: [other]"
+    );
+    let err = client
+        .create_table()
+        .table_name("nothroughput")
+        .attribute_definitions(attr("pk", ScalarAttributeType::S))
+        .key_schema(key("pk", KeyType::Hash))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_of(&err).1,
+        "One or more parameter values were invalid: ReadCapacityUnits and WriteCapacityUnits \
+         must both be specified when BillingMode is PROVISIONED"
+    );
+}
+
+async fn update_table_settings_and_deletion_protection(client: Client) {
+    client
+        .create_table()
+        .table_name("settings")
+        .attribute_definitions(attr("pk", ScalarAttributeType::S))
+        .key_schema(key("pk", KeyType::Hash))
+        .provisioned_throughput(
+            ProvisionedThroughput::builder()
+                .read_capacity_units(1)
+                .write_capacity_units(1)
+                .build()
+                .unwrap(),
+        )
+        .deletion_protection_enabled(true)
+        .send()
+        .await
+        .unwrap();
+    let err = client
+        .delete_table()
+        .table_name("settings")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error_of(&err).0, "ValidationException");
+    assert!(error_of(&err).1.contains("protected against deletion"));
+
+    let out = client
+        .update_table()
+        .table_name("settings")
+        .provisioned_throughput(
+            ProvisionedThroughput::builder()
+                .read_capacity_units(10)
+                .write_capacity_units(5)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let pt = out
+        .table_description()
+        .unwrap()
+        .provisioned_throughput()
+        .unwrap();
+    assert_eq!(pt.read_capacity_units(), Some(10));
+    assert!(pt.last_increase_date_time().is_some());
+
+    client
+        .update_table()
+        .table_name("settings")
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap();
+    let d = client
+        .describe_table()
+        .table_name("settings")
+        .send()
+        .await
+        .unwrap();
+    let t = d.table().unwrap();
+    assert_eq!(
+        t.billing_mode_summary()
+            .unwrap()
+            .billing_mode()
+            .unwrap()
+            .as_str(),
+        "PAY_PER_REQUEST"
+    );
+    assert_eq!(
+        t.provisioned_throughput().unwrap().read_capacity_units(),
+        Some(0)
+    );
+
+    let err = client
+        .update_table()
+        .table_name("settings")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error_of(&err).0, "ValidationException");
+
+    client
+        .update_table()
+        .table_name("settings")
+        .deletion_protection_enabled(false)
+        .send()
+        .await
+        .unwrap();
+    client
+        .delete_table()
+        .table_name("settings")
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn tags_round_trip(client: Client) {
+    create(&client, "tagged", false).await;
+    let arn = client
+        .describe_table()
+        .table_name("tagged")
+        .send()
+        .await
+        .unwrap()
+        .table()
+        .unwrap()
+        .table_arn()
+        .unwrap()
+        .to_string();
+    let tag = |k: &str, v: &str| Tag::builder().key(k).value(v).build().unwrap();
+    client
+        .tag_resource()
+        .resource_arn(&arn)
+        .tags(tag("env", "test"))
+        .tags(tag("team", "db"))
+        .send()
+        .await
+        .unwrap();
+    client
+        .untag_resource()
+        .resource_arn(&arn)
+        .tag_keys("team")
+        .send()
+        .await
+        .unwrap();
+    let tags = client
+        .list_tags_of_resource()
+        .resource_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    let pairs: Vec<(&str, &str)> = tags.tags().iter().map(|t| (t.key(), t.value())).collect();
+    assert_eq!(pairs, [("env", "test")]);
+    let err = client
+        .list_tags_of_resource()
+        .resource_arn("arn:aws:dynamodb:us-east-1:000000000000:table/absent")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error_of(&err).0, "ResourceNotFoundException");
+}
+
+async fn unsupported_parameters_fail_loudly(client: Client) {
+    create(&client, "later", false).await;
+    let err = client
+        .put_item()
+        .table_name("later")
+        .item("pk", s("a"))
+        .condition_expression("attribute_not_exists(pk)")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error_of(&err).0, "ValidationException");
+    assert!(error_of(&err).1.contains("ConditionExpression"));
+    // Nothing was written.
+    let got = client
+        .get_item()
+        .table_name("later")
+        .key("pk", s("a"))
+        .send()
+        .await
+        .unwrap();
+    assert!(got.item().is_none());
+    let err = client.scan().table_name("later").send().await.unwrap_err();
+    assert_eq!(error_of(&err).0, "UnknownOperationException");
+}

@@ -1,0 +1,123 @@
+//! Stator's storage layer: a small transactional, ordered key-value store.
+//!
+//! Everything above this crate sees only the traits defined here; no backend type leaks out.
+//! The engine encodes tables, items, indexes and metadata into byte keys (see the engine's
+//! `keys` module) and relies on three properties that every backend must provide:
+//!
+//! 1. **Order.** Keys are compared as unsigned byte strings; `range` yields them in that order,
+//!    forwards or backwards.
+//! 2. **Snapshots.** A [`Snapshot`] sees one committed state for its whole life, whatever is
+//!    committed meanwhile.
+//! 3. **Serializable atomic writes.** A [`WriteTransaction`] reads the latest committed state
+//!    plus its own uncommitted writes; `commit` applies all of its writes atomically, or none.
+//!    Write transactions are serialized: while one is open, `begin_write` on another thread
+//!    waits. A transaction that is dropped without `commit` writes nothing.
+//!
+//! Because write transactions are serialized, a read-modify-write inside one never loses an
+//! update and never sees a conflict; `commit` may still fail with an I/O error.
+//!
+//! Rule for callers: never open a write transaction while holding a snapshot or write
+//! transaction on the same thread (a backend may implement snapshots with a lock that a
+//! commit waits for), and never hold either across an `.await`.
+//!
+//! Durability (see [`Durability`]): a commit that returned `Ok` survives a crash of the
+//! process in every on-disk mode; in [`Durability::Sync`] it also survives power loss,
+//! because `commit` returns only after an fsync that covers it (group commit: one fsync may
+//! cover many concurrent commits).
+
+use std::ops::Bound;
+
+pub mod disk;
+pub mod memory;
+mod overlay;
+mod writer_lock;
+
+pub use disk::DiskStorage;
+pub use memory::MemoryStorage;
+
+/// A key-value pair as yielded by a range scan.
+pub type KeyValue = (Vec<u8>, Vec<u8>);
+
+/// The iterator a range scan returns. Errors are yielded in-band; after an error the
+/// iterator may end.
+pub type RangeIter<'a> = Box<dyn Iterator<Item = Result<KeyValue, StorageError>> + 'a>;
+
+/// Errors from the storage layer. They are internal errors from the client's point of view.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("storage I/O error: {0}")]
+    Io(String),
+    #[error("storage corruption: {0}")]
+    Corruption(String),
+    #[error("storage error: {0}")]
+    Other(String),
+}
+
+/// Scan direction for [`Reader::range`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    Forward,
+    Reverse,
+}
+
+/// How far an acknowledged commit is guaranteed to survive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// The commit is in the operating system's buffers when `commit` returns: it survives a
+    /// crash (or `kill -9`) of the process, not a crash of the machine.
+    #[default]
+    Process,
+    /// The commit is on stable storage (fsync) when `commit` returns. Concurrent commits share
+    /// fsyncs (group commit), and the fsync happens outside the write lock.
+    Sync,
+}
+
+/// Read access shared by snapshots and write transactions.
+pub trait Reader {
+    /// The value stored under `key`, if any.
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError>;
+
+    /// All pairs whose keys lie within the bounds, in key order (or reverse key order).
+    fn range<'a>(
+        &'a self,
+        start: Bound<&[u8]>,
+        end: Bound<&[u8]>,
+        direction: Direction,
+    ) -> Result<RangeIter<'a>, StorageError>;
+}
+
+/// A consistent read-only view of the committed state at the moment it was taken.
+pub trait Snapshot: Reader + Send {}
+
+/// A serialized read-write transaction. Reads see the committed state plus this
+/// transaction's own writes (including in `range`).
+pub trait WriteTransaction: Reader + Send {
+    fn put(&mut self, key: &[u8], value: &[u8]) -> Result<(), StorageError>;
+    fn delete(&mut self, key: &[u8]) -> Result<(), StorageError>;
+    /// Applies every write of this transaction atomically.
+    fn commit(self: Box<Self>) -> Result<(), StorageError>;
+}
+
+/// True when no key can lie within the bounds: the start is above the end, or they meet
+/// at a key that one of them excludes. Both backends answer such a range with an empty
+/// iterator (the standard `BTreeMap::range` would panic on it; an engine may compute such
+/// bounds from client input, e.g. a `BETWEEN` whose low value is above its high value).
+pub(crate) fn range_is_empty(start: Bound<&[u8]>, end: Bound<&[u8]>) -> bool {
+    match (start, end) {
+        (Bound::Unbounded, _) | (_, Bound::Unbounded) => false,
+        (Bound::Included(s), Bound::Included(e)) => s > e,
+        (Bound::Included(s), Bound::Excluded(e))
+        | (Bound::Excluded(s), Bound::Included(e))
+        | (Bound::Excluded(s), Bound::Excluded(e)) => s >= e,
+    }
+}
+
+/// A storage backend.
+pub trait Storage: Send + Sync + 'static {
+    fn snapshot(&self) -> Result<Box<dyn Snapshot + '_>, StorageError>;
+    fn begin_write(&self) -> Result<Box<dyn WriteTransaction + '_>, StorageError>;
+    /// Makes every commit so far durable on stable storage (used at shutdown).
+    fn flush(&self) -> Result<(), StorageError>;
+    /// A short name for logs and docs: "memory" or "disk".
+    fn kind(&self) -> &'static str;
+}

@@ -1,0 +1,245 @@
+//! The in-memory backend: every committed state is an immutable persistent ordered map.
+//!
+//! Data flow:
+//! - The committed state is one `imbl::OrdMap` (a B-tree with structural sharing) behind a
+//!   lock that is held only long enough to clone the map handle (O(1): one reference count)
+//!   or to swap in a new one.
+//! - [`Storage::snapshot`] clones the current map and reads it without any lock. Later
+//!   commits build new maps and never disturb it, so a snapshot sees one state for its whole
+//!   life, and holding one never blocks a writer.
+//! - [`Storage::begin_write`] takes the writer lock (this is what serializes write
+//!   transactions; see `writer_lock`), then clones the current map as its private working copy. `put` and
+//!   `delete` change the working copy in place (copy-on-write: only the tree nodes on the
+//!   path to a changed key are copied, once), so `get` and `range` on the transaction see
+//!   its own writes with no overlay merging. `commit` swaps the working copy in as the new
+//!   committed state: atomic, because readers see either the whole old map or the whole new
+//!   one. Dropping the transaction discards the working copy: nothing was written.
+//!
+//! Why not a `RwLock<BTreeMap>` whose snapshots hold the read guard: that design makes a
+//! long scan block every commit, and with a writer-preferring lock (std's is) a thread that
+//! takes a second snapshot while another thread waits to commit deadlocks. Measured on this
+//! machine (100k keys of ~24 B with 200 B values, single thread, release build), the guard
+//! design did ~1.8M read-modify-write commits/s and ~2.5M snapshot+get/s; this design
+//! ~0.4M commits/s and ~1.8M snapshot+get/s, with equal 100-item scans (~95k/s). The engine
+//! spends far more than 2.5 µs per request elsewhere, so the lock-free snapshots are worth
+//! the slower commit.
+//!
+//! Keys and values are stored as `Arc<[u8]>` so that copying a tree node on write copies
+//! reference counts, not item bodies (values may be up to 400 KB).
+//!
+//! Lock poisoning is ignored on purpose: the committed-state lock only guards a clone or a
+//! swap, which cannot leave the map half-changed, and the writer lock guards no data at all
+//! (a transaction that panicked simply never swapped its working copy in).
+
+use std::ops::Bound;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use crate::writer_lock::{WriterGuard, WriterLock};
+use crate::{
+    range_is_empty, Direction, RangeIter, Reader, Snapshot, Storage, StorageError, WriteTransaction,
+};
+
+type Map = imbl::OrdMap<Arc<[u8]>, Arc<[u8]>>;
+
+/// An in-memory [`Storage`]: fast, not durable, for tests and `--memory` servers.
+pub struct MemoryStorage {
+    /// The latest committed state.
+    committed: RwLock<Map>,
+    /// Held by the one open write transaction.
+    writer: WriterLock,
+}
+
+impl MemoryStorage {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self {
+            committed: RwLock::new(Map::new()),
+            writer: WriterLock::default(),
+        }
+    }
+
+    fn current(&self) -> Map {
+        self.committed
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl Default for MemoryStorage {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for MemoryStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryStorage")
+            .field("keys", &self.current().len())
+            .finish()
+    }
+}
+
+impl Storage for MemoryStorage {
+    fn snapshot(&self) -> Result<Box<dyn Snapshot + '_>, StorageError> {
+        Ok(Box::new(MemorySnapshot {
+            map: self.current(),
+        }))
+    }
+
+    fn begin_write(&self) -> Result<Box<dyn WriteTransaction + '_>, StorageError> {
+        let writer = self.writer.acquire();
+        // Cloned only after the writer lock is ours, so the working copy starts from the
+        // latest commit and no other commit can slip in before ours.
+        let work = self.current();
+        Ok(Box::new(MemoryWriteTransaction {
+            storage: self,
+            work,
+            _writer: writer,
+        }))
+    }
+
+    fn flush(&self) -> Result<(), StorageError> {
+        Ok(())
+    }
+
+    fn kind(&self) -> &'static str {
+        "memory"
+    }
+}
+
+/// A read-only view of one committed map.
+struct MemorySnapshot {
+    map: Map,
+}
+
+impl Reader for MemorySnapshot {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        Ok(self.map.get(key).map(|value| value.to_vec()))
+    }
+
+    fn range<'a>(
+        &'a self,
+        start: Bound<&[u8]>,
+        end: Bound<&[u8]>,
+        direction: Direction,
+    ) -> Result<RangeIter<'a>, StorageError> {
+        Ok(map_range(&self.map, start, end, direction))
+    }
+}
+
+impl Snapshot for MemorySnapshot {}
+
+/// A write transaction: the writer lock plus a private working copy of the map.
+struct MemoryWriteTransaction<'s> {
+    storage: &'s MemoryStorage,
+    work: Map,
+    // Declared last so it is released after the working copy is swapped in or dropped.
+    _writer: WriterGuard<'s>,
+}
+
+impl Reader for MemoryWriteTransaction<'_> {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        Ok(self.work.get(key).map(|value| value.to_vec()))
+    }
+
+    fn range<'a>(
+        &'a self,
+        start: Bound<&[u8]>,
+        end: Bound<&[u8]>,
+        direction: Direction,
+    ) -> Result<RangeIter<'a>, StorageError> {
+        Ok(map_range(&self.work, start, end, direction))
+    }
+}
+
+impl WriteTransaction for MemoryWriteTransaction<'_> {
+    fn put(&mut self, key: &[u8], value: &[u8]) -> Result<(), StorageError> {
+        self.work.insert(Arc::from(key), Arc::from(value));
+        Ok(())
+    }
+
+    fn delete(&mut self, key: &[u8]) -> Result<(), StorageError> {
+        self.work.remove(key);
+        Ok(())
+    }
+
+    fn commit(self: Box<Self>) -> Result<(), StorageError> {
+        let MemoryWriteTransaction {
+            storage,
+            work,
+            _writer,
+        } = *self;
+        let previous = {
+            let mut committed = storage
+                .committed
+                .write()
+                .unwrap_or_else(PoisonError::into_inner);
+            std::mem::replace(&mut *committed, work)
+        };
+        // Freeing the nodes only the previous state used happens outside the lock.
+        drop(previous);
+        Ok(())
+    }
+}
+
+/// A range scan over one immutable map, copying out each pair.
+fn map_range<'a>(
+    map: &'a Map,
+    start: Bound<&[u8]>,
+    end: Bound<&[u8]>,
+    direction: Direction,
+) -> RangeIter<'a> {
+    if range_is_empty(start, end) {
+        return Box::new(std::iter::empty());
+    }
+    let pairs = map
+        .range::<_, [u8]>((start, end))
+        .map(|(key, value)| Ok((key.to_vec(), value.to_vec())));
+    match direction {
+        Direction::Forward => Box::new(pairs),
+        Direction::Reverse => Box::new(pairs.rev()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapshot_does_not_block_a_commit_on_the_same_thread() {
+        // Not allowed by the trait's caller rule in general, but this backend tolerates it,
+        // and the test proves snapshots hold no lock a commit waits for.
+        let storage = MemoryStorage::new();
+        let snapshot = storage.snapshot().unwrap();
+        let mut tx = storage.begin_write().unwrap();
+        tx.put(b"k", b"v").unwrap();
+        tx.commit().unwrap();
+        assert_eq!(snapshot.get(b"k").unwrap(), None);
+        assert_eq!(
+            storage.snapshot().unwrap().get(b"k").unwrap(),
+            Some(b"v".to_vec())
+        );
+    }
+
+    #[test]
+    fn a_panicking_transaction_does_not_wedge_the_writer() {
+        let storage = Arc::new(MemoryStorage::new());
+        let panicking = Arc::clone(&storage);
+        let outcome = std::thread::spawn(move || {
+            let mut tx = panicking.begin_write().unwrap();
+            tx.put(b"k", b"lost").unwrap();
+            panic!("engine bug while a write transaction is open");
+        })
+        .join();
+        assert!(outcome.is_err());
+        let mut tx = storage.begin_write().unwrap();
+        assert_eq!(tx.get(b"k").unwrap(), None);
+        tx.put(b"k", b"kept").unwrap();
+        tx.commit().unwrap();
+        assert_eq!(
+            storage.snapshot().unwrap().get(b"k").unwrap(),
+            Some(b"kept".to_vec())
+        );
+    }
+}

@@ -1,0 +1,29 @@
+//! Stator's item model: everything about DynamoDB values that does not depend on a table.
+//!
+//! - [`number`]: DynamoDB's exact 38-digit decimal [`Number`], its syntax, limits,
+//!   arithmetic, order and output form.
+//! - [`value`]: [`AttributeValue`] and [`Item`].
+//! - [`json`]: the wire form (DynamoDB JSON) with DynamoDB's split between shape errors
+//!   (`SerializationException`, serde errors) and value errors (`ValidationException`,
+//!   [`ValueError`] inside [`Checked`]).
+//! - [`size`]: DynamoDB's item size rules and the 400 KB limit.
+//! - [`keycodec`]: order-preserving encodings of key values and the partition hash, which
+//!   fix the on-disk key layout.
+//! - [`itemcodec`]: the compact binary encoding of items stored as values.
+//!
+//! A request flows through it as: JSON body → `Checked<Item>` (validated values) → engine
+//! (sizes, key encodings) → `encode_item` into storage; and back: `decode_item` → engine →
+//! `Serialize` into the response.
+
+pub mod itemcodec;
+pub mod json;
+pub mod keycodec;
+pub mod number;
+pub mod size;
+pub mod value;
+
+pub use itemcodec::{decode_item, encode_item, CodecError};
+pub use json::{Checked, ValueError};
+pub use number::{Number, NumberError};
+pub use size::{item_size, value_size, MAX_ITEM_SIZE};
+pub use value::{AttributeValue, Item};

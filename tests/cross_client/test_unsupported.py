@@ -1,0 +1,232 @@
+"""Features this release does not implement yet (expressions, legacy conditional parameters,
+Query, Scan, batch and transaction operations) must fail loudly, never silently succeed.
+
+Each test accepts exactly two outcomes, so it stays meaningful when the feature lands:
+  * the request fails with a clear "not supported" error (ValidationException mentioning
+    support, or UnknownOperationException) and the data is untouched, or
+  * the request succeeds AND did precisely what DynamoDB would have done.
+Ignoring the parameter and succeeding anyway fails the test.
+"""
+
+from __future__ import annotations
+
+import pytest
+from botocore.exceptions import ClientError
+
+
+def attempt(fn, **kwargs):
+    try:
+        return fn(**kwargs), None
+    except ClientError as e:
+        return None, e
+
+
+def assert_unsupported(err: ClientError):
+    code = err.response["Error"]["Code"]
+    message = err.response["Error"]["Message"]
+    assert code in ("ValidationException", "UnknownOperationException"), (code, message)
+    assert "support" in message.lower(), message
+
+
+def get(ddb, table, pk):
+    return ddb.get_item(TableName=table, Key={"pk": {"S": pk}}, ConsistentRead=True).get("Item")
+
+
+@pytest.fixture
+def seeded(ddb, table):
+    ddb.put_item(TableName=table, Item={"pk": {"S": "a"}, "v": {"N": "1"}, "w": {"S": "x"}})
+    return table
+
+
+# ---------------------------------------------------------------------------------------------
+# Conditions
+# ---------------------------------------------------------------------------------------------
+
+
+def test_put_condition_expression_false(ddb, seeded):
+    out, err = attempt(ddb.put_item, TableName=seeded,
+                       Item={"pk": {"S": "a"}, "v": {"N": "2"}},
+                       ConditionExpression="attribute_not_exists(pk)")
+    assert err is not None, "a failing ConditionExpression was ignored"
+    if err.response["Error"]["Code"] != "ConditionalCheckFailedException":
+        assert_unsupported(err)
+    assert get(ddb, seeded, "a")["v"] == {"N": "1"}
+
+
+def test_put_condition_expression_true(ddb, seeded):
+    out, err = attempt(ddb.put_item, TableName=seeded,
+                       Item={"pk": {"S": "a"}, "v": {"N": "2"}},
+                       ConditionExpression="attribute_exists(pk) AND v = :one",
+                       ExpressionAttributeValues={":one": {"N": "1"}})
+    if err is None:
+        assert get(ddb, seeded, "a")["v"] == {"N": "2"}
+    else:
+        assert_unsupported(err)
+        assert get(ddb, seeded, "a")["v"] == {"N": "1"}
+
+
+def test_delete_condition_expression_false(ddb, seeded):
+    out, err = attempt(ddb.delete_item, TableName=seeded, Key={"pk": {"S": "a"}},
+                       ConditionExpression="v = :two",
+                       ExpressionAttributeValues={":two": {"N": "2"}})
+    assert err is not None, "a failing ConditionExpression was ignored"
+    if err.response["Error"]["Code"] != "ConditionalCheckFailedException":
+        assert_unsupported(err)
+    assert get(ddb, seeded, "a") is not None
+
+
+def test_legacy_expected_false(ddb, seeded):
+    out, err = attempt(ddb.put_item, TableName=seeded,
+                       Item={"pk": {"S": "a"}, "v": {"N": "3"}},
+                       Expected={"v": {"Value": {"N": "999"}}})
+    assert err is not None, "a failing Expected condition was ignored"
+    if err.response["Error"]["Code"] != "ConditionalCheckFailedException":
+        assert_unsupported(err)
+    assert get(ddb, seeded, "a")["v"] == {"N": "1"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Updates and projections
+# ---------------------------------------------------------------------------------------------
+
+
+def test_update_expression(ddb, seeded):
+    out, err = attempt(ddb.update_item, TableName=seeded, Key={"pk": {"S": "a"}},
+                       UpdateExpression="SET v = :v REMOVE w",
+                       ExpressionAttributeValues={":v": {"N": "5"}},
+                       ReturnValues="ALL_NEW")
+    if err is None:
+        assert out["Attributes"] == {"pk": {"S": "a"}, "v": {"N": "5"}}
+        assert get(ddb, seeded, "a") == {"pk": {"S": "a"}, "v": {"N": "5"}}
+    else:
+        assert_unsupported(err)
+        assert get(ddb, seeded, "a") == {"pk": {"S": "a"}, "v": {"N": "1"}, "w": {"S": "x"}}
+
+
+def test_update_expression_on_missing_item_creates_nothing_silently(ddb, table):
+    out, err = attempt(ddb.update_item, TableName=table, Key={"pk": {"S": "new"}},
+                       UpdateExpression="SET v = :v",
+                       ExpressionAttributeValues={":v": {"S": "set"}})
+    if err is None:
+        assert get(ddb, table, "new") == {"pk": {"S": "new"}, "v": {"S": "set"}}
+    else:
+        assert_unsupported(err)
+        assert get(ddb, table, "new") is None
+
+
+def test_legacy_attribute_updates(ddb, seeded):
+    out, err = attempt(ddb.update_item, TableName=seeded, Key={"pk": {"S": "a"}},
+                       AttributeUpdates={"v": {"Action": "PUT", "Value": {"N": "7"}}})
+    if err is None:
+        assert get(ddb, seeded, "a")["v"] == {"N": "7"}
+    else:
+        assert_unsupported(err)
+        assert get(ddb, seeded, "a")["v"] == {"N": "1"}
+
+
+def test_projection_expression(ddb, seeded):
+    out, err = attempt(ddb.get_item, TableName=seeded, Key={"pk": {"S": "a"}},
+                       ProjectionExpression="#w", ExpressionAttributeNames={"#w": "w"})
+    if err is None:
+        assert out["Item"] == {"w": {"S": "x"}}
+    else:
+        assert_unsupported(err)
+
+
+def test_legacy_attributes_to_get(ddb, seeded):
+    out, err = attempt(ddb.get_item, TableName=seeded, Key={"pk": {"S": "a"}},
+                       AttributesToGet=["v"])
+    if err is None:
+        assert out["Item"] == {"v": {"N": "1"}}
+    else:
+        assert_unsupported(err)
+
+
+# ---------------------------------------------------------------------------------------------
+# Query, Scan, batches, transactions, PartiQL
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def composite(ddb, make_table):
+    name = make_table(hash=("h", "S"), range=("r", "N"))
+    for r in ("3", "1", "2"):
+        ddb.put_item(TableName=name, Item={"h": {"S": "x"}, "r": {"N": r}})
+    ddb.put_item(TableName=name, Item={"h": {"S": "y"}, "r": {"N": "1"}})
+    return name
+
+
+def test_query(ddb, composite):
+    out, err = attempt(ddb.query, TableName=composite, KeyConditionExpression="h = :h",
+                       ExpressionAttributeValues={":h": {"S": "x"}})
+    if err is None:
+        assert [i["r"]["N"] for i in out["Items"]] == ["1", "2", "3"]
+        assert out["Count"] == 3
+    else:
+        assert_unsupported(err)
+
+
+def test_scan(ddb, composite):
+    out, err = attempt(ddb.scan, TableName=composite)
+    if err is None:
+        assert out["Count"] == 4
+        assert sorted((i["h"]["S"], i["r"]["N"]) for i in out["Items"]) == [
+            ("x", "1"), ("x", "2"), ("x", "3"), ("y", "1")]
+    else:
+        assert_unsupported(err)
+
+
+def test_batch_write_item(ddb, table):
+    out, err = attempt(ddb.batch_write_item, RequestItems={table: [
+        {"PutRequest": {"Item": {"pk": {"S": "b1"}}}},
+        {"PutRequest": {"Item": {"pk": {"S": "b2"}}}},
+    ]})
+    if err is None:
+        assert not out.get("UnprocessedItems")
+        assert get(ddb, table, "b1") == {"pk": {"S": "b1"}}
+        assert get(ddb, table, "b2") == {"pk": {"S": "b2"}}
+    else:
+        assert_unsupported(err)
+        assert get(ddb, table, "b1") is None and get(ddb, table, "b2") is None
+
+
+def test_batch_get_item(ddb, seeded):
+    out, err = attempt(ddb.batch_get_item, RequestItems={seeded: {"Keys": [
+        {"pk": {"S": "a"}}, {"pk": {"S": "missing"}}]}})
+    if err is None:
+        assert out["Responses"][seeded] == [{"pk": {"S": "a"}, "v": {"N": "1"},
+                                             "w": {"S": "x"}}]
+    else:
+        assert_unsupported(err)
+
+
+def test_transact_write_items(ddb, seeded):
+    out, err = attempt(ddb.transact_write_items, TransactItems=[
+        {"Put": {"TableName": seeded, "Item": {"pk": {"S": "t1"}}}},
+        {"ConditionCheck": {"TableName": seeded, "Key": {"pk": {"S": "a"}},
+                            "ConditionExpression": "v = :nine",
+                            "ExpressionAttributeValues": {":nine": {"N": "9"}}}},
+    ])
+    assert err is not None, "a transaction with a failing condition succeeded"
+    if err.response["Error"]["Code"] != "TransactionCanceledException":
+        assert_unsupported(err)
+    assert get(ddb, seeded, "t1") is None
+
+
+def test_transact_get_items(ddb, seeded):
+    out, err = attempt(ddb.transact_get_items, TransactItems=[
+        {"Get": {"TableName": seeded, "Key": {"pk": {"S": "a"}}}}])
+    if err is None:
+        assert out["Responses"] == [{"Item": {"pk": {"S": "a"}, "v": {"N": "1"},
+                                              "w": {"S": "x"}}}]
+    else:
+        assert_unsupported(err)
+
+
+def test_partiql_execute_statement(ddb, seeded):
+    out, err = attempt(ddb.execute_statement,
+                       Statement=f'SELECT * FROM "{seeded}" WHERE pk = \'a\'')
+    if err is None:
+        assert out["Items"] == [{"pk": {"S": "a"}, "v": {"N": "1"}, "w": {"S": "x"}}]
+    else:
+        assert_unsupported(err)
