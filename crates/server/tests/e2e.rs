@@ -8,8 +8,10 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue as Av, BillingMode, KeySchemaElement, KeyType,
-    ProvisionedThroughput, ReturnConsumedCapacity, ReturnValue, ScalarAttributeType, Tag,
+    AttributeDefinition, AttributeValue as Av, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
+    KeyType, LocalSecondaryIndex, Projection, ProjectionType, ProvisionedThroughput,
+    ReturnConsumedCapacity, ReturnValue, ScalarAttributeType, SseSpecification, SseType,
+    StreamSpecification, StreamViewType, TableClass, Tag,
 };
 use aws_sdk_dynamodb::Client;
 use common::{error_of, Backend, TestServer};
@@ -50,6 +52,8 @@ on_both_backends!(
     update_table_settings_and_deletion_protection,
     tags_round_trip,
     unsupported_parameters_fail_loudly,
+    indexes_streams_and_table_settings_are_stored_and_reported,
+    index_definition_errors,
 );
 
 fn attr(name: &str, t: ScalarAttributeType) -> AttributeDefinition {
@@ -680,8 +684,7 @@ async fn missing_tables_and_duplicates(client: Client) {
         .unwrap_err();
     assert_eq!(
         error_of(&err).1,
-        "One or more parameter values were invalid: Some index key attributes are not \
-         defined in AttributeDefinitions. Keys: [pk], AttributeDefinitions: [other]"
+        "Invalid KeySchema: Some index key attribute have no definition"
     );
     let err = client
         .create_table()
@@ -864,4 +867,334 @@ async fn unsupported_parameters_fail_loudly(client: Client) {
     assert!(got.item().is_none());
     let err = client.scan().table_name("later").send().await.unwrap_err();
     assert_eq!(error_of(&err).0, "UnknownOperationException");
+}
+
+fn gsi(name: &str, pk: &str, sk: Option<&str>, projection: Projection) -> GlobalSecondaryIndex {
+    let mut b = GlobalSecondaryIndex::builder()
+        .index_name(name)
+        .key_schema(key(pk, KeyType::Hash))
+        .projection(projection);
+    if let Some(sk) = sk {
+        b = b.key_schema(key(sk, KeyType::Range));
+    }
+    b.build().unwrap()
+}
+
+fn lsi(name: &str, pk: &str, sk: &str) -> LocalSecondaryIndex {
+    LocalSecondaryIndex::builder()
+        .index_name(name)
+        .key_schema(key(pk, KeyType::Hash))
+        .key_schema(key(sk, KeyType::Range))
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::KeysOnly)
+                .build(),
+        )
+        .build()
+        .unwrap()
+}
+
+async fn indexes_streams_and_table_settings_are_stored_and_reported(client: Client) {
+    client
+        .create_table()
+        .table_name("catalog")
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attr("pk", ScalarAttributeType::S))
+        .attribute_definitions(attr("sk", ScalarAttributeType::S))
+        .attribute_definitions(attr("category", ScalarAttributeType::S))
+        .attribute_definitions(attr("price", ScalarAttributeType::N))
+        .attribute_definitions(attr("created", ScalarAttributeType::S))
+        .key_schema(key("pk", KeyType::Hash))
+        .key_schema(key("sk", KeyType::Range))
+        .global_secondary_indexes(gsi(
+            "by-category-price",
+            "category",
+            Some("price"),
+            Projection::builder()
+                .projection_type(ProjectionType::Include)
+                .non_key_attributes("name")
+                .build(),
+        ))
+        .local_secondary_indexes(lsi("by-created", "pk", "created"))
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::NewAndOldImages)
+                .build()
+                .unwrap(),
+        )
+        .sse_specification(
+            SseSpecification::builder()
+                .enabled(true)
+                .sse_type(SseType::Kms)
+                .build(),
+        )
+        .table_class(TableClass::StandardInfrequentAccess)
+        .tags(Tag::builder().key("app").value("shop").build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let d = client
+        .describe_table()
+        .table_name("catalog")
+        .send()
+        .await
+        .unwrap();
+    let t = d.table().unwrap();
+    let g = &t.global_secondary_indexes()[0];
+    assert_eq!(g.index_name(), Some("by-category-price"));
+    assert_eq!(g.index_status().unwrap().as_str(), "ACTIVE");
+    assert_eq!(g.key_schema()[1].attribute_name(), "price");
+    let p = g.projection().unwrap();
+    assert_eq!(p.projection_type().unwrap().as_str(), "INCLUDE");
+    assert_eq!(p.non_key_attributes(), ["name"]);
+    assert!(g
+        .index_arn()
+        .unwrap()
+        .ends_with("table/catalog/index/by-category-price"));
+    let l = &t.local_secondary_indexes()[0];
+    assert_eq!(l.index_name(), Some("by-created"));
+    assert_eq!(l.key_schema()[1].attribute_name(), "created");
+    let stream = t.stream_specification().unwrap();
+    assert!(stream.stream_enabled());
+    assert_eq!(
+        stream.stream_view_type().unwrap().as_str(),
+        "NEW_AND_OLD_IMAGES"
+    );
+    assert!(t
+        .latest_stream_arn()
+        .unwrap()
+        .contains("table/catalog/stream/"));
+    assert_eq!(
+        t.sse_description().unwrap().sse_type().unwrap().as_str(),
+        "KMS"
+    );
+    assert_eq!(
+        t.table_class_summary()
+            .unwrap()
+            .table_class()
+            .unwrap()
+            .as_str(),
+        "STANDARD_INFREQUENT_ACCESS"
+    );
+    assert_eq!(t.deletion_protection_enabled(), Some(false));
+
+    // Index key attributes of the wrong type are rejected when written.
+    let err = client
+        .put_item()
+        .table_name("catalog")
+        .item("pk", s("p"))
+        .item("sk", s("s"))
+        .item("price", s("cheap"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_of(&err).1,
+        "One or more parameter values were invalid: Type mismatch for Index Key price \
+         Expected: N Actual: S IndexName: by-category-price"
+    );
+    // Items without index keys are fine (sparse indexes).
+    client
+        .put_item()
+        .table_name("catalog")
+        .item("pk", s("p"))
+        .item("sk", s("s"))
+        .send()
+        .await
+        .unwrap();
+
+    // Streams can be switched off and on again, but not enabled twice.
+    let err = client
+        .update_table()
+        .table_name("catalog")
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::KeysOnly)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error_of(&err).0, "ValidationException");
+    client
+        .update_table()
+        .table_name("catalog")
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(false)
+                .build()
+                .unwrap(),
+        )
+        .table_class(TableClass::Standard)
+        .send()
+        .await
+        .unwrap();
+    let d = client
+        .describe_table()
+        .table_name("catalog")
+        .send()
+        .await
+        .unwrap();
+    let t = d.table().unwrap();
+    assert!(t.stream_specification().is_none());
+    assert_eq!(
+        t.table_class_summary()
+            .unwrap()
+            .table_class()
+            .unwrap()
+            .as_str(),
+        "STANDARD"
+    );
+}
+
+async fn index_definition_errors(client: Client) {
+    // Each case: a CreateTable request and DynamoDB's message.
+    let base = || {
+        client
+            .create_table()
+            .table_name("bad-indexes")
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(attr("pk", ScalarAttributeType::S))
+    };
+    let err = base()
+        .attribute_definitions(attr("x", ScalarAttributeType::S))
+        .key_schema(key("pk", KeyType::Hash))
+        .local_secondary_indexes(lsi("lsi-one", "pk", "x"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_of(&err).1,
+        "One or more parameter values were invalid: Table KeySchema does not have a range \
+         key, which is required when specifying a LocalSecondaryIndex"
+    );
+
+    let mut too_many = base()
+        .attribute_definitions(attr("sk", ScalarAttributeType::S))
+        .attribute_definitions(attr("x", ScalarAttributeType::S))
+        .key_schema(key("pk", KeyType::Hash))
+        .key_schema(key("sk", KeyType::Range));
+    for i in 0..6 {
+        too_many = too_many.local_secondary_indexes(lsi(&format!("lsi{i}"), "pk", "x"));
+    }
+    let err = too_many.send().await.unwrap_err();
+    assert_eq!(
+        error_of(&err).1,
+        "One or more parameter values were invalid: Number of LocalSecondaryIndexes exceeds \
+         per-table limit of 5"
+    );
+
+    let keys_only = || {
+        Projection::builder()
+            .projection_type(ProjectionType::KeysOnly)
+            .build()
+    };
+    let mut too_many = base()
+        .attribute_definitions(attr("x", ScalarAttributeType::S))
+        .key_schema(key("pk", KeyType::Hash));
+    for i in 0..21 {
+        too_many =
+            too_many.global_secondary_indexes(gsi(&format!("gsi{i}"), "x", None, keys_only()));
+    }
+    let err = too_many.send().await.unwrap_err();
+    assert_eq!(
+        error_of(&err).1,
+        "One or more parameter values were invalid: GlobalSecondaryIndex count exceeds the \
+         per-table limit of 20"
+    );
+
+    let err = base()
+        .attribute_definitions(attr("x", ScalarAttributeType::S))
+        .key_schema(key("pk", KeyType::Hash))
+        .global_secondary_indexes(gsi("same", "x", None, keys_only()))
+        .global_secondary_indexes(gsi("same", "pk", None, keys_only()))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_of(&err).1,
+        "One or more parameter values were invalid: Duplicate index name: same"
+    );
+
+    let err = base()
+        .key_schema(key("pk", KeyType::Hash))
+        .global_secondary_indexes(gsi("gsi-g", "undefined", None, keys_only()))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_of(&err).1,
+        "One or more parameter values were invalid: Some index key attributes are not \
+         defined in AttributeDefinitions. Keys: [undefined], AttributeDefinitions: [pk]"
+    );
+
+    let err = base()
+        .attribute_definitions(attr("x", ScalarAttributeType::S))
+        .attribute_definitions(attr("unused", ScalarAttributeType::S))
+        .key_schema(key("pk", KeyType::Hash))
+        .global_secondary_indexes(gsi("gsi-x", "x", None, keys_only()))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_of(&err).1,
+        "One or more parameter values were invalid: Some AttributeDefinitions are not used. \
+         AttributeDefinitions: [pk, x, unused], keys used: [pk, x]"
+    );
+
+    let err = base()
+        .attribute_definitions(attr("unused", ScalarAttributeType::S))
+        .key_schema(key("pk", KeyType::Hash))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_of(&err).1,
+        "One or more parameter values were invalid: Number of attributes in KeySchema does \
+         not exactly match number of attributes defined in AttributeDefinitions"
+    );
+
+    let err = client
+        .create_table()
+        .table_name("bad-indexes")
+        .attribute_definitions(attr("pk", ScalarAttributeType::S))
+        .attribute_definitions(attr("x", ScalarAttributeType::S))
+        .key_schema(key("pk", KeyType::Hash))
+        .provisioned_throughput(
+            ProvisionedThroughput::builder()
+                .read_capacity_units(1)
+                .write_capacity_units(1)
+                .build()
+                .unwrap(),
+        )
+        .global_secondary_indexes(gsi("gsi-g", "x", None, keys_only()))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_of(&err).1,
+        "One or more parameter values were invalid: ProvisionedThroughput is not specified \
+         for index: gsi-g"
+    );
+
+    let err = base()
+        .key_schema(key("pk", KeyType::Range))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_of(&err).1,
+        "Invalid KeySchema: The first KeySchemaElement is not a HASH key type"
+    );
+    // None of the failed requests created the table.
+    let err = client
+        .describe_table()
+        .table_name("bad-indexes")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(error_of(&err).0, "ResourceNotFoundException");
 }

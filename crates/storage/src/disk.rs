@@ -11,8 +11,8 @@
 //!   read the overlay merged over the snapshot (read-your-own-writes, including deletes).
 //! - `commit` turns the overlay into one fjall write batch: a single checksummed journal
 //!   record, then memtable inserts under one sequence number that is published only after
-//!   all of them, so readers see all of the commit or none of it; a torn record is dropped
-//!   by recovery. Dropping the transaction drops the overlay: nothing was written.
+//!   all of them, so readers see all of the commit or none of it; fjall's recovery drops a
+//!   journal batch whose end marker or checksum is missing. Dropping the transaction drops the overlay: nothing was written.
 //!
 //! This is what fjall's own `SingleWriterTxDatabase` does (mutex, snapshot, private
 //! memtable, batch commit), rebuilt here because its transaction holds a
@@ -43,12 +43,13 @@
 //! record was already flushed to a table; fjall rotates the journal only once it exceeds
 //! 64 MB (hard-coded), so after heavy write traffic a reopen can take a few hundred ms
 //! (measured: 40 MB of 200-byte records, ~200 ms). fjall 3.1 offers no public call to rotate
-//! the journal at shutdown.
+//! the journal at shutdown. Creating a new directory is slower than opening one: fjall
+//! preallocates a 64 MB journal and issues ~30 fsyncs (10-100 ms here, depending on load).
 //!
 //! fjall settings (see `open`): worker threads `min(cores, 2)`: one can flush a memtable
 //! while another compacts, and on a 2-core server the request threads keep a core; block
-//! cache 64 MiB (fjall's default is 32 MiB; items are up to 400 KB, so a few thousand hot
-//! items fit); everything else is fjall's default (64 MiB memtables, leveled compaction, LZ4
+//! cache 64 MiB (fjall's default is 32 MiB; decompressed blocks of hot items and index
+//! blocks stay in process, the OS page cache holds the rest); everything else is fjall's default (64 MiB memtables, leveled compaction, LZ4
 //! for deeper levels, bloom filters). A smaller memtable would not bound start-up: replay
 //! reads the whole active journal either way.
 
@@ -62,8 +63,8 @@ use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode, Readable};
 use crate::overlay::{Lookup, Overlay};
 use crate::writer_lock::{WriterGuard, WriterLock};
 use crate::{
-    range_is_empty, Direction, Durability, RangeIter, Reader, Snapshot, Storage, StorageError,
-    WriteTransaction,
+    check_key, range_is_empty, Direction, Durability, RangeIter, Reader, Snapshot, Storage,
+    StorageError, WriteTransaction,
 };
 
 /// The one keyspace that holds all data.
@@ -72,8 +73,6 @@ const DATA_KEYSPACE: &str = "data";
 const CACHE_BYTES: u64 = 64 * 1024 * 1024;
 /// Upper bound on fjall's background (flush + compaction) threads.
 const MAX_WORKER_THREADS: usize = 2;
-/// fjall's limit on key length.
-const MAX_KEY_BYTES: usize = u16::MAX as usize;
 
 /// A [`Storage`] on disk, in one directory.
 pub struct DiskStorage {
@@ -105,9 +104,6 @@ impl DiskStorage {
         let db = Database::builder(path)
             .worker_threads(workers)
             .cache_size(CACHE_BYTES)
-            // fjall's default, stated because Process durability relies on batches with an
-            // explicit PersistMode, not on a background journal flush.
-            .manual_journal_persist(false)
             .open()
             .map_err(|error| open_error(path, &error))?;
         let data = db
@@ -252,18 +248,6 @@ impl Reader for DiskWriteTransaction<'_> {
         let base = self.base.range(start, end, direction)?;
         Ok(self.overlay.merge(base, start, end, direction))
     }
-}
-
-/// fjall's own limits; DynamoDB's are far smaller, so hitting one is an engine bug,
-/// reported as an error here rather than a panic or a failed commit later.
-fn check_key(key: &[u8]) -> Result<(), StorageError> {
-    if key.is_empty() || key.len() > MAX_KEY_BYTES {
-        return Err(StorageError::Other(format!(
-            "key length {} outside 1..={MAX_KEY_BYTES}",
-            key.len()
-        )));
-    }
-    Ok(())
 }
 
 impl WriteTransaction for DiskWriteTransaction<'_> {

@@ -20,6 +20,11 @@
 //! transaction on the same thread (a backend may implement snapshots with a lock that a
 //! commit waits for), and never hold either across an `.await`.
 //!
+//! Backends: [`MemoryStorage`] (persistent-map MVCC, see [`memory`]) and [`DiskStorage`]
+//! (fjall, see [`disk`]). In both, a snapshot holds no lock: commits proceed while snapshots
+//! are open, and a write transaction holds only the writer lock. The caller rule above
+//! still stands, so that a future backend may take locks.
+//!
 //! Durability (see [`Durability`]): a commit that returned `Ok` survives a crash of the
 //! process in every on-disk mode; in [`Durability::Sync`] it also survives power loss,
 //! because `commit` returns only after an fsync that covers it (group commit: one fsync may
@@ -110,6 +115,23 @@ pub(crate) fn range_is_empty(start: Bound<&[u8]>, end: Bound<&[u8]>) -> bool {
         | (Bound::Excluded(s), Bound::Included(e))
         | (Bound::Excluded(s), Bound::Excluded(e)) => s >= e,
     }
+}
+
+/// The longest key any backend accepts (fjall's limit, kept by every backend alike).
+pub const MAX_KEY_BYTES: usize = u16::MAX as usize;
+
+/// Rejects keys some backend cannot store: empty, or longer than [`MAX_KEY_BYTES`].
+/// DynamoDB's own limits are far smaller, so hitting this is an engine bug, reported as an
+/// error instead of a panic or a failed commit later. Every backend checks, so that code
+/// tested on the memory backend behaves the same on disk.
+pub(crate) fn check_key(key: &[u8]) -> Result<(), StorageError> {
+    if key.is_empty() || key.len() > MAX_KEY_BYTES {
+        return Err(StorageError::Other(format!(
+            "key length {} outside 1..={MAX_KEY_BYTES}",
+            key.len()
+        )));
+    }
+    Ok(())
 }
 
 /// A storage backend.

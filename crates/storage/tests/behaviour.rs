@@ -28,6 +28,7 @@ for_each_backend!(
     begin_write_waits_for_the_open_transaction,
     transaction_without_writes_commits,
     large_values_round_trip,
+    keys_outside_the_limits_are_errors,
 );
 
 fn get_put_delete(storage: &dyn Storage) {
@@ -481,4 +482,18 @@ fn large_values_round_trip(storage: &dyn Storage) {
     let mut expected = values.clone();
     expected.reverse();
     assert_eq!(scanned, expected);
+}
+
+fn keys_outside_the_limits_are_errors(storage: &dyn Storage) {
+    let longest = vec![b'k'; stator_storage::MAX_KEY_BYTES];
+    let too_long = vec![b'k'; stator_storage::MAX_KEY_BYTES + 1];
+    let mut tx = storage.begin_write().unwrap();
+    assert!(tx.put(b"", b"v").is_err());
+    assert!(tx.delete(b"").is_err());
+    assert!(tx.put(&too_long, b"v").is_err());
+    assert!(tx.delete(&too_long).is_err());
+    // A rejected write leaves the transaction usable and changes nothing.
+    tx.put(&longest, b"v").unwrap();
+    tx.commit().unwrap();
+    assert_eq!(committed(storage), vec![(longest, b"v".to_vec())]);
 }

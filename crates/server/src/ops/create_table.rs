@@ -528,40 +528,56 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
     }
 
     // Every key attribute of the table and its indexes must be defined, and every definition
-    // must be used by some key schema.
-    let mut key_names: Vec<String> = table_key.attributes().map(|a| a.name.clone()).collect();
-    for index in input
+    // must be used by some key schema. DynamoDB words each case differently: an undefined
+    // table key, an undefined index key (listing that index's keys), and unused definitions
+    // (a short message without indexes, a listing one with them).
+    let all_defs: Vec<&str> = defs.iter().map(|(d, _)| d.as_str()).collect();
+    let defined = |n: &str| defs.iter().any(|(d, _)| d == n);
+    if !table_key.attributes().all(|a| defined(&a.name)) {
+        return Err(DynamoError::validation(
+            "Invalid KeySchema: Some index key attribute have no definition",
+        ));
+    }
+    let indexes: Vec<&IndexIn> = input
         .local_secondary_indexes
         .iter()
         .flatten()
         .chain(input.global_secondary_indexes.iter().flatten())
-    {
-        for e in index.key_schema.iter().flatten() {
-            let n = e.attribute_name.clone().unwrap_or_default();
-            if !key_names.contains(&n) {
-                key_names.push(n);
+        .collect();
+    let mut key_names: Vec<String> = table_key.attributes().map(|a| a.name.clone()).collect();
+    for index in &indexes {
+        let index_keys: Vec<String> = index
+            .key_schema
+            .iter()
+            .flatten()
+            .map(|e| e.attribute_name.clone().unwrap_or_default())
+            .collect();
+        if !index_keys.iter().all(|k| defined(k)) {
+            return Err(invalid(format!(
+                "Some index key attributes are not defined in AttributeDefinitions. Keys: [{}], \
+                 AttributeDefinitions: [{}]",
+                index_keys.join(", "),
+                all_defs.join(", ")
+            )));
+        }
+        for k in index_keys {
+            if !key_names.contains(&k) {
+                key_names.push(k);
             }
         }
     }
-    let undefined: Vec<&String> = key_names
-        .iter()
-        .filter(|n| !defs.iter().any(|(d, _)| d == *n))
-        .collect();
-    if !undefined.is_empty() {
-        let keys: Vec<&str> = undefined.iter().map(|s| s.as_str()).collect();
-        let all: Vec<&str> = defs.iter().map(|(d, _)| d.as_str()).collect();
-        return Err(invalid(format!(
-            "Some index key attributes are not defined in AttributeDefinitions. Keys: [{}], \
-             AttributeDefinitions: [{}]",
-            keys.join(", "),
-            all.join(", ")
-        )));
-    }
     if defs.len() != key_names.len() {
-        return Err(invalid(
-            "Number of attributes in KeySchema does not exactly match number of attributes \
-             defined in AttributeDefinitions",
-        ));
+        if indexes.is_empty() {
+            return Err(invalid(
+                "Number of attributes in KeySchema does not exactly match number of attributes \
+                 defined in AttributeDefinitions",
+            ));
+        }
+        return Err(invalid(format!(
+            "Some AttributeDefinitions are not used. AttributeDefinitions: [{}], keys used: [{}]",
+            all_defs.join(", "),
+            key_names.join(", ")
+        )));
     }
 
     let mut index_names = std::collections::HashSet::new();
