@@ -302,7 +302,8 @@ fn invalid(detail: impl std::fmt::Display) -> DynamoError {
 }
 
 /// Turns a constraint-checked key schema into the engine's form, enforcing the HASH-then-
-/// RANGE shape. `what` names the schema owner in index messages.
+/// RANGE shape. Attribute types come from `types`; an attribute missing there is reported by
+/// the attribute-definition checks that follow, so its placeholder type is never stored.
 fn key_schema(
     elements: &[KeySchemaElementIn],
     types: &[(String, ScalarType)],
@@ -586,13 +587,12 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
         if lsis.is_empty() {
             return Err(invalid("List of LocalSecondaryIndexes is empty"));
         }
-        let Some(table_sort) = &table_key.sort else {
+        if table_key.sort.is_none() {
             return Err(invalid(
                 "Table KeySchema does not have a range key, which is required when specifying \
                  a LocalSecondaryIndex",
             ));
-        };
-        let _ = table_sort;
+        }
         if lsis.len() > 5 {
             return Err(invalid(
                 "Number of LocalSecondaryIndexes exceeds per-table limit of 5",
