@@ -82,6 +82,9 @@ impl ErrorKind {
 pub struct DynamoError {
     pub kind: ErrorKind,
     pub message: String,
+    /// The item DynamoDB returns with `ConditionalCheckFailedException` when the request set
+    /// `ReturnValuesOnConditionCheckFailure=ALL_OLD` and the item existed.
+    pub item: Option<Box<stator_types::Item>>,
 }
 
 impl DynamoError {
@@ -89,6 +92,16 @@ impl DynamoError {
         DynamoError {
             kind,
             message: message.into(),
+            item: None,
+        }
+    }
+
+    /// `ConditionalCheckFailedException`, carrying the old item when it was asked for.
+    pub fn conditional_check_failed(item: Option<stator_types::Item>) -> Self {
+        DynamoError {
+            kind: ErrorKind::ConditionalCheckFailed,
+            message: "The conditional request failed".to_string(),
+            item: item.map(Box::new),
         }
     }
 
@@ -129,6 +142,12 @@ impl fmt::Display for DynamoError {
 }
 
 impl std::error::Error for DynamoError {}
+
+impl From<stator_expr::ExprError> for DynamoError {
+    fn from(err: stator_expr::ExprError) -> Self {
+        DynamoError::validation(err.message())
+    }
+}
 
 impl From<stator_storage::StorageError> for DynamoError {
     fn from(err: stator_storage::StorageError) -> Self {

@@ -1,9 +1,12 @@
 //! Single-item reads and writes: GetItem, PutItem, DeleteItem, UpdateItem.
 //!
-//! Each write is one storage write transaction that reads the old item, writes the new one
-//! (or deletes it) and adjusts the table's item-count/size record, so a request is applied
-//! entirely or not at all, and concurrent writers never lose each other's updates (write
-//! transactions are serialized by the storage layer).
+//! Each write is one storage write transaction that reads the old item, evaluates the
+//! request's condition against it, writes the new item (or deletes it) and adjusts the
+//! table's item-count/size record, so a request is applied entirely or not at all, and
+//! concurrent conditional writers never lose each other's updates (write transactions are
+//! serialized by the storage layer). Expressions arrive parsed, resolved and validated by the
+//! API layer; this module only evaluates them (`stator_expr::{evaluate, apply_update,
+//! project}`).
 //!
 //! Stored item values are `<item size: u32 LE> <item: stator_types::itemcodec>`. The size is
 //! DynamoDB's item size, kept so that capacity and statistics never need to re-measure the
@@ -11,6 +14,7 @@
 
 use std::sync::Arc;
 
+use stator_expr::{Condition, Name, Path, PathElement, Projection, Update};
 use stator_types::{decode_item, encode_item, item_size, AttributeValue, Item, MAX_ITEM_SIZE};
 
 use crate::capacity::{read_units, write_units, CapacityKind, ConsumedCapacity, ReturnCapacity};
@@ -235,27 +239,124 @@ fn adjust_stats(
     Ok(())
 }
 
+/// A PutItem request after validation.
+#[derive(Clone, Debug, Default)]
+pub struct PutRequest {
+    pub table: String,
+    pub item: Item,
+    pub condition: Option<Condition>,
+    pub return_values: ReturnValues,
+    /// `ReturnValuesOnConditionCheckFailure=ALL_OLD`.
+    pub return_old_on_failure: bool,
+    pub return_capacity: ReturnCapacity,
+}
+
+/// A DeleteItem request after validation.
+#[derive(Clone, Debug, Default)]
+pub struct DeleteRequest {
+    pub table: String,
+    pub key: Item,
+    pub condition: Option<Condition>,
+    pub return_values: ReturnValues,
+    pub return_old_on_failure: bool,
+    pub return_capacity: ReturnCapacity,
+}
+
+/// An UpdateItem request after validation. (No `Default`: whether a missing item is created
+/// must always be stated.)
+#[derive(Clone, Debug)]
+pub struct UpdateRequest {
+    pub table: String,
+    pub key: Item,
+    /// `None` for an UpdateItem without update actions (it still creates the item).
+    pub update: Option<Update>,
+    /// Whether a missing item is created (DynamoDB's upsert). Only legacy `AttributeUpdates`
+    /// made of DELETE actions alone leave a missing item missing.
+    pub creates_missing_item: bool,
+    pub condition: Option<Condition>,
+    pub return_values: ReturnValues,
+    pub return_old_on_failure: bool,
+    pub return_capacity: ReturnCapacity,
+}
+
+/// A GetItem request after validation.
+#[derive(Clone, Debug, Default)]
+pub struct GetRequest {
+    pub table: String,
+    pub key: Item,
+    pub projection: Option<Projection>,
+    pub consistent: bool,
+    pub return_capacity: ReturnCapacity,
+}
+
+/// Fails with `ConditionalCheckFailedException` unless `condition` holds for `old` (an
+/// absent item is evaluated as an empty one, as DynamoDB does).
+fn check_condition(
+    condition: Option<&Condition>,
+    old: Option<&Item>,
+    return_old_on_failure: bool,
+) -> Result<(), DynamoError> {
+    let Some(condition) = condition else {
+        return Ok(());
+    };
+    let empty = Item::new();
+    if stator_expr::evaluate(condition, old.unwrap_or(&empty))? {
+        return Ok(());
+    }
+    Err(DynamoError::conditional_check_failed(
+        old.filter(|_| return_old_on_failure).cloned(),
+    ))
+}
+
+fn first_name(path: &Path) -> Option<&str> {
+    match path.0.first() {
+        Some(PathElement::Attribute(Name::Literal(name))) => Some(name),
+        _ => None,
+    }
+}
+
+/// DynamoDB refuses any update action on a key attribute, before looking at the item.
+fn check_update_spares_key(meta: &TableMeta, update: &Update) -> Result<(), DynamoError> {
+    let paths = update
+        .set
+        .iter()
+        .map(|(p, _)| p)
+        .chain(update.remove.iter())
+        .chain(update.add.iter().map(|(p, _)| p))
+        .chain(update.delete.iter().map(|(p, _)| p));
+    for path in paths {
+        if let Some(name) = first_name(path) {
+            if meta.key_schema.attributes().any(|k| k.name == name) {
+                return Err(DynamoError::invalid_parameter(format!(
+                    "Cannot update attribute {name}. This attribute is part of the key"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 impl Engine {
     /// The table for a data-plane request, or DynamoDB's not-found error.
     pub fn data_table(&self, name: &str) -> Result<Arc<TableMeta>, DynamoError> {
         self.table(name).ok_or_else(DynamoError::table_not_found)
     }
 
-    /// PutItem: stores `item`, replacing any item with the same key.
-    pub fn put_item(
-        &self,
-        table: &str,
-        item: Item,
-        return_values: ReturnValues,
-        return_capacity: ReturnCapacity,
-    ) -> Result<WriteOutput, DynamoError> {
-        let meta = self.data_table(table)?;
-        let (pk, sk, new_size) = check_item(&meta, &item)?;
+    /// PutItem: stores the item, replacing any item with the same key, if the condition
+    /// holds.
+    pub fn put_item(&self, req: PutRequest) -> Result<WriteOutput, DynamoError> {
+        let meta = self.data_table(&req.table)?;
+        let (pk, sk, new_size) = check_item(&meta, &req.item)?;
         let key = keys::item_key(meta.storage_id, pk, sk);
-        let value = encode_stored(&item, new_size);
+        let value = encode_stored(&req.item, new_size);
 
         let mut txn = self.storage.begin_write()?;
         let old = txn.get(&key)?.map(|b| decode_stored(&b)).transpose()?;
+        check_condition(
+            req.condition.as_ref(),
+            old.as_ref().map(|o| &o.item),
+            req.return_old_on_failure,
+        )?;
         txn.put(&key, &value)?;
         let old_size = old.as_ref().map_or(0, |o| o.size);
         adjust_stats(
@@ -267,13 +368,13 @@ impl Engine {
         txn.commit()?;
 
         Ok(WriteOutput {
-            attributes: match return_values {
+            attributes: match req.return_values {
                 ReturnValues::AllOld => old.map(|o| o.item),
                 _ => None,
             },
             consumed: consumed(
                 &meta,
-                return_capacity,
+                req.return_capacity,
                 write_units(old_size, new_size),
                 CapacityKind::Write,
             ),
@@ -281,16 +382,11 @@ impl Engine {
     }
 
     /// GetItem. Every read is served from the latest committed state, so eventually
-    /// consistent reads are in fact strongly consistent; only their capacity differs.
-    pub fn get_item(
-        &self,
-        table: &str,
-        key: &Item,
-        consistent: bool,
-        return_capacity: ReturnCapacity,
-    ) -> Result<GetOutput, DynamoError> {
-        let meta = self.data_table(table)?;
-        let (pk, sk) = check_key(&meta, key)?;
+    /// consistent reads are in fact strongly consistent; only their capacity differs. The
+    /// capacity is charged on the whole item, whatever the projection returns.
+    pub fn get_item(&self, req: GetRequest) -> Result<GetOutput, DynamoError> {
+        let meta = self.data_table(&req.table)?;
+        let (pk, sk) = check_key(&meta, &req.key)?;
         let storage_key = keys::item_key(meta.storage_id, pk, sk);
         let stored = {
             let snapshot = self.storage.snapshot()?;
@@ -298,27 +394,26 @@ impl Engine {
         };
         let stored = stored.map(|b| decode_stored(&b)).transpose()?;
         let size = stored.as_ref().map_or(0, |s| s.size);
+        let item = stored.map(|s| match &req.projection {
+            Some(projection) => stator_expr::project(&projection.0, &s.item),
+            None => s.item,
+        });
         Ok(GetOutput {
-            item: stored.map(|s| s.item),
+            item,
             consumed: consumed(
                 &meta,
-                return_capacity,
-                read_units(size, consistent),
+                req.return_capacity,
+                read_units(size, req.consistent),
                 CapacityKind::Read,
             ),
         })
     }
 
-    /// DeleteItem: removes the item if present (deleting a missing item succeeds).
-    pub fn delete_item(
-        &self,
-        table: &str,
-        key: &Item,
-        return_values: ReturnValues,
-        return_capacity: ReturnCapacity,
-    ) -> Result<WriteOutput, DynamoError> {
-        let meta = self.data_table(table)?;
-        let (pk, sk) = check_key(&meta, key)?;
+    /// DeleteItem: removes the item if the condition holds (deleting a missing item
+    /// succeeds).
+    pub fn delete_item(&self, req: DeleteRequest) -> Result<WriteOutput, DynamoError> {
+        let meta = self.data_table(&req.table)?;
+        let (pk, sk) = check_key(&meta, &req.key)?;
         let storage_key = keys::item_key(meta.storage_id, pk, sk);
 
         let mut txn = self.storage.begin_write()?;
@@ -326,6 +421,11 @@ impl Engine {
             .get(&storage_key)?
             .map(|b| decode_stored(&b))
             .transpose()?;
+        check_condition(
+            req.condition.as_ref(),
+            old.as_ref().map(|o| &o.item),
+            req.return_old_on_failure,
+        )?;
         let old_size = old.as_ref().map_or(0, |o| o.size);
         if old.is_some() {
             txn.delete(&storage_key)?;
@@ -334,31 +434,27 @@ impl Engine {
         }
 
         Ok(WriteOutput {
-            attributes: match return_values {
+            attributes: match req.return_values {
                 ReturnValues::AllOld => old.map(|o| o.item),
                 _ => None,
             },
             consumed: consumed(
                 &meta,
-                return_capacity,
+                req.return_capacity,
                 write_units(old_size, 0),
                 CapacityKind::Write,
             ),
         })
     }
 
-    /// UpdateItem without update actions: creates the item with just its key attributes
-    /// when it does not exist, and leaves an existing item unchanged (as DynamoDB does).
-    /// Update expressions plug in here once the expression engine exists.
-    pub fn update_item(
-        &self,
-        table: &str,
-        key: &Item,
-        return_values: ReturnValues,
-        return_capacity: ReturnCapacity,
-    ) -> Result<WriteOutput, DynamoError> {
-        let meta = self.data_table(table)?;
-        let (pk, sk) = check_key(&meta, key)?;
+    /// UpdateItem: applies the update to the existing item, or to a new item made of the key
+    /// attributes when none exists (DynamoDB's upsert), if the condition holds.
+    pub fn update_item(&self, req: UpdateRequest) -> Result<WriteOutput, DynamoError> {
+        let meta = self.data_table(&req.table)?;
+        let (pk, sk) = check_key(&meta, &req.key)?;
+        if let Some(update) = &req.update {
+            check_update_spares_key(&meta, update)?;
+        }
         let storage_key = keys::item_key(meta.storage_id, pk, sk);
 
         let mut txn = self.storage.begin_write()?;
@@ -366,30 +462,66 @@ impl Engine {
             .get(&storage_key)?
             .map(|b| decode_stored(&b))
             .transpose()?;
+        check_condition(
+            req.condition.as_ref(),
+            old.as_ref().map(|o| &o.item),
+            req.return_old_on_failure,
+        )?;
         let old_size = old.as_ref().map_or(0, |o| o.size);
-        let (new_item, new_size) = match &old {
-            Some(existing) => (existing.item.clone(), existing.size),
-            None => {
-                let item = key.clone();
-                let size = item_size(&item);
-                txn.put(&storage_key, &encode_stored(&item, size))?;
-                adjust_stats(txn.as_mut(), meta.storage_id, 1, size as i64)?;
-                txn.commit()?;
-                (item, size)
-            }
+        if old.is_none() && !req.creates_missing_item {
+            return Ok(WriteOutput {
+                attributes: None,
+                consumed: consumed(
+                    &meta,
+                    req.return_capacity,
+                    write_units(0, 0),
+                    CapacityKind::Write,
+                ),
+            });
+        }
+        let mut new_item = match &old {
+            Some(existing) => existing.item.clone(),
+            None => req.key.clone(),
         };
+        let updated_paths = match &req.update {
+            Some(update) => stator_expr::apply_update(update, &mut new_item)?,
+            None => Vec::new(),
+        };
+        let new_size = item_size(&new_item);
+        if new_size > MAX_ITEM_SIZE {
+            return Err(DynamoError::validation(
+                "Item size to update has exceeded the maximum allowed size",
+            ));
+        }
+        check_item(&meta, &new_item)?;
+        let unchanged = old.as_ref().is_some_and(|o| o.item == new_item);
+        if !unchanged {
+            txn.put(&storage_key, &encode_stored(&new_item, new_size))?;
+            adjust_stats(
+                txn.as_mut(),
+                meta.storage_id,
+                i64::from(old.is_none()),
+                new_size as i64 - old_size as i64,
+            )?;
+            txn.commit()?;
+        }
 
-        let attributes = match return_values {
+        let attributes = match req.return_values {
+            ReturnValues::None => None,
             ReturnValues::AllOld => old.map(|o| o.item),
             ReturnValues::AllNew => Some(new_item),
-            // No attribute was updated, so there is nothing to return.
-            ReturnValues::UpdatedOld | ReturnValues::UpdatedNew | ReturnValues::None => None,
+            ReturnValues::UpdatedOld => old
+                .map(|o| stator_expr::project(&updated_paths, &o.item))
+                .filter(|i| !i.is_empty()),
+            ReturnValues::UpdatedNew => {
+                Some(stator_expr::project(&updated_paths, &new_item)).filter(|i| !i.is_empty())
+            }
         };
         Ok(WriteOutput {
             attributes,
             consumed: consumed(
                 &meta,
-                return_capacity,
+                req.return_capacity,
                 write_units(old_size, new_size),
                 CapacityKind::Write,
             ),

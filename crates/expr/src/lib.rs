@@ -19,8 +19,28 @@ pub mod ast;
 pub mod error;
 
 // --- parsing side: lexer, parser, print, reserved, resolve, validate ---
+pub mod lexer;
+pub mod parser;
+pub mod print;
+pub mod reserved;
+pub mod resolve;
+pub mod validate;
+pub use parser::{parse_condition, parse_projection, parse_update};
+pub use resolve::{check_placeholder_maps, Placeholders};
+pub use validate::{
+    key_condition, validate_condition, validate_projection, validate_update, KeyCondition,
+    SortKeyCondition,
+};
 // --- evaluation side: path, eval, update, project ---
+pub mod eval;
+pub mod path;
+pub mod project;
+pub mod update;
+pub use eval::evaluate;
+pub use project::project;
+pub use update::apply_update;
 // --- legacy parameters: legacy ---
+pub mod legacy;
 
 pub use ast::*;
 pub use error::ExprError;

@@ -28,6 +28,7 @@ pub const RETURN_VALUES: &[&str] = &["ALL_NEW", "UPDATED_OLD", "ALL_OLD", "NONE"
 pub const RETURN_CONSUMED_CAPACITY: &[&str] = &["INDEXES", "TOTAL", "NONE"];
 pub const RETURN_ITEM_COLLECTION_METRICS: &[&str] = &["SIZE", "NONE"];
 pub const RETURN_VALUES_ON_CONDITION_CHECK_FAILURE: &[&str] = &["ALL_OLD", "NONE"];
+pub const CONDITIONAL_OPERATORS: &[&str] = &["AND", "OR"];
 
 /// Constraints on a string member.
 #[derive(Clone, Copy, Debug)]

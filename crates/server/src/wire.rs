@@ -83,10 +83,14 @@ pub fn error_body(error: &DynamoError) -> Vec<u8> {
         #[serde(rename = "__type")]
         error_type: String,
         message: &'a str,
+        /// The old item of a failed conditional write, when the request asked for it.
+        #[serde(rename = "Item", skip_serializing_if = "Option::is_none")]
+        item: Option<&'a stator_types::Item>,
     }
     let body = Body {
         error_type: format!("{}#{}", error.kind.namespace(), error.kind.name()),
         message: &error.message,
+        item: error.item.as_deref(),
     };
     serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec())
 }

@@ -1,10 +1,13 @@
-//! GetItem: reads one item by its full primary key.
+//! GetItem: reads one item by its full primary key, optionally projected.
 
-use serde::de::IgnoredAny;
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
+use stator_engine::items::GetRequest;
 use stator_engine::DynamoError;
 use stator_types::{Checked, Item};
 
+use super::expressions;
 use super::{ConsumedCapacityOut, Context};
 use crate::validate::{self, Validator};
 
@@ -15,9 +18,9 @@ struct Input {
     key: Option<Checked<Item>>,
     consistent_read: Option<bool>,
     return_consumed_capacity: Option<String>,
-    attributes_to_get: Option<IgnoredAny>,
-    projection_expression: Option<IgnoredAny>,
-    expression_attribute_names: Option<IgnoredAny>,
+    attributes_to_get: Option<Vec<String>>,
+    projection_expression: Option<String>,
+    expression_attribute_names: Option<HashMap<String, String>>,
 }
 
 #[derive(Serialize)]
@@ -37,6 +40,15 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
         v.required::<()>(None, "tableName");
     }
     v.required(input.key.as_ref(), "key");
+    if let Some(names) = &input.attributes_to_get {
+        v.list_len(
+            names.len(),
+            &format!("[{}]", names.join(", ")),
+            "attributesToGet",
+            1,
+            usize::MAX,
+        );
+    }
     v.one_of(
         input.return_consumed_capacity.as_deref(),
         "returnConsumedCapacity",
@@ -46,26 +58,21 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
     v.finish()?;
 
     let key = super::checked_item(input.key)?;
-    for (present, name) in [
-        (input.attributes_to_get.is_some(), "AttributesToGet"),
-        (
-            input.projection_expression.is_some(),
-            "ProjectionExpression",
-        ),
-        (
-            input.expression_attribute_names.is_some(),
-            "ExpressionAttributeNames",
-        ),
-    ] {
-        if present {
-            return Err(super::not_yet(name));
-        }
-    }
+    let prepared = expressions::prepare(expressions::Inputs {
+        names: input.expression_attribute_names.as_ref(),
+        projection: input.projection_expression.as_deref(),
+        attributes_to_get: input.attributes_to_get.as_ref(),
+        ..Default::default()
+    })?;
     let table = super::require_table_name(table)?;
     let wanted = super::return_capacity(input.return_consumed_capacity.as_deref());
-    let out = ctx
-        .engine
-        .get_item(table, &key, input.consistent_read.unwrap_or(false), wanted)?;
+    let out = ctx.engine.get_item(GetRequest {
+        table: table.to_string(),
+        key,
+        projection: prepared.projection,
+        consistent: input.consistent_read.unwrap_or(false),
+        return_capacity: wanted,
+    })?;
     super::encode(&Output {
         item: out.item,
         consumed_capacity: ConsumedCapacityOut::from(out.consumed, wanted),

@@ -16,6 +16,7 @@ mod delete_table;
 mod describe_endpoints;
 mod describe_limits;
 mod describe_table;
+pub mod expressions;
 mod get_item;
 mod list_tables;
 mod list_tags_of_resource;

@@ -1,11 +1,13 @@
-//! PutItem: creates or replaces one item.
+//! PutItem: creates or replaces one item, optionally only if a condition holds.
 
-use serde::de::IgnoredAny;
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
-use stator_engine::items::ReturnValues;
+use stator_engine::items::{PutRequest, ReturnValues};
 use stator_engine::DynamoError;
-use stator_types::{Checked, Item};
+use stator_types::{AttributeValue, Checked, Item};
 
+use super::expressions::{self, ExpectedIn, OrderedMap};
 use super::{ConsumedCapacityOut, Context};
 use crate::validate::{self, Validator};
 
@@ -18,11 +20,11 @@ struct Input {
     return_consumed_capacity: Option<String>,
     return_item_collection_metrics: Option<String>,
     return_values_on_condition_check_failure: Option<String>,
-    expected: Option<IgnoredAny>,
-    conditional_operator: Option<IgnoredAny>,
-    condition_expression: Option<IgnoredAny>,
-    expression_attribute_names: Option<IgnoredAny>,
-    expression_attribute_values: Option<IgnoredAny>,
+    expected: Option<OrderedMap<ExpectedIn>>,
+    conditional_operator: Option<String>,
+    condition_expression: Option<String>,
+    expression_attribute_names: Option<HashMap<String, String>>,
+    expression_attribute_values: Option<HashMap<String, Checked<AttributeValue>>>,
 }
 
 #[derive(Serialize)]
@@ -61,6 +63,12 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
         false,
     );
     v.one_of(
+        input.conditional_operator.as_deref(),
+        "conditionalOperator",
+        validate::CONDITIONAL_OPERATORS,
+        false,
+    );
+    v.one_of(
         input.return_values_on_condition_check_failure.as_deref(),
         "returnValuesOnConditionCheckFailure",
         validate::RETURN_VALUES_ON_CONDITION_CHECK_FAILURE,
@@ -69,23 +77,14 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
     v.finish()?;
 
     let item = super::checked_item(input.item)?;
-    for (present, name) in [
-        (input.expected.is_some(), "Expected"),
-        (input.conditional_operator.is_some(), "ConditionalOperator"),
-        (input.condition_expression.is_some(), "ConditionExpression"),
-        (
-            input.expression_attribute_names.is_some(),
-            "ExpressionAttributeNames",
-        ),
-        (
-            input.expression_attribute_values.is_some(),
-            "ExpressionAttributeValues",
-        ),
-    ] {
-        if present {
-            return Err(super::not_yet(name));
-        }
-    }
+    let prepared = expressions::prepare(expressions::Inputs {
+        names: input.expression_attribute_names.as_ref(),
+        values: input.expression_attribute_values.as_ref(),
+        condition: input.condition_expression.as_deref(),
+        expected: input.expected.as_ref(),
+        conditional_operator: input.conditional_operator.as_deref(),
+        ..Default::default()
+    })?;
     let return_values = super::return_values(input.return_values.as_deref());
     if !matches!(return_values, ReturnValues::None | ReturnValues::AllOld) {
         return Err(DynamoError::validation(
@@ -95,7 +94,15 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
     let table = super::require_table_name(table)?;
     super::check_collection_metrics(ctx, table, input.return_item_collection_metrics.as_deref())?;
     let wanted = super::return_capacity(input.return_consumed_capacity.as_deref());
-    let out = ctx.engine.put_item(table, item, return_values, wanted)?;
+    let out = ctx.engine.put_item(PutRequest {
+        table: table.to_string(),
+        item,
+        condition: prepared.condition,
+        return_values,
+        return_old_on_failure: input.return_values_on_condition_check_failure.as_deref()
+            == Some("ALL_OLD"),
+        return_capacity: wanted,
+    })?;
     super::encode(&Output {
         attributes: out.attributes,
         consumed_capacity: ConsumedCapacityOut::from(out.consumed, wanted),

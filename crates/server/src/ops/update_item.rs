@@ -1,15 +1,15 @@
-//! UpdateItem: edits one item, creating it when it does not exist.
-//!
-//! Update and condition expressions (and their legacy forms) arrive with the expression
-//! engine; until then a request that uses them fails with a clear error, and an UpdateItem
-//! without them does what DynamoDB does: it creates the item with only its key attributes
-//! if it is missing and otherwise changes nothing.
+//! UpdateItem: edits one item with an update expression (or legacy `AttributeUpdates`),
+//! creating it when it does not exist, optionally only if a condition holds. Without any
+//! update it still creates the item with just its key attributes, as DynamoDB does.
 
-use serde::de::IgnoredAny;
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
+use stator_engine::items::UpdateRequest;
 use stator_engine::DynamoError;
-use stator_types::{Checked, Item};
+use stator_types::{AttributeValue, Checked, Item};
 
+use super::expressions::{self, AttributeUpdateIn, ExpectedIn, OrderedMap};
 use super::{ConsumedCapacityOut, Context};
 use crate::validate::{self, Validator};
 
@@ -22,13 +22,13 @@ struct Input {
     return_consumed_capacity: Option<String>,
     return_item_collection_metrics: Option<String>,
     return_values_on_condition_check_failure: Option<String>,
-    attribute_updates: Option<IgnoredAny>,
-    update_expression: Option<IgnoredAny>,
-    expected: Option<IgnoredAny>,
-    conditional_operator: Option<IgnoredAny>,
-    condition_expression: Option<IgnoredAny>,
-    expression_attribute_names: Option<IgnoredAny>,
-    expression_attribute_values: Option<IgnoredAny>,
+    attribute_updates: Option<OrderedMap<AttributeUpdateIn>>,
+    update_expression: Option<String>,
+    expected: Option<OrderedMap<ExpectedIn>>,
+    conditional_operator: Option<String>,
+    condition_expression: Option<String>,
+    expression_attribute_names: Option<HashMap<String, String>>,
+    expression_attribute_values: Option<HashMap<String, Checked<AttributeValue>>>,
 }
 
 #[derive(Serialize)]
@@ -67,6 +67,12 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
         false,
     );
     v.one_of(
+        input.conditional_operator.as_deref(),
+        "conditionalOperator",
+        validate::CONDITIONAL_OPERATORS,
+        false,
+    );
+    v.one_of(
         input.return_values_on_condition_check_failure.as_deref(),
         "returnValuesOnConditionCheckFailure",
         validate::RETURN_VALUES_ON_CONDITION_CHECK_FAILURE,
@@ -75,30 +81,30 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
     v.finish()?;
 
     let key = super::checked_item(input.key)?;
-    for (present, name) in [
-        (input.attribute_updates.is_some(), "AttributeUpdates"),
-        (input.update_expression.is_some(), "UpdateExpression"),
-        (input.expected.is_some(), "Expected"),
-        (input.conditional_operator.is_some(), "ConditionalOperator"),
-        (input.condition_expression.is_some(), "ConditionExpression"),
-        (
-            input.expression_attribute_names.is_some(),
-            "ExpressionAttributeNames",
-        ),
-        (
-            input.expression_attribute_values.is_some(),
-            "ExpressionAttributeValues",
-        ),
-    ] {
-        if present {
-            return Err(super::not_yet(name));
-        }
-    }
+    let prepared = expressions::prepare(expressions::Inputs {
+        names: input.expression_attribute_names.as_ref(),
+        values: input.expression_attribute_values.as_ref(),
+        condition: input.condition_expression.as_deref(),
+        update: input.update_expression.as_deref(),
+        expected: input.expected.as_ref(),
+        conditional_operator: input.conditional_operator.as_deref(),
+        attribute_updates: input.attribute_updates.as_ref(),
+        ..Default::default()
+    })?;
     let table = super::require_table_name(table)?;
     super::check_collection_metrics(ctx, table, input.return_item_collection_metrics.as_deref())?;
     let wanted = super::return_capacity(input.return_consumed_capacity.as_deref());
-    let return_values = super::return_values(input.return_values.as_deref());
-    let out = ctx.engine.update_item(table, &key, return_values, wanted)?;
+    let out = ctx.engine.update_item(UpdateRequest {
+        table: table.to_string(),
+        key,
+        update: prepared.update,
+        creates_missing_item: prepared.creates_missing_item,
+        condition: prepared.condition,
+        return_values: super::return_values(input.return_values.as_deref()),
+        return_old_on_failure: input.return_values_on_condition_check_failure.as_deref()
+            == Some("ALL_OLD"),
+        return_capacity: wanted,
+    })?;
     super::encode(&Output {
         attributes: out.attributes,
         consumed_capacity: ConsumedCapacityOut::from(out.consumed, wanted),

@@ -1,0 +1,657 @@
+//! Per-context validation of parsed (normally resolved) trees: which functions may appear
+//! where and with how many operands, operand types that can be checked without an item,
+//! the limits on `IN`, overlapping or conflicting document paths in updates and
+//! projections, and the shape of a Query's key condition.
+//!
+//! Flow: parser → resolve → **validate** → evaluate. Validation runs on resolved trees so
+//! that literal values can be type-checked and paths in messages show real attribute names
+//! (DynamoDB reports `path one: [created]`, not the placeholder); on a tree that still has
+//! placeholders the value checks are simply skipped.
+//!
+//! Checks run in a fixed order, first error wins: for each function, its name is checked,
+//! then whether it may appear in this kind of expression and in this position, then its
+//! operand count, then its operands (recursively), then the function's own operand rules.
+//! For updates, actions are checked clause by clause (SET, REMOVE, ADD, DELETE), then all
+//! document paths against each other.
+
+use stator_types::AttributeValue;
+
+use crate::ast::{
+    Comparator, Condition, ExpressionKind, FunctionCall, Name, Operand, Path, PathElement,
+    Projection, Update,
+};
+use crate::error::ExprError;
+
+/// DynamoDB's limit on the operands of `IN` (the documentation's number; the list after
+/// `IN`, not counting the left operand).
+pub const MAX_IN_OPERANDS: usize = 100;
+
+/// The type names `attribute_type` accepts, in the order DynamoDB's message lists them.
+const ATTRIBUTE_TYPES: [&str; 10] = ["B", "NULL", "SS", "BOOL", "L", "BS", "N", "NS", "S", "M"];
+
+/// What a known function is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum FunctionRole {
+    /// A condition function: a boolean, usable only as a whole condition.
+    Condition,
+    /// `size`: a value, usable as an operand of a condition.
+    Size,
+    /// An update function: a value, usable only in a `SET` action.
+    Update,
+}
+
+/// DynamoDB's functions (names are case-sensitive) with their role and operand count.
+fn function_info(name: &str) -> Option<(FunctionRole, usize)> {
+    Some(match name {
+        "attribute_exists" | "attribute_not_exists" => (FunctionRole::Condition, 1),
+        "attribute_type" | "begins_with" | "contains" => (FunctionRole::Condition, 2),
+        "size" => (FunctionRole::Size, 1),
+        "if_not_exists" | "list_append" => (FunctionRole::Update, 2),
+        _ => return None,
+    })
+}
+
+fn invalid_function(kind: ExpressionKind, name: &str) -> ExprError {
+    ExprError::invalid(
+        kind,
+        format_args!("Invalid function name; function: {name}"),
+    )
+}
+
+fn misused_function(kind: ExpressionKind, name: &str) -> ExprError {
+    ExprError::invalid(
+        kind,
+        format_args!(
+            "The function is not allowed to be used this way in an expression; function: {name}"
+        ),
+    )
+}
+
+fn operand_count(kind: ExpressionKind, name: &str, count: usize) -> ExprError {
+    ExprError::invalid(
+        kind,
+        format_args!(
+            "Incorrect number of operands for operator or function; operator or function: \
+             {name}, number of operands: {count}"
+        ),
+    )
+}
+
+fn operand_type(kind: ExpressionKind, name: &str, type_name: &str) -> ExprError {
+    ExprError::invalid(
+        kind,
+        format_args!(
+            "Incorrect operand type for operator or function; operator or function: {name}, \
+             operand type: {type_name}"
+        ),
+    )
+}
+
+fn requires_path(kind: ExpressionKind, name: &str) -> ExprError {
+    ExprError::invalid(
+        kind,
+        format_args!("Operator or function requires a document path; operator or function: {name}"),
+    )
+}
+
+/// Checks a condition or filter expression (also usable on a key condition before
+/// [`key_condition`], which has its own stricter rules).
+pub fn validate_condition(condition: &Condition, kind: ExpressionKind) -> Result<(), ExprError> {
+    match condition {
+        Condition::Compare(left, _, right) => {
+            condition_operand(left, kind)?;
+            condition_operand(right, kind)
+        }
+        Condition::Between(operand, low, high) => {
+            condition_operand(operand, kind)?;
+            condition_operand(low, kind)?;
+            condition_operand(high, kind)
+        }
+        Condition::In(operand, list) => {
+            if list.len() > MAX_IN_OPERANDS {
+                // Decided: DynamoDB's operand-count message, with IN as the operator.
+                return Err(operand_count(kind, "IN", list.len()));
+            }
+            condition_operand(operand, kind)?;
+            list.iter()
+                .try_for_each(|item| condition_operand(item, kind))
+        }
+        Condition::Function(function) => condition_function(function, kind),
+        Condition::And(left, right) | Condition::Or(left, right) => {
+            validate_condition(left, kind)?;
+            validate_condition(right, kind)
+        }
+        Condition::Not(inner) => validate_condition(inner, kind),
+    }
+}
+
+/// A function used as a whole condition.
+fn condition_function(function: &FunctionCall, kind: ExpressionKind) -> Result<(), ExprError> {
+    let name = function.name.as_str();
+    let Some((role, arity)) = function_info(name) else {
+        return Err(invalid_function(kind, name));
+    };
+    match role {
+        FunctionRole::Update => {
+            return Err(ExprError::invalid(
+                kind,
+                format_args!(
+                    "The function is not allowed in a condition expression; function: {name}"
+                ),
+            ))
+        }
+        FunctionRole::Size => return Err(misused_function(kind, name)),
+        FunctionRole::Condition => {}
+    }
+    if function.args.len() != arity {
+        return Err(operand_count(kind, name, function.args.len()));
+    }
+    function
+        .args
+        .iter()
+        .try_for_each(|arg| condition_operand(arg, kind))?;
+    let args = &function.args;
+    match name {
+        "attribute_exists" | "attribute_not_exists" if !matches!(args[0], Operand::Path(_)) => {
+            return Err(requires_path(kind, name));
+        }
+        "attribute_type" => {
+            if !matches!(args[0], Operand::Path(_)) {
+                return Err(requires_path(kind, name));
+            }
+            if let Operand::Literal(value) = &args[1] {
+                let AttributeValue::S(type_name) = value else {
+                    return Err(operand_type(kind, name, value.type_name()));
+                };
+                if !ATTRIBUTE_TYPES.contains(&type_name.as_str()) {
+                    return Err(ExprError::invalid(
+                        kind,
+                        format_args!(
+                            "Invalid attribute type name found; type: {type_name}, valid types: \
+                             {{{}}}",
+                            ATTRIBUTE_TYPES.join(",")
+                        ),
+                    ));
+                }
+            }
+        }
+        "begins_with" => {
+            for arg in args {
+                if let Operand::Literal(value) = arg {
+                    if !matches!(value, AttributeValue::S(_) | AttributeValue::B(_)) {
+                        return Err(operand_type(kind, name, value.type_name()));
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// An operand of a comparison, `BETWEEN`, `IN` or a condition function: a path, a value or
+/// `size(path)`.
+fn condition_operand(operand: &Operand, kind: ExpressionKind) -> Result<(), ExprError> {
+    match operand {
+        Operand::Path(_) | Operand::Value(_) | Operand::Literal(_) => Ok(()),
+        Operand::Function(function) => {
+            let name = function.name.as_str();
+            let Some((role, arity)) = function_info(name) else {
+                return Err(invalid_function(kind, name));
+            };
+            match role {
+                FunctionRole::Update => Err(ExprError::invalid(
+                    kind,
+                    format_args!(
+                        "The function is not allowed in a condition expression; function: {name}"
+                    ),
+                )),
+                FunctionRole::Condition => Err(misused_function(kind, name)),
+                FunctionRole::Size => {
+                    if function.args.len() != arity {
+                        return Err(operand_count(kind, name, function.args.len()));
+                    }
+                    condition_operand(&function.args[0], kind)?;
+                    if !matches!(function.args[0], Operand::Path(_)) {
+                        return Err(requires_path(kind, name));
+                    }
+                    Ok(())
+                }
+            }
+        }
+        // The parser never puts arithmetic in a condition (it is a syntax error there);
+        // only a hand-built tree can.
+        Operand::Arithmetic(_, op, _) => Err(ExprError::invalid(
+            kind,
+            format_args!(
+                "The arithmetic operator is not allowed in a condition expression; \
+                 operator: {op}"
+            ),
+        )),
+    }
+}
+
+/// The long type names DynamoDB uses in `ADD`/`DELETE` operand-type messages
+/// (`operand type: LIST`).
+fn long_type_name(value: &AttributeValue) -> &'static str {
+    match value {
+        AttributeValue::S(_) => "STRING",
+        AttributeValue::N(_) => "NUMBER",
+        AttributeValue::B(_) => "BINARY",
+        AttributeValue::Bool(_) => "BOOLEAN",
+        AttributeValue::Null => "NULL",
+        AttributeValue::M(_) => "MAP",
+        AttributeValue::L(_) => "LIST",
+        AttributeValue::Ss(_) => "STRING_SET",
+        AttributeValue::Ns(_) => "NUMBER_SET",
+        AttributeValue::Bs(_) => "BINARY_SET",
+    }
+}
+
+/// Checks an update expression: functions and operand types per clause, then that no two
+/// document paths overlap or conflict.
+pub fn validate_update(update: &Update) -> Result<(), ExprError> {
+    let kind = ExpressionKind::Update;
+    for (_, value) in &update.set {
+        set_value(value)?;
+    }
+    for (clause, actions) in [("ADD", &update.add), ("DELETE", &update.delete)] {
+        for (_, value) in actions {
+            match value {
+                Operand::Value(_) => {}
+                Operand::Literal(value) => {
+                    let allowed = match value {
+                        AttributeValue::Ss(_) | AttributeValue::Ns(_) | AttributeValue::Bs(_) => {
+                            true
+                        }
+                        AttributeValue::N(_) => clause == "ADD",
+                        _ => false,
+                    };
+                    if !allowed {
+                        return Err(ExprError::invalid(
+                            kind,
+                            format_args!(
+                                "Incorrect operand type for operator or function; operator: \
+                                 {clause}, operand type: {}",
+                                long_type_name(value)
+                            ),
+                        ));
+                    }
+                }
+                // The grammar admits only a `:value` here; a hand-built tree may not.
+                Operand::Function(function) => {
+                    return Err(ExprError::invalid(
+                        kind,
+                        format_args!(
+                            "The function is not allowed in an update expression; function: {}",
+                            function.name
+                        ),
+                    ))
+                }
+                Operand::Path(_) | Operand::Arithmetic(..) => {
+                    return Err(ExprError::invalid(
+                        kind,
+                        format_args!(
+                            "Incorrect operand type for operator or function; operator: \
+                             {clause}, operand type: PATH"
+                        ),
+                    ))
+                }
+            }
+        }
+    }
+    let paths = update
+        .set
+        .iter()
+        .map(|(path, _)| path)
+        .chain(&update.remove)
+        .chain(update.add.iter().map(|(path, _)| path))
+        .chain(update.delete.iter().map(|(path, _)| path));
+    check_paths(paths, kind)
+}
+
+/// The value of a `SET` action: an operand, an update function, or arithmetic.
+fn set_value(operand: &Operand) -> Result<(), ExprError> {
+    let kind = ExpressionKind::Update;
+    match operand {
+        Operand::Path(_) | Operand::Value(_) | Operand::Literal(_) => Ok(()),
+        Operand::Function(function) => {
+            let name = function.name.as_str();
+            let Some((role, arity)) = function_info(name) else {
+                return Err(invalid_function(kind, name));
+            };
+            if role != FunctionRole::Update {
+                return Err(ExprError::invalid(
+                    kind,
+                    format_args!(
+                        "The function is not allowed in an update expression; function: {name}"
+                    ),
+                ));
+            }
+            if function.args.len() != arity {
+                return Err(operand_count(kind, name, function.args.len()));
+            }
+            function.args.iter().try_for_each(set_value)?;
+            match name {
+                "if_not_exists" => {
+                    if !matches!(function.args[0], Operand::Path(_)) {
+                        return Err(requires_path(kind, name));
+                    }
+                }
+                _ => {
+                    // list_append: literal operands must be lists.
+                    for arg in &function.args {
+                        if let Operand::Literal(value) = arg {
+                            if !matches!(value, AttributeValue::L(_)) {
+                                return Err(operand_type(kind, name, value.type_name()));
+                            }
+                        }
+                    }
+                }
+            }
+            Ok(())
+        }
+        Operand::Arithmetic(left, _, right) => {
+            for side in [left, right] {
+                set_value(side)?;
+                if let Operand::Literal(value) = &**side {
+                    if !matches!(value, AttributeValue::N(_)) {
+                        // The same text DynamoDB gives when an item's attribute turns out
+                        // not to be a number at evaluation.
+                        return Err(ExprError::message_only(
+                            "An operand in the update expression has an incorrect data type",
+                        ));
+                    }
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Checks a projection expression: no two paths may overlap or conflict.
+pub fn validate_projection(projection: &Projection) -> Result<(), ExprError> {
+    check_paths(projection.0.iter(), ExpressionKind::Projection)
+}
+
+/// How two document paths relate.
+#[derive(Debug, PartialEq, Eq)]
+enum Clash {
+    /// One is a prefix of the other (or they are equal): `a` and `a.b`, `a[1]` and `a[1]`.
+    Overlap,
+    /// They agree up to a step where one indexes a list and the other names a map member:
+    /// `a[1]` and `a.b` (`a` cannot be both).
+    Conflict,
+}
+
+fn same_name(a: &Name, b: &Name) -> bool {
+    match (a, b) {
+        (Name::Literal(a), Name::Literal(b)) | (Name::Placeholder(a), Name::Placeholder(b)) => {
+            a == b
+        }
+        _ => false,
+    }
+}
+
+fn clash(a: &Path, b: &Path) -> Option<Clash> {
+    for (x, y) in a.0.iter().zip(&b.0) {
+        match (x, y) {
+            (PathElement::Attribute(x), PathElement::Attribute(y)) => {
+                if !same_name(x, y) {
+                    return None;
+                }
+            }
+            (PathElement::Index(x), PathElement::Index(y)) => {
+                if x != y {
+                    return None;
+                }
+            }
+            _ => return Some(Clash::Conflict),
+        }
+    }
+    Some(Clash::Overlap)
+}
+
+/// A path as DynamoDB's messages write it: `[a, b, [2]]`.
+struct MessagePath<'a>(&'a Path);
+
+impl std::fmt::Display for MessagePath<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[")?;
+        for (i, element) in self.0 .0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            match element {
+                PathElement::Attribute(name) => write!(f, "{name}")?,
+                PathElement::Index(index) => write!(f, "[{index}]")?,
+            }
+        }
+        f.write_str("]")
+    }
+}
+
+/// Checks every path against every earlier one; "path one" is the earlier path.
+fn check_paths<'p>(
+    paths: impl Iterator<Item = &'p Path>,
+    kind: ExpressionKind,
+) -> Result<(), ExprError> {
+    let paths: Vec<&Path> = paths.collect();
+    for (j, later) in paths.iter().enumerate() {
+        for earlier in &paths[..j] {
+            let Some(clash) = clash(earlier, later) else {
+                continue;
+            };
+            let verb = match clash {
+                Clash::Overlap => "overlap",
+                Clash::Conflict => "conflict",
+            };
+            return Err(ExprError::invalid(
+                kind,
+                format_args!(
+                    "Two document paths {verb} with each other; must remove or rewrite one of \
+                     these paths; path one: {}, path two: {}",
+                    MessagePath(earlier),
+                    MessagePath(later)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A Query's key condition, reduced to what the engine needs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct KeyCondition {
+    /// The partition key value (the condition on it is always `=`).
+    pub partition: AttributeValue,
+    pub sort: Option<SortKeyCondition>,
+}
+
+/// The condition on the sort key.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SortKeyCondition {
+    /// `sk <op> :v`; never [`Comparator::Ne`]. A condition written `:v <op> sk` is stored
+    /// with the comparator mirrored (`:v < sk` → `Gt`).
+    Compare(Comparator, AttributeValue),
+    /// `sk BETWEEN :low AND :high`.
+    Between(AttributeValue, AttributeValue),
+    /// `begins_with(sk, :prefix)`.
+    BeginsWith(AttributeValue),
+}
+
+fn operator_not_allowed(operator: impl std::fmt::Display) -> ExprError {
+    ExprError::message_only(format!(
+        "Invalid operator used in KeyConditionExpression: {operator}"
+    ))
+}
+
+fn not_supported() -> ExprError {
+    ExprError::message_only("Query key condition not supported")
+}
+
+/// The single top-level attribute a key condition operand names, if it is one.
+fn key_attribute(operand: &Operand) -> Option<&str> {
+    match operand {
+        Operand::Path(Path(elements)) => match elements.as_slice() {
+            [PathElement::Attribute(Name::Literal(name))] => Some(name),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn literal(operand: &Operand) -> Option<&AttributeValue> {
+    match operand {
+        Operand::Literal(value) => Some(value),
+        _ => None,
+    }
+}
+
+fn mirror(comparator: Comparator) -> Comparator {
+    match comparator {
+        Comparator::Lt => Comparator::Gt,
+        Comparator::Le => Comparator::Ge,
+        Comparator::Gt => Comparator::Lt,
+        Comparator::Ge => Comparator::Le,
+        other => other,
+    }
+}
+
+/// Flattens the AND tree of a key condition into its leaves, rejecting OR and NOT.
+fn key_leaves<'c>(
+    condition: &'c Condition,
+    leaves: &mut Vec<&'c Condition>,
+) -> Result<(), ExprError> {
+    match condition {
+        Condition::And(left, right) => {
+            key_leaves(left, leaves)?;
+            key_leaves(right, leaves)
+        }
+        Condition::Or(..) => Err(operator_not_allowed("OR")),
+        Condition::Not(..) => Err(operator_not_allowed("NOT")),
+        leaf => {
+            leaves.push(leaf);
+            Ok(())
+        }
+    }
+}
+
+/// One leaf as (attribute, condition): the partition key accepts only `=`.
+enum KeyLeaf<'c> {
+    Compare(&'c str, Comparator, &'c AttributeValue),
+    Between(&'c str, &'c AttributeValue, &'c AttributeValue),
+    BeginsWith(&'c str, &'c AttributeValue),
+}
+
+fn key_leaf(leaf: &Condition) -> Result<KeyLeaf<'_>, ExprError> {
+    match leaf {
+        Condition::Compare(left, comparator, right) => {
+            if *comparator == Comparator::Ne {
+                return Err(operator_not_allowed(comparator));
+            }
+            if let (Some(name), Some(value)) = (key_attribute(left), literal(right)) {
+                return Ok(KeyLeaf::Compare(name, *comparator, value));
+            }
+            if let (Some(value), Some(name)) = (literal(left), key_attribute(right)) {
+                return Ok(KeyLeaf::Compare(name, mirror(*comparator), value));
+            }
+            Err(not_supported())
+        }
+        Condition::Between(operand, low, high) => {
+            match (key_attribute(operand), literal(low), literal(high)) {
+                (Some(name), Some(low), Some(high)) => Ok(KeyLeaf::Between(name, low, high)),
+                _ => Err(not_supported()),
+            }
+        }
+        Condition::In(..) => Err(operator_not_allowed("IN")),
+        Condition::Function(function) => {
+            if function.name != "begins_with" {
+                return Err(operator_not_allowed(&function.name));
+            }
+            match function.args.as_slice() {
+                [path, value] => match (key_attribute(path), literal(value)) {
+                    (Some(name), Some(value)) => Ok(KeyLeaf::BeginsWith(name, value)),
+                    _ => Err(not_supported()),
+                },
+                args => Err(operand_count(
+                    ExpressionKind::KeyCondition,
+                    "begins_with",
+                    args.len(),
+                )),
+            }
+        }
+        Condition::And(..) | Condition::Or(..) | Condition::Not(..) => Err(not_supported()),
+    }
+}
+
+/// Reduces a resolved key-condition expression to a [`KeyCondition`] for a table (or index)
+/// whose key is `partition_key` and optionally `sort_key`.
+///
+/// Rules, in order: no `OR`, `NOT`, `IN`, `<>` or function other than `begins_with`
+/// (`Invalid operator used in KeyConditionExpression: OR`); one or two conditions joined by
+/// `AND` (`Conditions can be of length 1 or 2 only`); each condition compares one key
+/// attribute with a value (`Query key condition not supported`), at most one per key
+/// (`KeyConditionExpressions must only contain one condition per key`); the partition key
+/// only with `=`; the partition key present (`Query condition missed key schema element:
+/// pk`). Whether each value's type matches the key's type is the engine's check.
+pub fn key_condition(
+    condition: &Condition,
+    partition_key: &str,
+    sort_key: Option<&str>,
+) -> Result<KeyCondition, ExprError> {
+    let mut leaves = Vec::with_capacity(2);
+    key_leaves(condition, &mut leaves)?;
+    let leaves = leaves
+        .into_iter()
+        .map(key_leaf)
+        .collect::<Result<Vec<_>, _>>()?;
+    if leaves.len() > 2 {
+        return Err(ExprError::message_only(
+            "Conditions can be of length 1 or 2 only",
+        ));
+    }
+    let mut partition = None;
+    let mut sort = None;
+    for leaf in leaves {
+        let name = match leaf {
+            KeyLeaf::Compare(name, ..)
+            | KeyLeaf::Between(name, ..)
+            | KeyLeaf::BeginsWith(name, _) => name,
+        };
+        if name == partition_key {
+            if partition.is_some() {
+                return Err(ExprError::message_only(
+                    "KeyConditionExpressions must only contain one condition per key",
+                ));
+            }
+            let KeyLeaf::Compare(_, Comparator::Eq, value) = leaf else {
+                return Err(not_supported());
+            };
+            partition = Some(value.clone());
+        } else if Some(name) == sort_key {
+            if sort.is_some() {
+                return Err(ExprError::message_only(
+                    "KeyConditionExpressions must only contain one condition per key",
+                ));
+            }
+            sort = Some(match leaf {
+                KeyLeaf::Compare(_, comparator, value) => {
+                    SortKeyCondition::Compare(comparator, value.clone())
+                }
+                KeyLeaf::Between(_, low, high) => {
+                    SortKeyCondition::Between(low.clone(), high.clone())
+                }
+                KeyLeaf::BeginsWith(_, prefix) => SortKeyCondition::BeginsWith(prefix.clone()),
+            });
+        } else {
+            return Err(not_supported());
+        }
+    }
+    let Some(partition) = partition else {
+        return Err(ExprError::message_only(format!(
+            "Query condition missed key schema element: {partition_key}"
+        )));
+    };
+    Ok(KeyCondition { partition, sort })
+}
