@@ -1,5 +1,7 @@
-"""Features this release does not implement yet (expressions, legacy conditional parameters,
-Query, Scan, batch and transaction operations) must fail loudly, never silently succeed.
+"""Features this release does not implement yet (Query, Scan, batch and transaction operations,
+PartiQL) must fail loudly, never silently succeed. (Condition, update and projection
+expressions and the legacy Expected / AttributeUpdates / AttributesToGet parameters are
+supported now: test_expressions.py checks them.)
 
 Each test accepts exactly two outcomes, so it stays meaningful when the feature lands:
   * the request fails with a clear "not supported" error (ValidationException mentioning
@@ -36,110 +38,6 @@ def get(ddb, table, pk):
 def seeded(ddb, table):
     ddb.put_item(TableName=table, Item={"pk": {"S": "a"}, "v": {"N": "1"}, "w": {"S": "x"}})
     return table
-
-
-# ---------------------------------------------------------------------------------------------
-# Conditions
-# ---------------------------------------------------------------------------------------------
-
-
-def test_put_condition_expression_false(ddb, seeded):
-    out, err = attempt(ddb.put_item, TableName=seeded,
-                       Item={"pk": {"S": "a"}, "v": {"N": "2"}},
-                       ConditionExpression="attribute_not_exists(pk)")
-    assert err is not None, "a failing ConditionExpression was ignored"
-    if err.response["Error"]["Code"] != "ConditionalCheckFailedException":
-        assert_unsupported(err)
-    assert get(ddb, seeded, "a")["v"] == {"N": "1"}
-
-
-def test_put_condition_expression_true(ddb, seeded):
-    out, err = attempt(ddb.put_item, TableName=seeded,
-                       Item={"pk": {"S": "a"}, "v": {"N": "2"}},
-                       ConditionExpression="attribute_exists(pk) AND v = :one",
-                       ExpressionAttributeValues={":one": {"N": "1"}})
-    if err is None:
-        assert get(ddb, seeded, "a")["v"] == {"N": "2"}
-    else:
-        assert_unsupported(err)
-        assert get(ddb, seeded, "a")["v"] == {"N": "1"}
-
-
-def test_delete_condition_expression_false(ddb, seeded):
-    out, err = attempt(ddb.delete_item, TableName=seeded, Key={"pk": {"S": "a"}},
-                       ConditionExpression="v = :two",
-                       ExpressionAttributeValues={":two": {"N": "2"}})
-    assert err is not None, "a failing ConditionExpression was ignored"
-    if err.response["Error"]["Code"] != "ConditionalCheckFailedException":
-        assert_unsupported(err)
-    assert get(ddb, seeded, "a") is not None
-
-
-def test_legacy_expected_false(ddb, seeded):
-    out, err = attempt(ddb.put_item, TableName=seeded,
-                       Item={"pk": {"S": "a"}, "v": {"N": "3"}},
-                       Expected={"v": {"Value": {"N": "999"}}})
-    assert err is not None, "a failing Expected condition was ignored"
-    if err.response["Error"]["Code"] != "ConditionalCheckFailedException":
-        assert_unsupported(err)
-    assert get(ddb, seeded, "a")["v"] == {"N": "1"}
-
-
-# ---------------------------------------------------------------------------------------------
-# Updates and projections
-# ---------------------------------------------------------------------------------------------
-
-
-def test_update_expression(ddb, seeded):
-    out, err = attempt(ddb.update_item, TableName=seeded, Key={"pk": {"S": "a"}},
-                       UpdateExpression="SET v = :v REMOVE w",
-                       ExpressionAttributeValues={":v": {"N": "5"}},
-                       ReturnValues="ALL_NEW")
-    if err is None:
-        assert out["Attributes"] == {"pk": {"S": "a"}, "v": {"N": "5"}}
-        assert get(ddb, seeded, "a") == {"pk": {"S": "a"}, "v": {"N": "5"}}
-    else:
-        assert_unsupported(err)
-        assert get(ddb, seeded, "a") == {"pk": {"S": "a"}, "v": {"N": "1"}, "w": {"S": "x"}}
-
-
-def test_update_expression_on_missing_item_creates_nothing_silently(ddb, table):
-    out, err = attempt(ddb.update_item, TableName=table, Key={"pk": {"S": "new"}},
-                       UpdateExpression="SET v = :v",
-                       ExpressionAttributeValues={":v": {"S": "set"}})
-    if err is None:
-        assert get(ddb, table, "new") == {"pk": {"S": "new"}, "v": {"S": "set"}}
-    else:
-        assert_unsupported(err)
-        assert get(ddb, table, "new") is None
-
-
-def test_legacy_attribute_updates(ddb, seeded):
-    out, err = attempt(ddb.update_item, TableName=seeded, Key={"pk": {"S": "a"}},
-                       AttributeUpdates={"v": {"Action": "PUT", "Value": {"N": "7"}}})
-    if err is None:
-        assert get(ddb, seeded, "a")["v"] == {"N": "7"}
-    else:
-        assert_unsupported(err)
-        assert get(ddb, seeded, "a")["v"] == {"N": "1"}
-
-
-def test_projection_expression(ddb, seeded):
-    out, err = attempt(ddb.get_item, TableName=seeded, Key={"pk": {"S": "a"}},
-                       ProjectionExpression="#w", ExpressionAttributeNames={"#w": "w"})
-    if err is None:
-        assert out["Item"] == {"w": {"S": "x"}}
-    else:
-        assert_unsupported(err)
-
-
-def test_legacy_attributes_to_get(ddb, seeded):
-    out, err = attempt(ddb.get_item, TableName=seeded, Key={"pk": {"S": "a"}},
-                       AttributesToGet=["v"])
-    if err is None:
-        assert out["Item"] == {"v": {"N": "1"}}
-    else:
-        assert_unsupported(err)
 
 
 # ---------------------------------------------------------------------------------------------

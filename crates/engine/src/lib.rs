@@ -10,14 +10,16 @@
 //! 2. Check the item's key attributes against the key schema (presence, type, non-empty,
 //!    size limits), index key attributes against the index definitions, and the item size.
 //! 3. Encode the storage key (`keys::item_key`) and the item (`stator_types::encode_item`).
-//! 4. In one write transaction: read the old item, write the new one, update the table's
-//!    item count and size record, commit.
+//! 4. In one write transaction: read the old item, evaluate the request's condition against
+//!    it (`ConditionalCheckFailedException` if it does not hold), write the new one, update
+//!    the table's item count and size record, commit.
 //! 5. Compute consumed capacity from the old and new sizes and return the old item when the
 //!    request asked for it.
 //!
 //! Modules: [`catalog`] (tables: create, describe, list, update, delete, tags), [`items`]
-//! (single-item reads and writes), [`keys`] (the byte layout), [`capacity`], [`schema`]
-//! (table metadata), [`error`] (the client-facing error type).
+//! (single-item reads and writes, conditions, updates, projections), [`keys`] (the byte
+//! layout), [`capacity`], [`schema`] (table metadata), [`error`] (the client-facing error
+//! type).
 
 pub mod capacity;
 pub mod catalog;

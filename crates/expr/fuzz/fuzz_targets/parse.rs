@@ -1,13 +1,15 @@
 //! Fuzz target: any bytes, read as UTF-8 text (lossily), go through everything the parsing
 //! side does with an expression — parse as every kind, print, re-parse the printed text,
-//! resolve, validate, reduce to a key condition. Nothing may panic, and a printed tree
-//! whose names came from the text must parse back to the same tree.
+//! resolve, validate, reduce to a key condition. Nothing may panic, and a tree parsed from
+//! the text must parse back from its printed form (unless the canonical form, which puts
+//! spaces around operators, outgrows the 4 KB expression limit).
 
 #![no_main]
 
 use std::collections::HashMap;
 
 use libfuzzer_sys::fuzz_target;
+use stator_expr::parser::MAX_EXPRESSION_SIZE;
 use stator_expr::{
     key_condition, parse_condition, parse_projection, parse_update, validate_condition,
     validate_projection, validate_update, ExpressionKind, Placeholders,
@@ -32,9 +34,9 @@ fuzz_target!(|data: &[u8]| {
     ] {
         if let Ok(condition) = parse_condition(&text, kind) {
             let printed = condition.to_string();
-            assert_eq!(
-                parse_condition(&printed, kind).as_ref(),
-                Ok(&condition),
+            assert!(
+                printed.len() > MAX_EXPRESSION_SIZE
+                    || parse_condition(&printed, kind).as_ref() == Ok(&condition),
                 "{printed}"
             );
             let _ = validate_condition(&condition, kind);
@@ -49,7 +51,10 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Ok(update) = parse_update(&text) {
         let printed = update.to_string();
-        assert_eq!(parse_update(&printed).as_ref(), Ok(&update), "{printed}");
+        assert!(
+            printed.len() > MAX_EXPRESSION_SIZE || parse_update(&printed).as_ref() == Ok(&update),
+            "{printed}"
+        );
         let _ = validate_update(&update);
         let mut placeholders = Placeholders::new(Some(&names), Some(&values));
         if let Ok(resolved) = placeholders.resolve_update(update) {
@@ -59,9 +64,9 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Ok(projection) = parse_projection(&text) {
         let printed = projection.to_string();
-        assert_eq!(
-            parse_projection(&printed).as_ref(),
-            Ok(&projection),
+        assert!(
+            printed.len() > MAX_EXPRESSION_SIZE
+                || parse_projection(&printed).as_ref() == Ok(&projection),
             "{printed}"
         );
         let _ = validate_projection(&projection);
