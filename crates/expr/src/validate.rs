@@ -105,7 +105,8 @@ pub fn validate_condition(condition: &Condition, kind: ExpressionKind) -> Result
         Condition::Between(operand, low, high) => {
             condition_operand(operand, kind)?;
             condition_operand(low, kind)?;
-            condition_operand(high, kind)
+            condition_operand(high, kind)?;
+            between_bounds(low, high, kind)
         }
         Condition::In(operand, list) => {
             if list.len() > MAX_IN_OPERANDS {
@@ -122,6 +123,37 @@ pub fn validate_condition(condition: &Condition, kind: ExpressionKind) -> Result
             validate_condition(right, kind)
         }
         Condition::Not(inner) => validate_condition(inner, kind),
+    }
+}
+
+/// DynamoDB rejects literal BETWEEN bounds in the wrong order while validating the
+/// expression, before any item is read (quoted from the service in public reports).
+fn between_bounds(low: &Operand, high: &Operand, kind: ExpressionKind) -> Result<(), ExprError> {
+    let (Operand::Literal(low), Operand::Literal(high)) = (low, high) else {
+        return Ok(());
+    };
+    if crate::eval::order(low, high) != Some(std::cmp::Ordering::Greater) {
+        return Ok(());
+    }
+    Err(ExprError::invalid(
+        kind,
+        format_args!(
+            "The BETWEEN operator requires upper bound to be greater than or equal to lower \
+             bound; lower bound operand: AttributeValue: {}, upper bound operand: \
+             AttributeValue: {}",
+            show_scalar(low),
+            show_scalar(high)
+        ),
+    ))
+}
+
+/// `{N:6}` — how DynamoDB prints a scalar operand in BETWEEN messages.
+fn show_scalar(value: &stator_types::AttributeValue) -> String {
+    use stator_types::AttributeValue as Av;
+    match value {
+        Av::S(s) => format!("{{S:{s}}}"),
+        Av::N(n) => format!("{{N:{n}}}"),
+        other => format!("{{{}:…}}", other.type_name()),
     }
 }
 

@@ -1,0 +1,66 @@
+//! Literal BETWEEN bounds in the wrong order are a validation error, raised before any item
+//! is read; equal bounds, ordered bounds and bounds that are paths are fine.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::HashMap;
+
+use stator_expr::parser::parse_condition;
+use stator_expr::resolve::Placeholders;
+use stator_expr::validate::validate_condition;
+use stator_expr::ExpressionKind;
+use stator_types::{AttributeValue, Number};
+
+fn check(text: &str, values: &[(&str, AttributeValue)]) -> Result<(), String> {
+    let values: HashMap<String, AttributeValue> = values
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    let parsed = parse_condition(text, ExpressionKind::Condition).unwrap();
+    let mut placeholders = Placeholders::new(None, Some(&values));
+    let resolved = placeholders
+        .resolve_condition(parsed, ExpressionKind::Condition)
+        .unwrap();
+    validate_condition(&resolved, ExpressionKind::Condition).map_err(|e| e.message().to_string())
+}
+
+fn n(v: &str) -> AttributeValue {
+    AttributeValue::N(Number::parse(v).unwrap())
+}
+
+#[test]
+fn reversed_number_bounds_are_rejected_with_dynamodb_text() {
+    assert_eq!(
+        check("a BETWEEN :hi AND :lo", &[(":hi", n("6")), (":lo", n("1"))]),
+        Err(
+            "Invalid ConditionExpression: The BETWEEN operator requires upper bound to be \
+             greater than or equal to lower bound; lower bound operand: AttributeValue: {N:6}, \
+             upper bound operand: AttributeValue: {N:1}"
+                .to_string()
+        )
+    );
+}
+
+#[test]
+fn reversed_string_bounds_are_rejected() {
+    let err = check(
+        "a BETWEEN :hi AND :lo",
+        &[
+            (":hi", AttributeValue::S("b".into())),
+            (":lo", AttributeValue::S("a".into())),
+        ],
+    )
+    .unwrap_err();
+    assert!(err.ends_with(
+        "lower bound operand: AttributeValue: {S:b}, upper bound operand: AttributeValue: {S:a}"
+    ));
+}
+
+#[test]
+fn ordered_equal_and_path_bounds_pass() {
+    assert_eq!(
+        check("a BETWEEN :lo AND :hi", &[(":hi", n("6")), (":lo", n("1"))]),
+        Ok(())
+    );
+    assert_eq!(check("a BETWEEN :x AND :x", &[(":x", n("1"))]), Ok(()));
+    assert_eq!(check("a BETWEEN b AND :x", &[(":x", n("1"))]), Ok(()));
+}
