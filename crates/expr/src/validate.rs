@@ -98,14 +98,23 @@ fn requires_path(kind: ExpressionKind, name: &str) -> ExprError {
 /// [`key_condition`], which has its own stricter rules).
 pub fn validate_condition(condition: &Condition, kind: ExpressionKind) -> Result<(), ExprError> {
     match condition {
-        Condition::Compare(left, _, right) => {
+        Condition::Compare(left, comparator, right) => {
             condition_operand(left, kind)?;
-            condition_operand(right, kind)
+            condition_operand(right, kind)?;
+            if !matches!(comparator, Comparator::Eq | Comparator::Ne) {
+                let symbol = comparator_symbol(*comparator);
+                orderable_literal(left, symbol, kind)?;
+                orderable_literal(right, symbol, kind)?;
+            }
+            Ok(())
         }
         Condition::Between(operand, low, high) => {
             condition_operand(operand, kind)?;
             condition_operand(low, kind)?;
             condition_operand(high, kind)?;
+            for bound in [operand, low, high] {
+                orderable_literal(bound, "BETWEEN", kind)?;
+            }
             between_bounds(low, high, kind)
         }
         Condition::In(operand, list) => {
@@ -123,6 +132,34 @@ pub fn validate_condition(condition: &Condition, kind: ExpressionKind) -> Result
             validate_condition(right, kind)
         }
         Condition::Not(inner) => validate_condition(inner, kind),
+    }
+}
+
+fn comparator_symbol(comparator: Comparator) -> &'static str {
+    match comparator {
+        Comparator::Eq => "=",
+        Comparator::Ne => "<>",
+        Comparator::Lt => "<",
+        Comparator::Le => "<=",
+        Comparator::Gt => ">",
+        Comparator::Ge => ">=",
+    }
+}
+
+/// Only strings, numbers and binaries have an order. DynamoDB rejects an ordering comparison
+/// or BETWEEN whose *literal* operand has another type while validating the expression (a
+/// path that holds such a value just makes the comparison false, at evaluation). The message
+/// follows DynamoDB's operand-type wording; the exact text for this case is not confirmed.
+fn orderable_literal(
+    operand: &Operand,
+    operator: &str,
+    kind: ExpressionKind,
+) -> Result<(), ExprError> {
+    use stator_types::AttributeValue as Av;
+    match operand {
+        Operand::Literal(Av::S(_) | Av::N(_) | Av::B(_)) => Ok(()),
+        Operand::Literal(other) => Err(operand_type(kind, operator, other.type_name())),
+        _ => Ok(()),
     }
 }
 

@@ -1,5 +1,6 @@
-//! Literal BETWEEN bounds in the wrong order are a validation error, raised before any item
-//! is read; equal bounds, ordered bounds and bounds that are paths are fine.
+//! Validation of ordering operands: literal BETWEEN bounds in the wrong order, and ordering
+//! comparisons against literals that have no order, are errors raised before any item is
+//! read; equal bounds, ordered bounds and paths are fine.
 #![allow(clippy::unwrap_used)]
 
 use std::collections::HashMap;
@@ -63,4 +64,36 @@ fn ordered_equal_and_path_bounds_pass() {
     );
     assert_eq!(check("a BETWEEN :x AND :x", &[(":x", n("1"))]), Ok(()));
     assert_eq!(check("a BETWEEN b AND :x", &[(":x", n("1"))]), Ok(()));
+}
+
+#[test]
+fn ordering_against_non_scalar_literals_is_rejected() {
+    let cases = [
+        ("a < :v", AttributeValue::Bool(true), "<", "BOOL"),
+        ("a >= :v", AttributeValue::Null, ">=", "NULL"),
+        ("a > :v", AttributeValue::L(vec![]), ">", "L"),
+        (
+            "a BETWEEN :v AND :w",
+            AttributeValue::M(Default::default()),
+            "BETWEEN",
+            "M",
+        ),
+    ];
+    for (text, value, operator, type_name) in cases {
+        let err = check(text, &[(":v", value), (":w", n("1"))]).unwrap_err();
+        assert_eq!(
+            err,
+            format!(
+                "Invalid ConditionExpression: Incorrect operand type for operator or function; \
+                 operator or function: {operator}, operand type: {type_name}"
+            ),
+            "{text}"
+        );
+    }
+    // Equality is defined on every type, and paths are only checked at evaluation.
+    assert_eq!(
+        check("a = :v", &[(":v", AttributeValue::Bool(true))]),
+        Ok(())
+    );
+    assert_eq!(check("a < b", &[]), Ok(()));
 }
