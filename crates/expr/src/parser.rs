@@ -62,6 +62,9 @@ pub const MAX_EXPRESSION_SIZE: usize = 4096;
 /// it for update expressions and its own operator-counting example applies it to filter
 /// conditions; here it counts comparators, `BETWEEN`, `IN`, `AND`, `OR`, `NOT`, `+`, `-`
 /// and every function call.
+/// The deepest document path DynamoDB accepts (names and list indexes, counted together).
+pub const MAX_PATH_DEPTH: usize = 32;
+
 pub const MAX_OPERATORS: usize = 300;
 
 /// Words that are grammar keywords in every expression kind: written where a name is
@@ -383,7 +386,18 @@ impl<'a> Parser<'a> {
                     self.expect(TokenKind::RBracket)?;
                     elements.push(PathElement::Index(index));
                 }
-                _ => return Ok(Path(elements)),
+                _ => {
+                    if elements.len() > MAX_PATH_DEPTH {
+                        // DynamoDB documents a 32-level limit for document paths; the wording
+                        // of its error is not known, so this text is Stator's (see
+                        // docs/compatibility.md).
+                        self.defer(format_args!(
+                            "The document path has too many nesting levels; nesting levels: {}",
+                            elements.len()
+                        ));
+                    }
+                    return Ok(Path(elements));
+                }
             }
         }
     }

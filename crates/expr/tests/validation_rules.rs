@@ -1,6 +1,6 @@
-//! Validation of ordering operands: literal BETWEEN bounds in the wrong order, and ordering
-//! comparisons against literals that have no order, are errors raised before any item is
-//! read; equal bounds, ordered bounds and paths are fine.
+//! Validation rules added on top of the golden scripts: literal BETWEEN bounds in the wrong
+//! order, ordering comparisons against literals that have no order, and document paths
+//! deeper than 32 levels are errors raised before any item is read.
 #![allow(clippy::unwrap_used)]
 
 use std::collections::HashMap;
@@ -96,4 +96,33 @@ fn ordering_against_non_scalar_literals_is_rejected() {
         Ok(())
     );
     assert_eq!(check("a < b", &[]), Ok(()));
+}
+
+#[test]
+fn document_paths_deeper_than_32_levels_are_rejected() {
+    let path = |depth: usize| {
+        (0..depth)
+            .map(|i| format!("a{i}"))
+            .collect::<Vec<_>>()
+            .join(".")
+    };
+    assert!(parse_condition(
+        &format!("attribute_exists({})", path(32)),
+        ExpressionKind::Condition
+    )
+    .is_ok());
+    let err = parse_condition(
+        &format!("attribute_exists({})", path(33)),
+        ExpressionKind::Condition,
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.message(),
+        "Invalid ConditionExpression: The document path has too many nesting levels; nesting \
+         levels: 33"
+    );
+    let err = stator_expr::parser::parse_projection(&format!("x, {}[0]", path(32))).unwrap_err();
+    assert!(err
+        .message()
+        .starts_with("Invalid ProjectionExpression: The document path has too many"));
 }
