@@ -22,6 +22,23 @@ pub struct ConsumedCapacity {
     /// Units charged to the base table (reads or writes, as `kind` says).
     pub table_units: f64,
     pub kind: CapacityKind,
+    /// Units charged to each global secondary index, by name.
+    pub global_indexes: Vec<(String, f64)>,
+    /// Units charged to each local secondary index, by name.
+    pub local_indexes: Vec<(String, f64)>,
+}
+
+impl ConsumedCapacity {
+    /// `CapacityUnits`: the table's units plus every index's.
+    pub fn total(&self) -> f64 {
+        self.table_units
+            + self
+                .global_indexes
+                .iter()
+                .chain(&self.local_indexes)
+                .map(|(_, u)| u)
+                .sum::<f64>()
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -12,10 +12,8 @@
 //! happens in the API layer before these functions are called; what is checked here is what
 //! depends on the stored state: existence, deletion protection, "nothing would change".
 
-use std::ops::Bound;
-use std::sync::{mpsc, Arc};
-
-use stator_storage::Direction;
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::error::DynamoError;
 use crate::keys;
@@ -33,8 +31,8 @@ pub struct NewTable {
     pub billing_mode: BillingMode,
     pub throughput: Option<(i64, i64)>,
     pub on_demand: Option<OnDemandThroughput>,
-    pub global_indexes: Vec<IndexMeta>,
-    pub local_indexes: Vec<IndexMeta>,
+    pub global_indexes: Vec<NewIndex>,
+    pub local_indexes: Vec<NewIndex>,
     /// `Some(view type)` when a stream is enabled.
     pub stream_view_type: Option<String>,
     pub sse: Option<SseMeta>,
@@ -49,14 +47,47 @@ pub struct TableView {
     pub meta: Arc<TableMeta>,
     pub item_count: i64,
     pub size_bytes: i64,
+    /// `(ItemCount, IndexSizeBytes)` of each index, by name.
+    pub index_stats: HashMap<String, (i64, i64)>,
     /// `TableStatus`: "ACTIVE" normally; "CREATING", "UPDATING" or "DELETING" in the
     /// responses of the operation that started that transition.
     pub status: &'static str,
 }
 
+/// A global secondary index to add, after validation (its storage id is assigned by the
+/// engine).
+#[derive(Clone, Debug)]
+pub struct NewIndex {
+    pub name: String,
+    pub key_schema: KeySchema,
+    pub projection: Projection,
+    pub throughput: Option<(i64, i64)>,
+    pub on_demand: Option<OnDemandThroughput>,
+}
+
+/// One entry of `GlobalSecondaryIndexUpdates`, after validation.
+#[derive(Clone, Debug)]
+pub enum IndexUpdate {
+    /// Add an index; existing items are backfilled in the background.
+    Create(NewIndex),
+    /// Change an index's throughput settings.
+    Update {
+        name: String,
+        throughput: Option<(i64, i64)>,
+        on_demand: Option<OnDemandThroughput>,
+    },
+    /// Remove an index; its entries are deleted in the background.
+    Delete { name: String },
+}
+
 /// Changes an UpdateTable request asks for, after validation. `None` leaves a setting as is.
 #[derive(Clone, Debug, Default)]
 pub struct TableUpdate {
+    /// `GlobalSecondaryIndexUpdates`, in request order.
+    pub index_updates: Vec<IndexUpdate>,
+    /// `AttributeDefinitions` (required with an index creation): definitions for new index
+    /// key attributes are added to the table's.
+    pub attribute_definitions: Option<Vec<KeyAttribute>>,
     pub billing_mode: Option<BillingMode>,
     pub throughput: Option<(i64, i64)>,
     pub on_demand: Option<OnDemandThroughput>,
@@ -65,6 +96,46 @@ pub struct TableUpdate {
     pub stream: Option<Option<String>>,
     pub table_class: Option<String>,
     pub sse: Option<SseMeta>,
+}
+
+/// Reserves `count` consecutive storage ids (for a table and its indexes) from the
+/// never-reused counter, inside the caller's transaction, and returns the first.
+pub(crate) fn allocate_storage_ids(
+    txn: &mut dyn stator_storage::WriteTransaction,
+    count: u32,
+) -> Result<u32, DynamoError> {
+    let first = match txn.get(&keys::next_storage_id())? {
+        Some(bytes) => {
+            let arr: [u8; 4] = bytes
+                .as_slice()
+                .try_into()
+                .map_err(|_| DynamoError::internal("corrupt table id counter"))?;
+            u32::from_be_bytes(arr)
+        }
+        None => 1,
+    };
+    let next = first
+        .checked_add(count)
+        .ok_or_else(|| DynamoError::internal("storage id space exhausted"))?;
+    txn.put(&keys::next_storage_id(), &next.to_be_bytes())?;
+    Ok(first)
+}
+
+/// The catalog record of a new index.
+pub(crate) fn new_index_meta(index: NewIndex, storage_id: u32, status: IndexStatus) -> IndexMeta {
+    IndexMeta {
+        name: index.name,
+        storage_id,
+        key_schema: index.key_schema,
+        projection: index.projection,
+        throughput: index.throughput.map(|(read, write)| Throughput {
+            read_capacity_units: read,
+            write_capacity_units: write,
+            ..Throughput::default()
+        }),
+        on_demand: index.on_demand,
+        status,
+    }
 }
 
 /// Stats record: item count and total item bytes of a table.
@@ -107,6 +178,12 @@ fn iso8601_millis(epoch_seconds: f64) -> String {
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
     format!("{year:04}-{month:02}-{d:02}T{h:02}:{m:02}:{s:02}.{millis:03}")
+}
+
+fn index_not_found(table: &str, index: &str) -> DynamoError {
+    DynamoError::resource_not_found(format!(
+        "Requested resource not found: Table: {table} index: {index} not found"
+    ))
 }
 
 /// Parses `arn:aws:dynamodb:<region>:<account>:table/<name>` into the table name.
@@ -164,12 +241,27 @@ impl Engine {
 
     fn view(&self, meta: Arc<TableMeta>, status: &'static str) -> Result<TableView, DynamoError> {
         let (item_count, size_bytes) = self.stats(meta.storage_id)?;
+        let index_stats = self.index_stats(&meta)?;
         Ok(TableView {
             meta,
             item_count,
             size_bytes,
+            index_stats,
             status,
         })
+    }
+
+    fn index_stats(&self, meta: &TableMeta) -> Result<HashMap<String, (i64, i64)>, DynamoError> {
+        let snapshot = self.storage.snapshot()?;
+        let mut out = HashMap::new();
+        for index in meta.global_indexes.iter().chain(&meta.local_indexes) {
+            let stats = snapshot
+                .get(&keys::table_stats(index.storage_id))?
+                .map(|bytes| decode_stats(&bytes))
+                .unwrap_or((0, 0));
+            out.insert(index.name.clone(), stats);
+        }
+        Ok(out)
     }
 
     /// Creates a table. `ResourceInUseException` if the name is taken.
@@ -183,20 +275,21 @@ impl Engine {
         }
         let now = now_epoch_seconds();
         let mut txn = self.storage.begin_write()?;
-        let storage_id = match txn.get(&keys::next_storage_id())? {
-            Some(bytes) => {
-                let arr: [u8; 4] = bytes
-                    .as_slice()
-                    .try_into()
-                    .map_err(|_| DynamoError::internal("corrupt table id counter"))?;
-                u32::from_be_bytes(arr)
-            }
-            None => 1,
+        let index_count = (new.global_indexes.len() + new.local_indexes.len()) as u32;
+        let storage_id = allocate_storage_ids(txn.as_mut(), 1 + index_count)?;
+        let mut next_index_id = storage_id + 1;
+        let mut index_meta = |index: NewIndex| {
+            let id = next_index_id;
+            next_index_id += 1;
+            new_index_meta(index, id, IndexStatus::Active)
         };
-        let next = storage_id
-            .checked_add(1)
-            .ok_or_else(|| DynamoError::internal("table id space exhausted"))?;
-        txn.put(&keys::next_storage_id(), &next.to_be_bytes())?;
+        let global_indexes: Vec<IndexMeta> = new
+            .global_indexes
+            .into_iter()
+            .map(&mut index_meta)
+            .collect();
+        let local_indexes: Vec<IndexMeta> =
+            new.local_indexes.into_iter().map(&mut index_meta).collect();
 
         let arn = format!(
             "arn:aws:dynamodb:{}:{}:table/{}",
@@ -222,8 +315,8 @@ impl Engine {
             pay_per_request_since: (new.billing_mode == BillingMode::PayPerRequest).then_some(now),
             throughput,
             on_demand: new.on_demand,
-            global_indexes: new.global_indexes,
-            local_indexes: new.local_indexes,
+            global_indexes,
+            local_indexes,
             stream: new.stream_view_type.map(|view_type| StreamMeta {
                 view_type,
                 label: iso8601_millis(now),
@@ -244,6 +337,7 @@ impl Engine {
             meta,
             item_count: 0,
             size_bytes: 0,
+            index_stats: HashMap::new(),
             status: "CREATING",
         })
     }
@@ -297,17 +391,30 @@ impl Engine {
             ));
         }
         let (item_count, size_bytes) = self.stats(meta.storage_id)?;
+        let index_stats = self.index_stats(&meta)?;
+        let storage_ids: Vec<u32> = std::iter::once(meta.storage_id)
+            .chain(
+                meta.global_indexes
+                    .iter()
+                    .chain(&meta.local_indexes)
+                    .map(|i| i.storage_id),
+            )
+            .collect();
         let mut txn = self.storage.begin_write()?;
         txn.delete(&keys::table_meta(name))?;
-        txn.delete(&keys::table_stats(meta.storage_id))?;
-        txn.put(&keys::dropped_table(meta.storage_id), &[])?;
+        for id in &storage_ids {
+            txn.put(&keys::dropped_table(*id), &[])?;
+        }
         txn.commit()?;
         self.remove_table(name);
-        self.schedule_cleanup(meta.storage_id);
+        for id in storage_ids {
+            self.schedule_cleanup(id);
+        }
         Ok(TableView {
             meta,
             item_count,
             size_bytes,
+            index_stats,
             status: "DELETING",
         })
     }
@@ -322,6 +429,9 @@ impl Engine {
         })?;
         let mut meta = (*current).clone();
         let now = now_epoch_seconds();
+        if !update.index_updates.is_empty() {
+            return self.update_indexes(meta, update);
+        }
 
         let mode = update.billing_mode.unwrap_or(meta.billing_mode);
         if let Some(new_mode) = update.billing_mode {
@@ -417,6 +527,122 @@ impl Engine {
         self.store_meta(meta, "UPDATING")
     }
 
+    /// Applies `GlobalSecondaryIndexUpdates` (validated by the API layer). A created index is
+    /// stored `CREATING` and backfilled in the background; a deleted one disappears from the
+    /// catalog at once (this response still shows it `DELETING`) and its entries are removed
+    /// in the background. Throughput changes to the table itself may accompany them.
+    fn update_indexes(
+        &self,
+        mut meta: TableMeta,
+        update: TableUpdate,
+    ) -> Result<TableView, DynamoError> {
+        if let Some(mode) = update.billing_mode {
+            if mode == BillingMode::PayPerRequest && meta.billing_mode != mode {
+                meta.pay_per_request_since = Some(now_epoch_seconds());
+                meta.throughput = Throughput::default();
+            }
+            meta.billing_mode = mode;
+        }
+        if let Some((read, write)) = update.throughput {
+            meta.throughput.read_capacity_units = read;
+            meta.throughput.write_capacity_units = write;
+        }
+        for attr in update.attribute_definitions.into_iter().flatten() {
+            if !meta
+                .attribute_definitions
+                .iter()
+                .any(|a| a.name == attr.name)
+            {
+                meta.attribute_definitions.push(attr);
+            }
+        }
+        let mut deleted = Vec::new();
+        let mut backfills = Vec::new();
+        let mut txn = self.storage.begin_write()?;
+        for change in update.index_updates {
+            match change {
+                IndexUpdate::Create(new) => {
+                    let id = allocate_storage_ids(txn.as_mut(), 1)?;
+                    backfills.push(id);
+                    meta.global_indexes
+                        .push(new_index_meta(new, id, IndexStatus::Creating));
+                }
+                IndexUpdate::Update {
+                    name,
+                    throughput,
+                    on_demand,
+                } => {
+                    let index = meta
+                        .global_indexes
+                        .iter_mut()
+                        .find(|i| i.name == name)
+                        .ok_or_else(|| index_not_found(&meta.name, &name))?;
+                    if let Some((read, write)) = throughput {
+                        let t = index.throughput.get_or_insert_with(Throughput::default);
+                        t.read_capacity_units = read;
+                        t.write_capacity_units = write;
+                    }
+                    if on_demand.is_some() {
+                        index.on_demand = on_demand;
+                    }
+                }
+                IndexUpdate::Delete { name } => {
+                    let at = meta
+                        .global_indexes
+                        .iter()
+                        .position(|i| i.name == name)
+                        .ok_or_else(|| index_not_found(&meta.name, &name))?;
+                    let mut index = meta.global_indexes.remove(at);
+                    txn.put(&keys::dropped_table(index.storage_id), &[])?;
+                    index.status = IndexStatus::Deleting;
+                    deleted.push(index);
+                }
+            }
+        }
+        let encoded = serde_json::to_vec(&meta)
+            .map_err(|e| DynamoError::internal(format!("cannot encode table metadata: {e}")))?;
+        txn.put(&keys::table_meta(&meta.name), &encoded)?;
+        txn.commit()?;
+        let table = meta.name.clone();
+        let stored = Arc::new(meta);
+        self.set_table(stored.clone());
+        for index in &deleted {
+            self.schedule_cleanup(index.storage_id);
+        }
+        for id in backfills {
+            self.schedule(crate::background::Job::Backfill {
+                table: table.clone(),
+                index_storage_id: id,
+            });
+        }
+        // The response shows deleted indexes as DELETING.
+        let mut shown = (*stored).clone();
+        shown.global_indexes.extend(deleted);
+        self.view(Arc::new(shown), "UPDATING")
+    }
+
+    /// Marks a backfilled index `ACTIVE` (unless it was deleted meanwhile).
+    pub(crate) fn finish_backfill(
+        &self,
+        table: &str,
+        index_storage_id: u32,
+    ) -> Result<(), DynamoError> {
+        let _ddl = self.lock_ddl();
+        let Some(current) = self.table(table) else {
+            return Ok(());
+        };
+        let mut meta = (*current).clone();
+        let Some(index) = meta
+            .global_indexes
+            .iter_mut()
+            .find(|i| i.storage_id == index_storage_id)
+        else {
+            return Ok(());
+        };
+        index.status = IndexStatus::Active;
+        self.store_meta(meta, "ACTIVE").map(|_| ())
+    }
+
     fn store_meta(&self, meta: TableMeta, status: &'static str) -> Result<TableView, DynamoError> {
         let encoded = serde_json::to_vec(&meta)
             .map_err(|e| DynamoError::internal(format!("cannot encode table metadata: {e}")))?;
@@ -471,72 +697,7 @@ impl Engine {
     }
 
     fn schedule_cleanup(&self, storage_id: u32) {
-        if let Ok(cleaner) = self.cleaner.lock() {
-            if let Some(sender) = cleaner.as_ref() {
-                // If the cleaner is gone the marker stays and cleanup resumes at next open.
-                let _ = sender.send(storage_id);
-            }
-        }
-    }
-}
-
-/// Items deleted per write transaction while cleaning up a dropped table, so that the
-/// cleaner never holds the write lock for long.
-const CLEANUP_BATCH: usize = 1000;
-
-/// Starts the background thread that deletes the items of dropped tables.
-pub(crate) fn start_cleaner(engine: &Arc<Engine>, pending: Vec<u32>) {
-    let (sender, receiver) = mpsc::channel::<u32>();
-    for id in pending {
-        let _ = sender.send(id);
-    }
-    if let Ok(mut slot) = engine.cleaner.lock() {
-        *slot = Some(sender);
-    }
-    let weak = Arc::downgrade(engine);
-    let spawned = std::thread::Builder::new()
-        .name("stator-table-cleaner".into())
-        .spawn(move || {
-            while let Ok(storage_id) = receiver.recv() {
-                let Some(engine) = weak.upgrade() else { return };
-                // Errors leave the marker in place; cleanup is retried at the next start.
-                let _ = clean_dropped_table(&engine, storage_id);
-            }
-        });
-    if spawned.is_err() {
-        // Without a thread the markers stay; the data is invisible and cleaned next start.
-        if let Ok(mut slot) = engine.cleaner.lock() {
-            slot.take();
-        }
-    }
-}
-
-fn clean_dropped_table(engine: &Engine, storage_id: u32) -> Result<(), DynamoError> {
-    let prefix = keys::table_items_prefix(storage_id);
-    let end = keys::prefix_end(&prefix);
-    loop {
-        let mut txn = engine.storage.begin_write()?;
-        let batch: Vec<Vec<u8>> = {
-            let end_bound = match &end {
-                Some(e) => Bound::Excluded(e.as_slice()),
-                None => Bound::Unbounded,
-            };
-            txn.range(Bound::Included(&prefix), end_bound, Direction::Forward)?
-                .take(CLEANUP_BATCH)
-                .map(|entry| entry.map(|(k, _)| k))
-                .collect::<Result<_, _>>()?
-        };
-        let done = batch.len() < CLEANUP_BATCH;
-        for key in &batch {
-            txn.delete(key)?;
-        }
-        if done {
-            txn.delete(&keys::dropped_table(storage_id))?;
-        }
-        txn.commit()?;
-        if done {
-            return Ok(());
-        }
+        self.schedule(crate::background::Job::Drop(storage_id));
     }
 }
 

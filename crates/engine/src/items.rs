@@ -18,8 +18,8 @@ use stator_expr::{Condition, Name, Path, PathElement, Projection, Update};
 use stator_types::{decode_item, encode_item, item_size, AttributeValue, Item, MAX_ITEM_SIZE};
 
 use crate::capacity::{read_units, write_units, CapacityKind, ConsumedCapacity, ReturnCapacity};
-use crate::catalog::{decode_stats, encode_stats};
 use crate::error::DynamoError;
+use crate::indexes::{self, adjust_stats, IndexWrites};
 use crate::keys;
 use crate::schema::{KeyAttribute, TableMeta};
 use crate::Engine;
@@ -46,6 +46,60 @@ pub struct WriteOutput {
     /// `Attributes`, when ReturnValues asked for them and there are any.
     pub attributes: Option<Item>,
     pub consumed: Option<ConsumedCapacity>,
+    /// `ItemCollectionMetrics`, for tables with local secondary indexes when asked for.
+    pub collection_metrics: Option<CollectionMetrics>,
+}
+
+/// `ItemCollectionMetrics`: which collection, and its size estimate in GB.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CollectionMetrics {
+    /// The partition key attribute and value.
+    pub key: Item,
+    /// `SizeEstimateRangeGB`: lower and upper bound.
+    pub size_range_gb: (f64, f64),
+}
+
+/// Brings the size record of the item collection of `pk` up to date (tables with local
+/// secondary indexes only) and enforces DynamoDB's limit on it. Returns the metrics when the
+/// request asked for them.
+fn update_collection(
+    txn: &mut dyn stator_storage::WriteTransaction,
+    meta: &TableMeta,
+    pk: &AttributeValue,
+    delta: i64,
+    limit: u64,
+    want_metrics: bool,
+) -> Result<Option<CollectionMetrics>, DynamoError> {
+    if meta.local_indexes.is_empty() {
+        return Ok(None);
+    }
+    let key = keys::collection_key(meta.storage_id, pk);
+    let current = txn
+        .get(&key)?
+        .and_then(|b| b.as_slice().try_into().ok().map(i64::from_be_bytes))
+        .unwrap_or(0);
+    let size = (current + delta).max(0);
+    if delta > 0 && size as u64 > limit {
+        return Err(DynamoError::new(
+            crate::ErrorKind::ItemCollectionSizeLimitExceeded,
+            "Collection size exceeded.",
+        ));
+    }
+    if delta != 0 {
+        if size == 0 {
+            txn.delete(&key)?;
+        } else {
+            txn.put(&key, &size.to_be_bytes())?;
+        }
+    }
+    Ok(want_metrics.then(|| {
+        let gb = size as f64 / (1u64 << 30) as f64;
+        let lower = gb.floor();
+        CollectionMetrics {
+            key: Item::from([(meta.key_schema.partition.name.clone(), pk.clone())]),
+            size_range_gb: (lower, lower + 1.0),
+        }
+    }))
 }
 
 /// What GetItem returns.
@@ -56,9 +110,9 @@ pub struct GetOutput {
 }
 
 /// A stored item: its DynamoDB size and its attributes.
-struct StoredItem {
-    size: usize,
-    item: Item,
+pub(crate) struct StoredItem {
+    pub(crate) size: usize,
+    pub(crate) item: Item,
 }
 
 fn encode_stored(item: &Item, size: usize) -> Vec<u8> {
@@ -69,7 +123,7 @@ fn encode_stored(item: &Item, size: usize) -> Vec<u8> {
     out
 }
 
-fn decode_stored(bytes: &[u8]) -> Result<StoredItem, DynamoError> {
+pub(crate) fn decode_stored(bytes: &[u8]) -> Result<StoredItem, DynamoError> {
     let corrupt = || DynamoError::internal("corrupt item in storage");
     let size_bytes: [u8; 4] = bytes
         .get(..4)
@@ -216,27 +270,25 @@ fn consumed(
     units: f64,
     kind: CapacityKind,
 ) -> Option<ConsumedCapacity> {
+    consumed_with_indexes(meta, wanted, units, kind, IndexWrites::default())
+}
+
+/// Capacity of a write that also wrote index entries: each index is charged for its own
+/// entry writes, as DynamoDB does.
+fn consumed_with_indexes(
+    meta: &TableMeta,
+    wanted: ReturnCapacity,
+    units: f64,
+    kind: CapacityKind,
+    index_writes: IndexWrites,
+) -> Option<ConsumedCapacity> {
     (wanted != ReturnCapacity::None).then(|| ConsumedCapacity {
         table_name: meta.name.clone(),
         table_units: units,
         kind,
+        global_indexes: index_writes.global,
+        local_indexes: index_writes.local,
     })
-}
-
-/// Applies the change in item count and bytes to the table's stats record.
-fn adjust_stats(
-    txn: &mut dyn stator_storage::WriteTransaction,
-    storage_id: u32,
-    count_delta: i64,
-    size_delta: i64,
-) -> Result<(), DynamoError> {
-    if count_delta == 0 && size_delta == 0 {
-        return Ok(());
-    }
-    let key = keys::table_stats(storage_id);
-    let (count, size) = txn.get(&key)?.map(|b| decode_stats(&b)).unwrap_or((0, 0));
-    txn.put(&key, &encode_stats(count + count_delta, size + size_delta))?;
-    Ok(())
 }
 
 /// A PutItem request after validation.
@@ -249,6 +301,8 @@ pub struct PutRequest {
     /// `ReturnValuesOnConditionCheckFailure=ALL_OLD`.
     pub return_old_on_failure: bool,
     pub return_capacity: ReturnCapacity,
+    /// `ReturnItemCollectionMetrics=SIZE`.
+    pub return_collection_metrics: bool,
 }
 
 /// A DeleteItem request after validation.
@@ -260,6 +314,8 @@ pub struct DeleteRequest {
     pub return_values: ReturnValues,
     pub return_old_on_failure: bool,
     pub return_capacity: ReturnCapacity,
+    /// `ReturnItemCollectionMetrics=SIZE`.
+    pub return_collection_metrics: bool,
 }
 
 /// An UpdateItem request after validation. (No `Default`: whether a missing item is created
@@ -277,6 +333,8 @@ pub struct UpdateRequest {
     pub return_values: ReturnValues,
     pub return_old_on_failure: bool,
     pub return_capacity: ReturnCapacity,
+    /// `ReturnItemCollectionMetrics=SIZE`.
+    pub return_collection_metrics: bool,
 }
 
 /// A GetItem request after validation.
@@ -365,18 +423,34 @@ impl Engine {
             i64::from(old.is_none()),
             new_size as i64 - old_size as i64,
         )?;
+        let index_writes = indexes::maintain(
+            txn.as_mut(),
+            &meta,
+            old.as_ref().map(|o| &o.item),
+            Some(&req.item),
+        )?;
+        let collection_metrics = update_collection(
+            txn.as_mut(),
+            &meta,
+            pk,
+            new_size as i64 - old_size as i64 + index_writes.local_bytes_delta,
+            self.config.item_collection_limit,
+            req.return_collection_metrics,
+        )?;
         txn.commit()?;
 
         Ok(WriteOutput {
+            collection_metrics,
             attributes: match req.return_values {
                 ReturnValues::AllOld => old.map(|o| o.item),
                 _ => None,
             },
-            consumed: consumed(
+            consumed: consumed_with_indexes(
                 &meta,
                 req.return_capacity,
                 write_units(old_size, new_size),
                 CapacityKind::Write,
+                index_writes,
             ),
         })
     }
@@ -427,22 +501,38 @@ impl Engine {
             req.return_old_on_failure,
         )?;
         let old_size = old.as_ref().map_or(0, |o| o.size);
-        if old.is_some() {
+        let mut index_writes = IndexWrites::default();
+        let mut delta = 0;
+        if let Some(old) = &old {
             txn.delete(&storage_key)?;
             adjust_stats(txn.as_mut(), meta.storage_id, -1, -(old_size as i64))?;
+            index_writes = indexes::maintain(txn.as_mut(), &meta, Some(&old.item), None)?;
+            delta = -(old_size as i64) + index_writes.local_bytes_delta;
+        }
+        let collection_metrics = update_collection(
+            txn.as_mut(),
+            &meta,
+            pk,
+            delta,
+            self.config.item_collection_limit,
+            req.return_collection_metrics,
+        )?;
+        if old.is_some() {
             txn.commit()?;
         }
 
         Ok(WriteOutput {
+            collection_metrics,
             attributes: match req.return_values {
                 ReturnValues::AllOld => old.map(|o| o.item),
                 _ => None,
             },
-            consumed: consumed(
+            consumed: consumed_with_indexes(
                 &meta,
                 req.return_capacity,
                 write_units(old_size, 0),
                 CapacityKind::Write,
+                index_writes,
             ),
         })
     }
@@ -470,6 +560,7 @@ impl Engine {
         let old_size = old.as_ref().map_or(0, |o| o.size);
         if old.is_none() && !req.creates_missing_item {
             return Ok(WriteOutput {
+                collection_metrics: None,
                 attributes: None,
                 consumed: consumed(
                     &meta,
@@ -495,6 +586,7 @@ impl Engine {
         }
         check_item(&meta, &new_item)?;
         let unchanged = old.as_ref().is_some_and(|o| o.item == new_item);
+        let mut index_writes = IndexWrites::default();
         if !unchanged {
             txn.put(&storage_key, &encode_stored(&new_item, new_size))?;
             adjust_stats(
@@ -503,6 +595,26 @@ impl Engine {
                 i64::from(old.is_none()),
                 new_size as i64 - old_size as i64,
             )?;
+            index_writes = indexes::maintain(
+                txn.as_mut(),
+                &meta,
+                old.as_ref().map(|o| &o.item),
+                Some(&new_item),
+            )?;
+        }
+        let collection_metrics = update_collection(
+            txn.as_mut(),
+            &meta,
+            pk,
+            if unchanged {
+                0
+            } else {
+                new_size as i64 - old_size as i64 + index_writes.local_bytes_delta
+            },
+            self.config.item_collection_limit,
+            req.return_collection_metrics,
+        )?;
+        if !unchanged {
             txn.commit()?;
         }
 
@@ -518,12 +630,14 @@ impl Engine {
             }
         };
         Ok(WriteOutput {
+            collection_metrics,
             attributes,
-            consumed: consumed(
+            consumed: consumed_with_indexes(
                 &meta,
                 req.return_capacity,
                 write_units(old_size, new_size),
                 CapacityKind::Write,
+                index_writes,
             ),
         })
     }

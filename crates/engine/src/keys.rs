@@ -6,7 +6,15 @@
 //!           00 's' <storage id u32 BE>          -> table stats: item count, bytes (2 x i64 BE)
 //!           00 'd' <storage id u32 BE>          -> (empty) a dropped table awaiting cleanup
 //! items     01 <storage id u32 BE> <hash64 BE> <pk> [<sk>]  -> item (stator_types::itemcodec)
+//! index     02 <index storage id u32 BE> <hash64 BE> <ipk> [<isk>] <pk> [<sk>]
+//!                                                               -> projected item
+//! collection 03 <storage id u32 BE> <hash64 BE> <pk>  -> item collection bytes (i64 BE),
+//!                                                        kept for tables with LSIs only
 //! ```
+//! An index entry's key is the index key followed by the base table key, so entries with
+//! equal index keys stay distinct and sorted by table key; every component but the last is
+//! encoded "not last" (escaped and terminated). Index ids come from the same never-reused
+//! counter as table ids, so the stats record `00 's' <id>` serves indexes too.
 //! `<pk>` and `<sk>` use the order-preserving encodings of `stator_types::keycodec`; the
 //! partition key is encoded as "last" when the table has no sort key. The 64-bit hash of the
 //! encoded partition key comes first so that a table scan visits partitions in hash order
@@ -18,6 +26,8 @@ use stator_types::AttributeValue;
 
 const CATALOG: u8 = 0x00;
 const ITEMS: u8 = 0x01;
+const INDEX: u8 = 0x02;
+const COLLECTION: u8 = 0x03;
 
 pub fn next_storage_id() -> Vec<u8> {
     vec![CATALOG, b'n']
@@ -78,6 +88,74 @@ pub fn item_key(storage_id: u32, pk: &AttributeValue, sk: Option<&AttributeValue
         encode_key_value(sk, true, &mut key);
     }
     key
+}
+
+/// The prefix shared by every entry of an index.
+pub fn index_prefix(index_storage_id: u32) -> Vec<u8> {
+    let mut key = Vec::with_capacity(5);
+    key.push(INDEX);
+    key.extend_from_slice(&index_storage_id.to_be_bytes());
+    key
+}
+
+/// Every data prefix a storage id may own (items of a table, entries of an index); used to
+/// delete everything of a dropped table or index.
+pub fn data_prefixes(storage_id: u32) -> [Vec<u8>; 3] {
+    let mut collections = Vec::with_capacity(5);
+    collections.push(COLLECTION);
+    collections.extend_from_slice(&storage_id.to_be_bytes());
+    [
+        table_items_prefix(storage_id),
+        index_prefix(storage_id),
+        collections,
+    ]
+}
+
+/// The prefix of one partition: `<space> <id> <hash> <encoded pk>`, and whether the
+/// partition key was encoded as the last component. `space_prefix` is
+/// [`table_items_prefix`] or [`index_prefix`].
+pub fn partition_prefix(space_prefix: &[u8], pk: &AttributeValue, pk_is_last: bool) -> Vec<u8> {
+    let mut encoded_pk = Vec::with_capacity(32);
+    encode_key_value(pk, pk_is_last, &mut encoded_pk);
+    let mut key = Vec::with_capacity(space_prefix.len() + 8 + encoded_pk.len() + 32);
+    key.extend_from_slice(space_prefix);
+    key.extend_from_slice(&partition_hash(&encoded_pk).to_be_bytes());
+    key.extend_from_slice(&encoded_pk);
+    key
+}
+
+/// The size record of one item collection (all items with one partition key value, plus
+/// their local index entries), kept for tables that have local secondary indexes.
+pub fn collection_key(storage_id: u32, pk: &AttributeValue) -> Vec<u8> {
+    let mut prefix = Vec::with_capacity(5);
+    prefix.push(COLLECTION);
+    prefix.extend_from_slice(&storage_id.to_be_bytes());
+    partition_prefix(&prefix, pk, true)
+}
+
+/// The key of an index entry: index key, then the base table key.
+pub fn index_entry_key(
+    index_storage_id: u32,
+    ipk: &AttributeValue,
+    isk: Option<&AttributeValue>,
+    pk: &AttributeValue,
+    sk: Option<&AttributeValue>,
+) -> Vec<u8> {
+    let mut key = partition_prefix(&index_prefix(index_storage_id), ipk, false);
+    if let Some(isk) = isk {
+        encode_key_value(isk, false, &mut key);
+    }
+    encode_key_value(pk, sk.is_none(), &mut key);
+    if let Some(sk) = sk {
+        encode_key_value(sk, true, &mut key);
+    }
+    key
+}
+
+/// Appends the encoding of a sort key value in a key space where it is (or is not) the last
+/// component.
+pub fn push_sort_value(key: &mut Vec<u8>, value: &AttributeValue, last: bool) {
+    encode_key_value(value, last, key);
 }
 
 /// The smallest key strictly greater than every key starting with `prefix`, if any.

@@ -21,11 +21,14 @@
 //! layout), [`capacity`], [`schema`] (table metadata), [`error`] (the client-facing error
 //! type).
 
+pub mod background;
 pub mod capacity;
 pub mod catalog;
 pub mod error;
+pub mod indexes;
 pub mod items;
 pub mod keys;
+pub mod query;
 pub mod schema;
 
 use std::collections::HashMap;
@@ -42,12 +45,16 @@ pub use error::{DynamoError, ErrorKind};
 pub struct EngineConfig {
     /// Account id used in ARNs.
     pub account_id: String,
+    /// Largest item collection (bytes) of a table with local secondary indexes: DynamoDB's
+    /// 10 GB. Configurable so tests can reach it.
+    pub item_collection_limit: u64,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
         EngineConfig {
             account_id: "000000000000".to_string(),
+            item_collection_limit: 10 * (1 << 30),
         }
     }
 }
@@ -61,8 +68,8 @@ pub struct Engine {
     /// Serializes catalog changes (create/update/delete table, tags) so that the check
     /// "does this table exist" and the change it guards happen as one step.
     ddl: Mutex<()>,
-    /// Storage ids of dropped tables whose items the cleaner thread still has to delete.
-    cleaner: Mutex<Option<mpsc::Sender<u32>>>,
+    /// The background worker's queue (dropped data, index backfills).
+    worker: Mutex<Option<mpsc::Sender<background::Job>>>,
 }
 
 impl Engine {
@@ -105,9 +112,21 @@ impl Engine {
             config,
             tables: RwLock::new(tables),
             ddl: Mutex::new(()),
-            cleaner: Mutex::new(None),
+            worker: Mutex::new(None),
         });
-        catalog::start_cleaner(&engine, dropped);
+        let mut pending: Vec<background::Job> =
+            dropped.into_iter().map(background::Job::Drop).collect();
+        for meta in engine_tables(&engine) {
+            for index in &meta.global_indexes {
+                if index.status == schema::IndexStatus::Creating {
+                    pending.push(background::Job::Backfill {
+                        table: meta.name.clone(),
+                        index_storage_id: index.storage_id,
+                    });
+                }
+            }
+        }
+        background::start(&engine, pending);
         Ok(engine)
     }
 
@@ -129,11 +148,18 @@ impl Engine {
 
     /// Stops background work and makes everything durable. Called at shutdown.
     pub fn shutdown(&self) -> Result<(), DynamoError> {
-        if let Ok(mut cleaner) = self.cleaner.lock() {
-            cleaner.take();
+        if let Ok(mut worker) = self.worker.lock() {
+            worker.take();
         }
         self.storage.flush()?;
         Ok(())
+    }
+}
+
+fn engine_tables(engine: &Engine) -> Vec<Arc<schema::TableMeta>> {
+    match engine.tables.read() {
+        Ok(t) => t.values().cloned().collect(),
+        Err(poisoned) => poisoned.into_inner().values().cloned().collect(),
     }
 }
 

@@ -122,15 +122,42 @@ pub struct Projection {
     pub non_key_attributes: Vec<String>,
 }
 
+/// Lifecycle of a secondary index (`IndexStatus`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IndexStatus {
+    /// Being built from the table's existing items (`CREATING`, `Backfilling: true`); writes
+    /// already maintain it, reads are refused.
+    Creating,
+    #[default]
+    Active,
+    /// Being removed (`DELETING`); neither read nor maintained.
+    Deleting,
+}
+
+impl IndexStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IndexStatus::Creating => "CREATING",
+            IndexStatus::Active => "ACTIVE",
+            IndexStatus::Deleting => "DELETING",
+        }
+    }
+}
+
 /// A secondary index definition (global or local).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct IndexMeta {
     pub name: String,
+    /// Prefix of this index's entries in storage; from the same never-reused counter as
+    /// table storage ids.
+    pub storage_id: u32,
     pub key_schema: KeySchema,
     pub projection: Projection,
     /// Only for global indexes on provisioned tables.
     pub throughput: Option<Throughput>,
     pub on_demand: Option<OnDemandThroughput>,
+    #[serde(default)]
+    pub status: IndexStatus,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -846,12 +846,18 @@ async fn tags_round_trip(client: Client) {
 
 async fn unsupported_operations_fail_loudly(client: Client) {
     create(&client, "later", false).await;
-    let err = client.scan().table_name("later").send().await.unwrap_err();
+    let err = client
+        .create_backup()
+        .table_name("later")
+        .backup_name("nightly")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(
         error_of(&err),
         (
             "UnknownOperationException".to_string(),
-            "Stator does not support the Scan operation yet".to_string()
+            "Stator does not support the CreateBackup operation yet".to_string()
         )
     );
 }

@@ -8,10 +8,10 @@
 
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
-use stator_engine::catalog::NewTable;
+use stator_engine::catalog::{NewIndex, NewTable};
 use stator_engine::schema::{
-    BillingMode, IndexMeta, KeyAttribute, KeySchema, OnDemandThroughput, Projection,
-    ProjectionType, ScalarType, SseMeta, Tag, Throughput,
+    BillingMode, KeyAttribute, KeySchema, OnDemandThroughput, Projection, ProjectionType,
+    ScalarType, SseMeta, Tag,
 };
 use stator_engine::DynamoError;
 
@@ -627,7 +627,7 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
                     .ok_or_else(|| invalid("Projection is missing"))?,
                 &name,
             )?;
-            local_indexes.push(IndexMeta {
+            local_indexes.push(NewIndex {
                 name,
                 key_schema: schema,
                 projection,
@@ -677,13 +677,9 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
                          BillingMode is PAY_PER_REQUEST"
                     )))
                 }
-                (_, pair) => pair.map(|(r, w)| Throughput {
-                    read_capacity_units: r,
-                    write_capacity_units: w,
-                    ..Throughput::default()
-                }),
+                (_, pair) => pair,
             };
-            global_indexes.push(IndexMeta {
+            global_indexes.push(NewIndex {
                 name,
                 key_schema: schema,
                 projection,
@@ -696,7 +692,7 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
     let total_projected: usize = local_indexes
         .iter()
         .chain(&global_indexes)
-        .map(|i: &IndexMeta| i.projection.non_key_attributes.len())
+        .map(|i: &NewIndex| i.projection.non_key_attributes.len())
         .sum();
     if total_projected > 100 {
         return Err(invalid(

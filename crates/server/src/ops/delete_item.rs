@@ -35,6 +35,8 @@ struct Output {
     attributes: Option<Item>,
     #[serde(skip_serializing_if = "Option::is_none")]
     consumed_capacity: Option<ConsumedCapacityOut>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    item_collection_metrics: Option<super::CollectionMetricsOut>,
 }
 
 pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
@@ -93,7 +95,6 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
         ));
     }
     let table = super::require_table_name(table)?;
-    super::check_collection_metrics(ctx, table, input.return_item_collection_metrics.as_deref())?;
     let wanted = super::return_capacity(input.return_consumed_capacity.as_deref());
     let out = ctx.engine.delete_item(DeleteRequest {
         table: table.to_string(),
@@ -103,9 +104,11 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
         return_old_on_failure: input.return_values_on_condition_check_failure.as_deref()
             == Some("ALL_OLD"),
         return_capacity: wanted,
+        return_collection_metrics: input.return_item_collection_metrics.as_deref() == Some("SIZE"),
     })?;
     super::encode(&Output {
         attributes: out.attributes,
         consumed_capacity: ConsumedCapacityOut::from(out.consumed, wanted),
+        item_collection_metrics: super::CollectionMetricsOut::from(out.collection_metrics),
     })
 }

@@ -83,7 +83,7 @@ pub fn describe(view: &TableView) -> Value {
             on_demand(&meta.on_demand.clone().unwrap_or_default()),
         );
     }
-    // Index maintenance arrives with Query/Scan support; until then indexes hold no entries.
+    let stats = |name: &str| view.index_stats.get(name).copied().unwrap_or((0, 0));
     if !meta.local_indexes.is_empty() {
         let lsis: Vec<Value> = meta
             .local_indexes
@@ -93,8 +93,8 @@ pub fn describe(view: &TableView) -> Value {
                     "IndexName": i.name,
                     "KeySchema": key_schema(&i.key_schema),
                     "Projection": projection(i),
-                    "IndexSizeBytes": 0,
-                    "ItemCount": 0,
+                    "IndexSizeBytes": stats(&i.name).1,
+                    "ItemCount": stats(&i.name).0,
                     "IndexArn": meta.index_arn(&i.name),
                 })
             })
@@ -110,7 +110,10 @@ pub fn describe(view: &TableView) -> Value {
                 g.insert("IndexName".into(), json!(i.name));
                 g.insert("KeySchema".into(), key_schema(&i.key_schema));
                 g.insert("Projection".into(), projection(i));
-                g.insert("IndexStatus".into(), json!("ACTIVE"));
+                g.insert("IndexStatus".into(), json!(i.status.as_str()));
+                if i.status == stator_engine::schema::IndexStatus::Creating {
+                    g.insert("Backfilling".into(), json!(true));
+                }
                 g.insert(
                     "ProvisionedThroughput".into(),
                     throughput(&i.throughput.clone().unwrap_or_default()),
@@ -121,8 +124,8 @@ pub fn describe(view: &TableView) -> Value {
                         on_demand(&i.on_demand.clone().unwrap_or_default()),
                     );
                 }
-                g.insert("IndexSizeBytes".into(), json!(0));
-                g.insert("ItemCount".into(), json!(0));
+                g.insert("IndexSizeBytes".into(), json!(stats(&i.name).1));
+                g.insert("ItemCount".into(), json!(stats(&i.name).0));
                 g.insert("IndexArn".into(), json!(meta.index_arn(&i.name)));
                 Value::Object(g)
             })

@@ -1,0 +1,195 @@
+//! Secondary index maintenance: every item write updates the entries of the table's indexes
+//! in the same storage transaction.
+//!
+//! An item has an entry in an index when it holds the index's key attributes (a *sparse*
+//! index leaves the others out). The entry's value is the item projected as the index
+//! defines — `ALL`, `KEYS_ONLY` (table and index keys) or `INCLUDE` (keys plus the listed
+//! attributes) — stored like an item (`<size: u32 LE> <item codec>`), so a Query on the
+//! index reads only the index. Each index has a stats record (entry count, bytes) under its
+//! own storage id, written in the same transaction, which DescribeTable reports as
+//! `ItemCount` / `IndexSizeBytes`. Indexes that are being created (backfilled) are
+//! maintained too, so the backfill and concurrent writes never miss an item; indexes being
+//! deleted are not.
+
+use stator_storage::WriteTransaction;
+use stator_types::{item_size, AttributeValue, Item};
+
+use crate::capacity::write_units;
+use crate::catalog::{decode_stats, encode_stats};
+use crate::error::DynamoError;
+use crate::keys;
+use crate::schema::{IndexMeta, IndexStatus, ProjectionType, TableMeta};
+
+/// DynamoDB counts 100 bytes of overhead per index entry in `IndexSizeBytes`.
+pub const INDEX_ENTRY_OVERHEAD: i64 = 100;
+
+/// An item's entry in one index.
+pub struct IndexEntry {
+    pub key: Vec<u8>,
+    pub projected: Item,
+    /// DynamoDB size of the projected item.
+    pub size: usize,
+}
+
+/// The attributes of `item` that `index` projects.
+pub fn project_for_index(meta: &TableMeta, index: &IndexMeta, item: &Item) -> Item {
+    if index.projection.projection_type == ProjectionType::All {
+        return item.clone();
+    }
+    let keys = meta
+        .key_schema
+        .attributes()
+        .chain(index.key_schema.attributes())
+        .map(|a| a.name.as_str());
+    let included = index
+        .projection
+        .non_key_attributes
+        .iter()
+        .map(String::as_str)
+        .filter(|_| index.projection.projection_type == ProjectionType::Include);
+    let mut out = Item::new();
+    for name in keys.chain(included) {
+        if let Some(value) = item.get(name) {
+            out.insert(name.to_string(), value.clone());
+        }
+    }
+    out
+}
+
+/// The entry `item` has in `index`, or `None` if it lacks (or mistypes) an index key
+/// attribute. Item writes are validated before this, so a mistyped key cannot occur here
+/// except through a legacy item written before the index existed, which a sparse index
+/// simply skips.
+pub fn entry_for(meta: &TableMeta, index: &IndexMeta, item: &Item) -> Option<IndexEntry> {
+    let ipk = index_key_value(index, item, 0)?;
+    let isk = match &index.key_schema.sort {
+        Some(_) => Some(index_key_value(index, item, 1)?),
+        None => None,
+    };
+    let pk = item.get(&meta.key_schema.partition.name)?;
+    let sk = match &meta.key_schema.sort {
+        Some(attr) => Some(item.get(&attr.name)?),
+        None => None,
+    };
+    let projected = project_for_index(meta, index, item);
+    let size = item_size(&projected);
+    Some(IndexEntry {
+        key: keys::index_entry_key(index.storage_id, ipk, isk, pk, sk),
+        projected,
+        size,
+    })
+}
+
+fn index_key_value<'a>(
+    index: &IndexMeta,
+    item: &'a Item,
+    slot: usize,
+) -> Option<&'a AttributeValue> {
+    let attr = index.key_schema.attributes().nth(slot)?;
+    let value = item.get(&attr.name)?;
+    let empty = matches!(value, AttributeValue::S(s) if s.is_empty())
+        || matches!(value, AttributeValue::B(b) if b.is_empty());
+    (attr.attr_type.matches(value) && !empty).then_some(value)
+}
+
+/// Encodes an index entry's value.
+pub fn encode_entry(entry: &IndexEntry) -> Vec<u8> {
+    let mut out = Vec::with_capacity(entry.size + 16);
+    out.extend_from_slice(&(entry.size as u32).to_le_bytes());
+    stator_types::encode_item(&entry.projected, &mut out);
+    out
+}
+
+/// Adds to an index's (or table's) stats record inside `txn`.
+pub fn adjust_stats(
+    txn: &mut dyn WriteTransaction,
+    storage_id: u32,
+    count_delta: i64,
+    size_delta: i64,
+) -> Result<(), DynamoError> {
+    if count_delta == 0 && size_delta == 0 {
+        return Ok(());
+    }
+    let key = keys::table_stats(storage_id);
+    let (count, size) = txn.get(&key)?.map(|b| decode_stats(&b)).unwrap_or((0, 0));
+    txn.put(&key, &encode_stats(count + count_delta, size + size_delta))?;
+    Ok(())
+}
+
+/// Write units each index was charged, by name: (global, local).
+#[derive(Default)]
+pub struct IndexWrites {
+    pub global: Vec<(String, f64)>,
+    pub local: Vec<(String, f64)>,
+    /// Change in the bytes of local index entries (part of the item collection's size).
+    pub local_bytes_delta: i64,
+}
+
+/// Brings every maintained index in step with an item changing from `old` to `new` (either
+/// may be absent), inside the item's write transaction.
+pub fn maintain(
+    txn: &mut dyn WriteTransaction,
+    meta: &TableMeta,
+    old: Option<&Item>,
+    new: Option<&Item>,
+) -> Result<IndexWrites, DynamoError> {
+    let mut writes = IndexWrites::default();
+    let indexes = meta
+        .global_indexes
+        .iter()
+        .map(|i| (i, true))
+        .chain(meta.local_indexes.iter().map(|i| (i, false)));
+    for (index, global) in indexes {
+        if index.status == IndexStatus::Deleting {
+            continue;
+        }
+        let old_entry = old.and_then(|item| entry_for(meta, index, item));
+        let new_entry = new.and_then(|item| entry_for(meta, index, item));
+        let size_of = |e: &Option<IndexEntry>| e.as_ref().map_or(0, |e| e.size as i64);
+        if !global {
+            writes.local_bytes_delta += size_of(&new_entry) - size_of(&old_entry);
+        }
+        let units = match (&old_entry, &new_entry) {
+            (None, None) => continue,
+            (Some(o), Some(n)) if o.key == n.key => {
+                if o.projected == n.projected {
+                    continue;
+                }
+                txn.put(&n.key, &encode_entry(n))?;
+                adjust_stats(txn, index.storage_id, 0, n.size as i64 - o.size as i64)?;
+                write_units(o.size, n.size)
+            }
+            _ => {
+                let mut units = 0.0;
+                if let Some(o) = &old_entry {
+                    txn.delete(&o.key)?;
+                    adjust_stats(
+                        txn,
+                        index.storage_id,
+                        -1,
+                        -(o.size as i64) - INDEX_ENTRY_OVERHEAD,
+                    )?;
+                    units += write_units(o.size, 0);
+                }
+                if let Some(n) = &new_entry {
+                    txn.put(&n.key, &encode_entry(n))?;
+                    adjust_stats(
+                        txn,
+                        index.storage_id,
+                        1,
+                        n.size as i64 + INDEX_ENTRY_OVERHEAD,
+                    )?;
+                    units += write_units(0, n.size);
+                }
+                units
+            }
+        };
+        let list = if global {
+            &mut writes.global
+        } else {
+            &mut writes.local
+        };
+        list.push((index.name.clone(), units));
+    }
+    Ok(writes)
+}

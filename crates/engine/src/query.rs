@@ -1,0 +1,618 @@
+//! Query and Scan: reading pages of items from a table or one of its secondary indexes.
+//!
+//! The API layer validates everything about the request (key condition against the key
+//! schema, index existence and status, `Select` and `ConsistentRead` rules, the shape of
+//! `ExclusiveStartKey`, segments) and hands the engine a [`QueryRequest`] or [`ScanRequest`];
+//! the engine turns it into one range scan over the table's or index's key space, reads at
+//! most `Limit` entries and at most 1 MB, applies the filter and projection, and reports
+//! `Count`, `ScannedCount`, `LastEvaluatedKey` and consumed capacity as DynamoDB does.
+
+use std::collections::BTreeSet;
+use std::ops::Bound;
+
+use stator_expr::{Condition, Name, Operand, Path, PathElement, Projection, SortKeyCondition};
+use stator_storage::Direction;
+use stator_types::{AttributeValue, Item};
+
+use crate::capacity::{read_units, CapacityKind, ConsumedCapacity, ReturnCapacity};
+use crate::error::DynamoError;
+use crate::items::decode_stored;
+use crate::keys;
+use crate::schema::{IndexMeta, ProjectionType, TableMeta};
+use crate::Engine;
+
+/// DynamoDB stops a page once it has read 1 MB of items, before filtering.
+pub const MAX_PAGE_BYTES: usize = 1024 * 1024;
+
+/// `Select`, already checked against what the target allows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Select {
+    /// Every attribute of the item (for an LSI whose projection lacks some, they are fetched
+    /// from the table, at extra read cost).
+    #[default]
+    AllAttributes,
+    /// What the index projects.
+    AllProjectedAttributes,
+    /// The attributes of `projection`.
+    SpecificAttributes,
+    /// Only `Count` and `ScannedCount`.
+    Count,
+}
+
+/// A Query after validation.
+#[derive(Clone, Debug)]
+pub struct QueryRequest {
+    pub table: String,
+    /// `IndexName`, for a query on a secondary index.
+    pub index: Option<String>,
+    /// The partition key value (of the index when querying one).
+    pub partition: AttributeValue,
+    /// The sort key condition, if any.
+    pub sort: Option<SortKeyCondition>,
+    pub filter: Option<Condition>,
+    /// With `Select::SpecificAttributes`: the attributes to return.
+    pub projection: Option<Projection>,
+    pub select: Select,
+    /// Maximum number of items to evaluate (before the filter).
+    pub limit: Option<usize>,
+    /// `ScanIndexForward`.
+    pub forward: bool,
+    /// Key attributes of the item to start after (table key, plus index key for indexes).
+    pub exclusive_start_key: Option<Item>,
+    pub consistent: bool,
+    pub return_capacity: ReturnCapacity,
+}
+
+/// A Scan after validation.
+#[derive(Clone, Debug)]
+pub struct ScanRequest {
+    pub table: String,
+    pub index: Option<String>,
+    pub filter: Option<Condition>,
+    pub projection: Option<Projection>,
+    pub select: Select,
+    pub limit: Option<usize>,
+    pub exclusive_start_key: Option<Item>,
+    pub consistent: bool,
+    /// `(Segment, TotalSegments)` for a parallel scan.
+    pub segment: Option<(u32, u32)>,
+    pub return_capacity: ReturnCapacity,
+}
+
+/// One page of results.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Page {
+    /// The items that passed the filter (empty for `Select::Count`).
+    pub items: Vec<Item>,
+    /// `Count`: items that passed the filter.
+    pub count: usize,
+    /// `ScannedCount`: items evaluated before the filter.
+    pub scanned_count: usize,
+    pub last_evaluated_key: Option<Item>,
+    pub consumed: Option<ConsumedCapacity>,
+}
+
+/// What a page reads: a table's items or one index's entries.
+struct Target<'m> {
+    meta: &'m TableMeta,
+    index: Option<&'m IndexMeta>,
+}
+
+impl<'m> Target<'m> {
+    fn resolve(meta: &'m TableMeta, index: Option<&str>) -> Result<Self, DynamoError> {
+        let index = match index {
+            None => None,
+            Some(name) => Some(
+                meta.global_indexes
+                    .iter()
+                    .chain(&meta.local_indexes)
+                    .find(|i| i.name == name)
+                    .ok_or_else(|| {
+                        DynamoError::validation(format!(
+                            "The table does not have the specified index: {name}"
+                        ))
+                    })?,
+            ),
+        };
+        Ok(Target { meta, index })
+    }
+
+    fn space_prefix(&self) -> Vec<u8> {
+        match self.index {
+            Some(index) => keys::index_prefix(index.storage_id),
+            None => keys::table_items_prefix(self.meta.storage_id),
+        }
+    }
+
+    /// In the table's own key space the partition key is last when there is no sort key and
+    /// the sort key is always last; in an index the base table key follows, so neither is.
+    fn partition_is_last(&self) -> bool {
+        self.index.is_none() && self.meta.key_schema.sort.is_none()
+    }
+
+    fn sort_is_last(&self) -> bool {
+        self.index.is_none()
+    }
+
+    fn is_global_index(&self) -> bool {
+        self.index
+            .is_some_and(|i| self.meta.global_indexes.iter().any(|g| g.name == i.name))
+    }
+
+    /// The storage key of the entry identified by an `ExclusiveStartKey` (validated by the
+    /// API layer to hold exactly the right key attributes).
+    fn start_key(&self, esk: &Item) -> Result<Vec<u8>, DynamoError> {
+        let get = |name: &str| {
+            esk.get(name)
+                .ok_or_else(|| DynamoError::validation("The provided starting key is invalid"))
+        };
+        let pk = get(&self.meta.key_schema.partition.name)?;
+        let sk = match &self.meta.key_schema.sort {
+            Some(attr) => Some(get(&attr.name)?),
+            None => None,
+        };
+        Ok(match self.index {
+            None => keys::item_key(self.meta.storage_id, pk, sk),
+            Some(index) => {
+                let ipk = get(&index.key_schema.partition.name)?;
+                let isk = match &index.key_schema.sort {
+                    Some(attr) => Some(get(&attr.name)?),
+                    None => None,
+                };
+                keys::index_entry_key(index.storage_id, ipk, isk, pk, sk)
+            }
+        })
+    }
+
+    /// `LastEvaluatedKey` for an entry: the table key, plus the index key for an index.
+    fn last_evaluated_key(&self, item: &Item) -> Item {
+        self.meta
+            .key_schema
+            .attributes()
+            .chain(self.index.iter().flat_map(|i| i.key_schema.attributes()))
+            .filter_map(|attr| item.get(&attr.name).map(|v| (attr.name.clone(), v.clone())))
+            .collect()
+    }
+}
+
+/// A key range as two owned bounds.
+struct KeyRange {
+    start: Bound<Vec<u8>>,
+    end: Bound<Vec<u8>>,
+}
+
+fn concat(prefix: &[u8], tail: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(prefix.len() + tail.len());
+    v.extend_from_slice(prefix);
+    v.extend_from_slice(tail);
+    v
+}
+
+/// Everything after `prefix`.
+fn after_all(prefix: &[u8]) -> Bound<Vec<u8>> {
+    keys::prefix_end(prefix).map_or(Bound::Unbounded, Bound::Excluded)
+}
+
+/// The bytes a sort key value contributes, and whether a key can continue after them.
+fn sort_value_bytes(value: &AttributeValue, last: bool) -> Vec<u8> {
+    let mut v = Vec::new();
+    keys::push_sort_value(&mut v, value, last);
+    v
+}
+
+/// The key range of one partition, narrowed by a sort key condition.
+fn partition_range(
+    target: &Target<'_>,
+    partition: &AttributeValue,
+    sort: Option<&SortKeyCondition>,
+) -> KeyRange {
+    let pp = keys::partition_prefix(
+        &target.space_prefix(),
+        partition,
+        target.partition_is_last(),
+    );
+    if target.partition_is_last() {
+        // No sort key in the table's own key space: the partition is exactly one key.
+        return KeyRange {
+            start: Bound::Included(pp.clone()),
+            end: Bound::Included(pp),
+        };
+    }
+    let last = target.sort_is_last();
+    // Bounds for "sort value <= v" and "sort value >= v" etc. When the sort value is the last
+    // component the item key ends right after it; otherwise more components follow, so "all
+    // keys whose sort value equals v" is the prefix range of its encoding.
+    let lower_ge = |v: &AttributeValue| Bound::Included(concat(&pp, &sort_value_bytes(v, last)));
+    let lower_gt = |v: &AttributeValue| {
+        let k = concat(&pp, &sort_value_bytes(v, last));
+        if last {
+            Bound::Excluded(k)
+        } else {
+            after_all(&k)
+        }
+    };
+    let upper_lt = |v: &AttributeValue| Bound::Excluded(concat(&pp, &sort_value_bytes(v, last)));
+    let upper_le = |v: &AttributeValue| {
+        let k = concat(&pp, &sort_value_bytes(v, last));
+        if last {
+            Bound::Included(k)
+        } else {
+            after_all(&k)
+        }
+    };
+    let whole_start = Bound::Included(pp.clone());
+    let whole_end = after_all(&pp);
+    use stator_expr::Comparator as C;
+    match sort {
+        None => KeyRange {
+            start: whole_start,
+            end: whole_end,
+        },
+        Some(SortKeyCondition::Compare(op, v)) => match op {
+            C::Eq => KeyRange {
+                start: lower_ge(v),
+                end: upper_le(v),
+            },
+            C::Lt => KeyRange {
+                start: whole_start,
+                end: upper_lt(v),
+            },
+            C::Le => KeyRange {
+                start: whole_start,
+                end: upper_le(v),
+            },
+            C::Gt => KeyRange {
+                start: lower_gt(v),
+                end: whole_end,
+            },
+            C::Ge => KeyRange {
+                start: lower_ge(v),
+                end: whole_end,
+            },
+            // Not a valid key condition; the API layer refuses it. Match nothing.
+            C::Ne => KeyRange {
+                start: Bound::Excluded(pp.clone()),
+                end: Bound::Excluded(pp),
+            },
+        },
+        Some(SortKeyCondition::Between(lo, hi)) => KeyRange {
+            start: lower_ge(lo),
+            end: upper_le(hi),
+        },
+        Some(SortKeyCondition::BeginsWith(prefix)) => {
+            // The encoding of a string or binary, without the terminator it gets when not
+            // last, is a byte prefix of the encoding of every value that starts with it.
+            let mut bytes = sort_value_bytes(prefix, last);
+            if !last {
+                bytes.truncate(bytes.len().saturating_sub(2));
+            }
+            let k = concat(&pp, &bytes);
+            KeyRange {
+                start: Bound::Included(k.clone()),
+                end: after_all(&k),
+            }
+        }
+    }
+}
+
+/// The key range of a whole table or index, or of one parallel-scan segment of it: the
+/// segments split the 64-bit partition-hash space into equal contiguous parts.
+fn scan_range(target: &Target<'_>, segment: Option<(u32, u32)>) -> KeyRange {
+    let space = target.space_prefix();
+    let Some((segment, total)) = segment else {
+        return KeyRange {
+            start: Bound::Included(space.clone()),
+            end: after_all(&space),
+        };
+    };
+    let boundary = |i: u32| -> Option<u64> {
+        // floor(i * 2^64 / total), exact in u128; None for the end of the hash space.
+        let v = (u128::from(i) << 64) / u128::from(total.max(1));
+        u64::try_from(v).ok().filter(|_| i < total)
+    };
+    let start = match boundary(segment) {
+        Some(h) => Bound::Included(concat(&space, &h.to_be_bytes())),
+        None => Bound::Included(space.clone()),
+    };
+    let end = match boundary(segment + 1) {
+        Some(h) => Bound::Excluded(concat(&space, &h.to_be_bytes())),
+        None => after_all(&space),
+    };
+    KeyRange { start, end }
+}
+
+fn bound_key(b: &Bound<Vec<u8>>) -> Option<&[u8]> {
+    match b {
+        Bound::Included(k) | Bound::Excluded(k) => Some(k),
+        Bound::Unbounded => None,
+    }
+}
+
+/// Whether `key` lies within the range.
+fn contains(range: &KeyRange, key: &[u8]) -> bool {
+    let after_start = match &range.start {
+        Bound::Included(s) => key >= s.as_slice(),
+        Bound::Excluded(s) => key > s.as_slice(),
+        Bound::Unbounded => true,
+    };
+    let before_end = match &range.end {
+        Bound::Included(e) => key <= e.as_slice(),
+        Bound::Excluded(e) => key < e.as_slice(),
+        Bound::Unbounded => true,
+    };
+    after_start && before_end
+}
+
+/// Narrows the range to what comes after `start_key` in the reading direction.
+fn resume_after(range: &mut KeyRange, start_key: Vec<u8>, forward: bool) {
+    if forward {
+        let tighter = bound_key(&range.start).is_none_or(|s| start_key.as_slice() >= s);
+        if tighter {
+            range.start = Bound::Excluded(start_key);
+        }
+    } else {
+        let tighter = bound_key(&range.end).is_none_or(|e| start_key.as_slice() <= e);
+        if tighter {
+            range.end = Bound::Excluded(start_key);
+        }
+    }
+}
+
+/// Top-level attribute names an expression reads.
+fn top_level_names(paths: impl Iterator<Item = Path>) -> BTreeSet<String> {
+    paths
+        .filter_map(|p| match p.0.into_iter().next() {
+            Some(PathElement::Attribute(Name::Literal(n))) => Some(n),
+            _ => None,
+        })
+        .collect()
+}
+
+fn operand_paths(op: &Operand, out: &mut Vec<Path>) {
+    match op {
+        Operand::Path(p) => out.push(p.clone()),
+        Operand::Function(f) => f.args.iter().for_each(|a| operand_paths(a, out)),
+        Operand::Arithmetic(a, _, b) => {
+            operand_paths(a, out);
+            operand_paths(b, out);
+        }
+        Operand::Value(_) | Operand::Literal(_) => {}
+    }
+}
+
+fn condition_paths(c: &Condition, out: &mut Vec<Path>) {
+    // Explicit stack: filters can be long AND/OR chains.
+    let mut stack = vec![c];
+    while let Some(c) = stack.pop() {
+        match c {
+            Condition::Compare(a, _, b) => {
+                operand_paths(a, out);
+                operand_paths(b, out);
+            }
+            Condition::Between(a, b, d) => {
+                for o in [a, b, d] {
+                    operand_paths(o, out);
+                }
+            }
+            Condition::In(a, list) => {
+                operand_paths(a, out);
+                list.iter().for_each(|o| operand_paths(o, out));
+            }
+            Condition::Function(f) => f.args.iter().for_each(|o| operand_paths(o, out)),
+            Condition::And(a, b) | Condition::Or(a, b) => {
+                stack.push(a);
+                stack.push(b);
+            }
+            Condition::Not(a) => stack.push(a),
+        }
+    }
+}
+
+/// The shared part of Query and Scan once the key range is known.
+struct PageSpec<'a> {
+    filter: Option<&'a Condition>,
+    projection: Option<&'a Projection>,
+    select: Select,
+    limit: Option<usize>,
+    forward: bool,
+    consistent: bool,
+    return_capacity: ReturnCapacity,
+}
+
+impl Engine {
+    /// Query: one page of items from one partition of a table or index.
+    pub fn query(&self, req: QueryRequest) -> Result<Page, DynamoError> {
+        let meta = self.data_table(&req.table)?;
+        let target = Target::resolve(&meta, req.index.as_deref())?;
+        let mut range = partition_range(&target, &req.partition, req.sort.as_ref());
+        if let Some(esk) = &req.exclusive_start_key {
+            resume_after(&mut range, target.start_key(esk)?, req.forward);
+        }
+        self.read_page(
+            &target,
+            range,
+            PageSpec {
+                filter: req.filter.as_ref(),
+                projection: req.projection.as_ref(),
+                select: req.select,
+                limit: req.limit,
+                forward: req.forward,
+                consistent: req.consistent,
+                return_capacity: req.return_capacity,
+            },
+        )
+    }
+
+    /// Scan: one page of items from a table or index, or from one segment of it.
+    pub fn scan(&self, req: ScanRequest) -> Result<Page, DynamoError> {
+        let meta = self.data_table(&req.table)?;
+        let target = Target::resolve(&meta, req.index.as_deref())?;
+        let mut range = scan_range(&target, req.segment);
+        if let Some(esk) = &req.exclusive_start_key {
+            let key = target.start_key(esk)?;
+            if req.segment.is_some() && !contains(&range, &key) {
+                let (segment, total) = req.segment.unwrap_or((0, 1));
+                return Err(DynamoError::validation(format!(
+                    "The provided Exclusive start key does not map to the provided Segment and \
+                     TotalSegments: Segment: {segment}, TotalSegments: {total}"
+                )));
+            }
+            resume_after(&mut range, key, true);
+        }
+        self.read_page(
+            &target,
+            range,
+            PageSpec {
+                filter: req.filter.as_ref(),
+                projection: req.projection.as_ref(),
+                select: req.select,
+                limit: req.limit,
+                forward: true,
+                consistent: req.consistent,
+                return_capacity: req.return_capacity,
+            },
+        )
+    }
+
+    fn read_page(
+        &self,
+        target: &Target<'_>,
+        range: KeyRange,
+        spec: PageSpec<'_>,
+    ) -> Result<Page, DynamoError> {
+        let meta = target.meta;
+        // An LSI whose projection is not ALL answers requests for other attributes by
+        // fetching the item from the table, at the table's read cost (DynamoDB does the
+        // same). A GSI never fetches: the API layer refuses such requests.
+        let fetch_from_table = match target.index {
+            Some(index)
+                if !target.is_global_index()
+                    && index.projection.projection_type != ProjectionType::All =>
+            {
+                let projected: BTreeSet<&str> = meta
+                    .key_schema
+                    .attributes()
+                    .chain(index.key_schema.attributes())
+                    .map(|a| a.name.as_str())
+                    .chain(
+                        index
+                            .projection
+                            .non_key_attributes
+                            .iter()
+                            .map(String::as_str),
+                    )
+                    .collect();
+                let mut paths = Vec::new();
+                if let Some(f) = spec.filter {
+                    condition_paths(f, &mut paths);
+                }
+                if spec.select == Select::SpecificAttributes {
+                    paths.extend(spec.projection.iter().flat_map(|p| p.0.iter().cloned()));
+                }
+                spec.select == Select::AllAttributes
+                    || top_level_names(paths.into_iter())
+                        .iter()
+                        .any(|n| !projected.contains(n.as_str()))
+            }
+            _ => false,
+        };
+
+        let snapshot = self.storage.snapshot()?;
+        let direction = if spec.forward {
+            Direction::Forward
+        } else {
+            Direction::Reverse
+        };
+        let start = match &range.start {
+            Bound::Included(k) => Bound::Included(k.as_slice()),
+            Bound::Excluded(k) => Bound::Excluded(k.as_slice()),
+            Bound::Unbounded => Bound::Unbounded,
+        };
+        let end = match &range.end {
+            Bound::Included(k) => Bound::Included(k.as_slice()),
+            Bound::Excluded(k) => Bound::Excluded(k.as_slice()),
+            Bound::Unbounded => Bound::Unbounded,
+        };
+        let mut page = Page::default();
+        let mut bytes_read = 0usize;
+        let mut fetched_bytes = 0usize;
+        let mut last: Option<Item> = None;
+        let mut stopped_early = false;
+        for entry in snapshot.range(start, end, direction)? {
+            let (_, value) = entry?;
+            let stored = decode_stored(&value)?;
+            page.scanned_count += 1;
+            bytes_read += stored.size;
+            let mut item = stored.item;
+            if fetch_from_table {
+                let pk = item.get(&meta.key_schema.partition.name);
+                let sk = meta
+                    .key_schema
+                    .sort
+                    .as_ref()
+                    .and_then(|s| item.get(&s.name));
+                if let Some(pk) = pk {
+                    let key = keys::item_key(meta.storage_id, pk, sk);
+                    if let Some(bytes) = snapshot.get(&key)? {
+                        let base = decode_stored(&bytes)?;
+                        fetched_bytes += base.size;
+                        item = base.item;
+                    }
+                }
+            }
+            let passes = match spec.filter {
+                Some(f) => stator_expr::evaluate(f, &item)?,
+                None => true,
+            };
+            let reached_limit = spec.limit.is_some_and(|l| page.scanned_count >= l);
+            let full = bytes_read >= MAX_PAGE_BYTES;
+            if reached_limit || full {
+                last = Some(target.last_evaluated_key(&item));
+                stopped_early = true;
+            }
+            if passes {
+                page.count += 1;
+                match spec.select {
+                    Select::Count => {}
+                    Select::SpecificAttributes => {
+                        let paths = spec.projection.map_or(&[][..], |p| p.0.as_slice());
+                        page.items.push(stator_expr::project(paths, &item));
+                    }
+                    Select::AllAttributes | Select::AllProjectedAttributes => page.items.push(item),
+                }
+            }
+            if stopped_early {
+                break;
+            }
+        }
+        if stopped_early {
+            page.last_evaluated_key = last;
+        }
+        if spec.return_capacity != ReturnCapacity::None {
+            let units = read_units(bytes_read, spec.consistent);
+            let fetched = if fetch_from_table && fetched_bytes > 0 {
+                read_units(fetched_bytes, spec.consistent)
+            } else {
+                0.0
+            };
+            let mut consumed = ConsumedCapacity {
+                table_name: meta.name.clone(),
+                table_units: units,
+                kind: CapacityKind::Read,
+                global_indexes: Vec::new(),
+                local_indexes: Vec::new(),
+            };
+            if let Some(index) = target.index {
+                consumed.table_units = fetched;
+                let list = if target.is_global_index() {
+                    &mut consumed.global_indexes
+                } else {
+                    &mut consumed.local_indexes
+                };
+                list.push((index.name.clone(), units));
+            }
+            page.consumed = Some(consumed);
+        }
+        Ok(page)
+    }
+}
