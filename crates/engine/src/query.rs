@@ -453,8 +453,9 @@ impl Engine {
             if req.segment.is_some() && !contains(&range, &key) {
                 let (segment, total) = req.segment.unwrap_or((0, 1));
                 return Err(DynamoError::validation(format!(
-                    "The provided Exclusive start key does not map to the provided Segment and \
-                     TotalSegments: Segment: {segment}, TotalSegments: {total}"
+                    "The provided starting key is invalid: Invalid ExclusiveStartKey. Please use \
+                     ExclusiveStartKey with correct Segment. TotalSegments: {total} Segment: \
+                     {segment}"
                 )));
             }
             resume_after(&mut range, key, true);

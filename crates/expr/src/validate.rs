@@ -669,6 +669,93 @@ pub fn key_condition(
     partition_key: &str,
     sort_key: Option<&str>,
 ) -> Result<KeyCondition, ExprError> {
+    key_condition_shape(condition, partition_key, sort_key)
+        .map_err(|e| refine_unsupported(e, condition, partition_key, sort_key))
+}
+
+/// DynamoDB words some unsupported key conditions more specifically (observed): a condition
+/// on a nested path inside a key attribute is `KeyConditionExpressions cannot have
+/// conditions on nested attributes`, and one that never names the partition key is reported
+/// as the missing key element; "not supported" remains for the other shapes.
+fn refine_unsupported(
+    error: ExprError,
+    condition: &Condition,
+    partition_key: &str,
+    sort_key: Option<&str>,
+) -> ExprError {
+    if error != not_supported() {
+        return error;
+    }
+    let mut paths = Vec::new();
+    collect_condition_paths(condition, &mut paths);
+    fn first(p: &Path) -> Option<&str> {
+        match p.0.first() {
+            Some(PathElement::Attribute(Name::Literal(n))) => Some(n.as_str()),
+            _ => None,
+        }
+    }
+    let is_key = |n: &str| n == partition_key || Some(n) == sort_key;
+    if paths
+        .iter()
+        .any(|p| p.0.len() > 1 && first(p).is_some_and(is_key))
+    {
+        return ExprError::message_only(
+            "KeyConditionExpressions cannot have conditions on nested attributes",
+        );
+    }
+    if !paths
+        .iter()
+        .any(|p| p.0.len() == 1 && first(p) == Some(partition_key))
+    {
+        return ExprError::message_only(format!(
+            "Query condition missed key schema element: {partition_key}"
+        ));
+    }
+    error
+}
+
+fn collect_operand_paths<'a>(operand: &'a Operand, out: &mut Vec<&'a Path>) {
+    match operand {
+        Operand::Path(p) => out.push(p),
+        Operand::Function(f) => f.args.iter().for_each(|a| collect_operand_paths(a, out)),
+        Operand::Arithmetic(a, _, b) => {
+            collect_operand_paths(a, out);
+            collect_operand_paths(b, out);
+        }
+        Operand::Value(_) | Operand::Literal(_) => {}
+    }
+}
+
+fn collect_condition_paths<'a>(condition: &'a Condition, out: &mut Vec<&'a Path>) {
+    let mut stack = vec![condition];
+    while let Some(c) = stack.pop() {
+        match c {
+            Condition::Compare(a, _, b) => {
+                collect_operand_paths(a, out);
+                collect_operand_paths(b, out);
+            }
+            Condition::Between(a, b, d) => [a, b, d]
+                .into_iter()
+                .for_each(|o| collect_operand_paths(o, out)),
+            Condition::In(a, list) => {
+                collect_operand_paths(a, out);
+                list.iter().for_each(|o| collect_operand_paths(o, out));
+            }
+            Condition::Function(f) => f.args.iter().for_each(|o| collect_operand_paths(o, out)),
+            Condition::And(a, b) | Condition::Or(a, b) => {
+                stack.push(a);
+                stack.push(b);
+            }
+            Condition::Not(a) => stack.push(a),
+        }
+    }
+}
+
+fn key_condition_shape(
+    condition: &Condition,
+    partition_key: &str,
+    sort_key: Option<&str>,
+) -> Result<KeyCondition, ExprError> {
     let mut leaves = Vec::with_capacity(2);
     key_leaves(condition, &mut leaves)?;
     let leaves = leaves

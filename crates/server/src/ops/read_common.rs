@@ -12,8 +12,9 @@
 //!    context; legacy `KeyConditions` / `QueryFilter` / `ScanFilter` / `AttributesToGet`
 //!    converted into the same trees;
 //! 5. what needs the table ([`Target::resolve`] and the `check_*` functions): the index and
-//!    its state, consistent reads, `Select=ALL_ATTRIBUTES` on a GSI, the key condition
-//!    against the key schema, key attributes in a Query filter, the start key;
+//!    its state, consistent reads, `Select=ALL_ATTRIBUTES` on a GSI, attributes a GSI does
+//!    not project, the key condition against the key schema, key attributes in a Query
+//!    filter, the start key;
 //! 6. the engine call and [`PageOut`].
 //!
 //! The engine trusts the request it is given, so every rule DynamoDB enforces on a read's
@@ -521,8 +522,7 @@ pub fn check_key_condition(
         condition,
         &schema.partition.name,
         schema.sort.as_ref().map(|s| s.name.as_str()),
-    )
-    .map_err(|e| refine_unsupported(e.into(), condition, schema))?;
+    )?;
     let mismatch =
         || DynamoError::invalid_parameter("Condition parameter type does not match schema type");
     if !schema.partition.attr_type.matches(&reduced.partition) {
@@ -551,43 +551,6 @@ pub fn check_key_condition(
     }
     check_not_empty(&schema.partition, &reduced.partition)?;
     Ok(reduced)
-}
-
-/// `stator_expr::validate::key_condition` answers `Query key condition not supported` for
-/// every leaf that does not compare a top-level key attribute with a value. DynamoDB is more
-/// specific (observed): a condition on a nested path inside a key attribute is
-/// `KeyConditionExpressions cannot have conditions on nested attributes`, and a condition
-/// that never names the partition key is reported as the missing key element; "not
-/// supported" remains for the other shapes.
-fn refine_unsupported(
-    error: DynamoError,
-    condition: &Condition,
-    schema: &KeySchema,
-) -> DynamoError {
-    if error.message != "Query key condition not supported" {
-        return error;
-    }
-    let mut paths = Vec::new();
-    condition_paths(condition, &mut paths);
-    let is_key = |name: &str| schema.attributes().any(|a| a.name == name);
-    if paths
-        .iter()
-        .any(|p| p.0.len() > 1 && first_name(p).is_some_and(is_key))
-    {
-        return DynamoError::validation(
-            "KeyConditionExpressions cannot have conditions on nested attributes",
-        );
-    }
-    let names_partition = paths
-        .iter()
-        .any(|p| p.0.len() == 1 && first_name(p) == Some(schema.partition.name.as_str()));
-    if !names_partition {
-        return DynamoError::validation(format!(
-            "Query condition missed key schema element: {}",
-            schema.partition.name
-        ));
-    }
-    error
 }
 
 /// Key values in a key condition cannot be empty, as in an item's key.
