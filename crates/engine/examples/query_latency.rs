@@ -9,7 +9,10 @@
 //! cargo run --release -p stator-engine --example query_latency -- [--memory] [--max N]
 //! ```
 //! Prints one line per size: items, p50 / p90 / p99 latency in microseconds over 2000
-//! queries, and the ratio of p50 to the first size's p50.
+//! queries of random partitions, the ratio of p50 to the first size's p50, and the p50 of
+//! 2000 queries of one *hot* partition (the same one each time). Every query returns exactly
+//! 100 items (checked), so the work per query is constant; the hot column separates the
+//! cost of the work from the cost of fetching a cold partition from memory or disk.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -113,8 +116,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         let partitions = size / PARTITION_SIZE;
         let mut times = Vec::with_capacity(QUERIES);
-        for _ in 0..QUERIES {
-            let p = rng.next() % partitions;
+        let mut hot_times = Vec::with_capacity(QUERIES);
+        for round in 0..2 * QUERIES {
+            let hot = round >= QUERIES;
+            let p = if hot { 0 } else { rng.next() % partitions };
             let start = Instant::now();
             let page = engine.query(QueryRequest {
                 table: "bench".into(),
@@ -130,19 +135,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 consistent: false,
                 return_capacity: ReturnCapacity::None,
             })?;
-            times.push(start.elapsed().as_secs_f64() * 1e6);
+            let micros = start.elapsed().as_secs_f64() * 1e6;
+            if hot {
+                hot_times.push(micros);
+            } else {
+                times.push(micros);
+            }
             assert_eq!(page.count as u64, PARTITION_SIZE);
         }
         times.sort_by(|a, b| a.total_cmp(b));
+        hot_times.sort_by(|a, b| a.total_cmp(b));
         let p50 = percentile(&times, 0.5);
         let base = *first_p50.get_or_insert(p50);
         println!(
-            "{:>10} {:>9.1} {:>9.1} {:>9.1} {:>7.2}",
+            "{:>10} {:>9.1} {:>9.1} {:>9.1} {:>7.2} {:>11.1}",
             size,
             p50,
             percentile(&times, 0.9),
             percentile(&times, 0.99),
-            p50 / base
+            p50 / base,
+            percentile(&hot_times, 0.5)
         );
         size *= 10;
     }
