@@ -90,8 +90,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut first_p50 = None;
     println!("backend: {}", if memory { "memory" } else { "disk" });
     println!(
-        "{:>10} {:>9} {:>9} {:>9} {:>7}",
-        "items", "p50 µs", "p90 µs", "p99 µs", "p50/x"
+        "{:>10} {:>9} {:>9} {:>9} {:>7} {:>11}",
+        "items", "p50 µs", "p90 µs", "p99 µs", "p50/x", "hot p50 µs"
     );
     let mut size = 10_000u64;
     while size <= max {
