@@ -420,7 +420,11 @@ impl Engine {
     }
 
     /// UpdateTable for table-level settings. Index changes are handled elsewhere.
-    pub fn update_table(&self, name: &str, update: TableUpdate) -> Result<TableView, DynamoError> {
+    pub fn update_table(
+        &self,
+        name: &str,
+        mut update: TableUpdate,
+    ) -> Result<TableView, DynamoError> {
         let _ddl = self.lock_ddl();
         let current = self.table(name).ok_or_else(|| {
             DynamoError::resource_not_found(format!(
@@ -429,9 +433,8 @@ impl Engine {
         })?;
         let mut meta = (*current).clone();
         let now = now_epoch_seconds();
-        if !update.index_updates.is_empty() {
-            return self.update_indexes(meta, update);
-        }
+        let index_updates = std::mem::take(&mut update.index_updates);
+        let attribute_definitions = update.attribute_definitions.take();
 
         let mode = update.billing_mode.unwrap_or(meta.billing_mode);
         if let Some(new_mode) = update.billing_mode {
@@ -488,6 +491,10 @@ impl Engine {
                     ));
                 }
                 meta.throughput = Throughput::default();
+                // On-demand indexes report zero provisioned throughput, like the table.
+                for index in &mut meta.global_indexes {
+                    index.throughput = None;
+                }
             }
         }
         meta.billing_mode = mode;
@@ -524,44 +531,64 @@ impl Engine {
         if let Some(sse) = update.sse {
             meta.sse = Some(sse);
         }
-        self.store_meta(meta, "UPDATING")
+        self.apply_index_updates(meta, index_updates, attribute_definitions, now)
     }
 
-    /// Applies `GlobalSecondaryIndexUpdates` (validated by the API layer). A created index is
-    /// stored `CREATING` and backfilled in the background; a deleted one disappears from the
-    /// catalog at once (this response still shows it `DELETING`) and its entries are removed
-    /// in the background. Throughput changes to the table itself may accompany them.
-    fn update_indexes(
+    /// Applies `GlobalSecondaryIndexUpdates` (validated by the API layer, re-checked here
+    /// under the DDL lock where a concurrent change could invalidate it) and stores the
+    /// table. A created index is stored `CREATING` and backfilled in the background; a
+    /// deleted one disappears from the catalog at once (this response still shows it
+    /// `DELETING`) and its entries are removed in the background. `AttributeDefinitions` are
+    /// kept equal to the key attributes in use, as DynamoDB keeps them.
+    fn apply_index_updates(
         &self,
         mut meta: TableMeta,
-        update: TableUpdate,
+        index_updates: Vec<IndexUpdate>,
+        attribute_definitions: Option<Vec<KeyAttribute>>,
+        now: f64,
     ) -> Result<TableView, DynamoError> {
-        if let Some(mode) = update.billing_mode {
-            if mode == BillingMode::PayPerRequest && meta.billing_mode != mode {
-                meta.pay_per_request_since = Some(now_epoch_seconds());
-                meta.throughput = Throughput::default();
-            }
-            meta.billing_mode = mode;
-        }
-        if let Some((read, write)) = update.throughput {
-            meta.throughput.read_capacity_units = read;
-            meta.throughput.write_capacity_units = write;
-        }
-        for attr in update.attribute_definitions.into_iter().flatten() {
-            if !meta
-                .attribute_definitions
-                .iter()
-                .any(|a| a.name == attr.name)
-            {
-                meta.attribute_definitions.push(attr);
-            }
-        }
         let mut deleted = Vec::new();
         let mut backfills = Vec::new();
         let mut txn = self.storage.begin_write()?;
-        for change in update.index_updates {
+        for change in index_updates {
             match change {
                 IndexUpdate::Create(new) => {
+                    let taken = meta
+                        .global_indexes
+                        .iter()
+                        .chain(&meta.local_indexes)
+                        .any(|i| i.name == new.name);
+                    if taken {
+                        return Err(DynamoError::invalid_parameter(
+                            "Attempting to create an index which already exists",
+                        ));
+                    }
+                    if meta
+                        .global_indexes
+                        .iter()
+                        .any(|i| i.status != IndexStatus::Active)
+                    {
+                        return Err(DynamoError::new(
+                            crate::ErrorKind::LimitExceeded,
+                            "Subscriber limit exceeded: Only 1 online index can be created or \
+                             deleted simultaneously per table",
+                        ));
+                    }
+                    for attr in new.key_schema.attributes() {
+                        if !meta
+                            .attribute_definitions
+                            .iter()
+                            .any(|a| a.name == attr.name)
+                        {
+                            let defined = attribute_definitions
+                                .iter()
+                                .flatten()
+                                .find(|a| a.name == attr.name)
+                                .cloned()
+                                .unwrap_or_else(|| attr.clone());
+                            meta.attribute_definitions.push(defined);
+                        }
+                    }
                     let id = allocate_storage_ids(txn.as_mut(), 1)?;
                     backfills.push(id);
                     meta.global_indexes
@@ -579,6 +606,13 @@ impl Engine {
                         .ok_or_else(|| index_not_found(&meta.name, &name))?;
                     if let Some((read, write)) = throughput {
                         let t = index.throughput.get_or_insert_with(Throughput::default);
+                        if read > t.read_capacity_units || write > t.write_capacity_units {
+                            t.last_increase = Some(now);
+                        }
+                        if read < t.read_capacity_units || write < t.write_capacity_units {
+                            t.last_decrease = Some(now);
+                            t.decreases_today += 1;
+                        }
                         t.read_capacity_units = read;
                         t.write_capacity_units = write;
                     }
@@ -599,6 +633,20 @@ impl Engine {
                 }
             }
         }
+        let in_use: Vec<String> = meta
+            .key_schema
+            .attributes()
+            .chain(
+                meta.global_indexes
+                    .iter()
+                    .chain(&meta.local_indexes)
+                    .flat_map(|i| i.key_schema.attributes()),
+            )
+            .map(|a| a.name.clone())
+            .collect();
+        meta.attribute_definitions
+            .retain(|a| in_use.contains(&a.name));
+
         let encoded = serde_json::to_vec(&meta)
             .map_err(|e| DynamoError::internal(format!("cannot encode table metadata: {e}")))?;
         txn.put(&keys::table_meta(&meta.name), &encoded)?;

@@ -251,6 +251,51 @@ pub mod model {
         })
     }
 
+    /// The projection of a new index (CreateTable and UpdateTable share the rules).
+    pub fn projection(p: Option<&ProjectionIn>, index: &str) -> Result<Projection, DynamoError> {
+        let Some(p) = p else {
+            return Err(DynamoError::invalid_parameter(format!(
+                "Unknown ProjectionType: null for index: {index}"
+            )));
+        };
+        let projection_type = match p.projection_type.as_deref() {
+            Some("ALL") => ProjectionType::All,
+            Some("KEYS_ONLY") => ProjectionType::KeysOnly,
+            Some("INCLUDE") => ProjectionType::Include,
+            _ => {
+                return Err(DynamoError::invalid_parameter(format!(
+                    "Unknown ProjectionType: null for index: {index}"
+                )))
+            }
+        };
+        let non_key_attributes = match (projection_type, &p.non_key_attributes) {
+            (ProjectionType::Include, None) => {
+                return Err(DynamoError::invalid_parameter(
+                    "ProjectionType is INCLUDE, but NonKeyAttributes is not specified",
+                ))
+            }
+            (ProjectionType::All | ProjectionType::KeysOnly, Some(_)) => {
+                return Err(DynamoError::invalid_parameter(format!(
+                    "ProjectionType is {}, but NonKeyAttributes is specified",
+                    projection_type.as_str()
+                )))
+            }
+            (_, attrs) => attrs.clone().unwrap_or_default(),
+        };
+        let mut seen = std::collections::HashSet::new();
+        for attr in &non_key_attributes {
+            if !seen.insert(attr) {
+                return Err(DynamoError::invalid_parameter(format!(
+                    "Duplicate attribute in NonKeyAttributes: {attr} for index: {index}"
+                )));
+            }
+        }
+        Ok(Projection {
+            projection_type,
+            non_key_attributes,
+        })
+    }
+
     /// An SSE specification turned into what DescribeTable reports. `Enabled: false` or
     /// `AES256` means DynamoDB's default encryption, which it does not describe.
     pub fn sse(s: Option<&SseSpecificationIn>) -> Option<SseMeta> {
@@ -348,45 +393,6 @@ fn key_schema(
         }
     };
     Ok(KeySchema { partition, sort })
-}
-
-fn projection(p: &ProjectionIn, index: &str) -> Result<Projection, DynamoError> {
-    let projection_type = match p.projection_type.as_deref() {
-        Some("ALL") => ProjectionType::All,
-        Some("KEYS_ONLY") => ProjectionType::KeysOnly,
-        Some("INCLUDE") => ProjectionType::Include,
-        _ => {
-            return Err(invalid(format!(
-                "Unknown ProjectionType: null for index: {index}"
-            )))
-        }
-    };
-    let non_key = p.non_key_attributes.clone().unwrap_or_default();
-    match projection_type {
-        ProjectionType::Include if non_key.is_empty() => Err(invalid(format!(
-            "NonKeyAttributes must not be empty when ProjectionType is INCLUDE for index: {index}"
-        ))),
-        ProjectionType::All | ProjectionType::KeysOnly if p.non_key_attributes.is_some() => {
-            Err(invalid(format!(
-                "ProjectionType is {}, but NonKeyAttributes is specified",
-                projection_type.as_str()
-            )))
-        }
-        _ => {
-            let mut seen = std::collections::HashSet::new();
-            for attr in &non_key {
-                if !seen.insert(attr) {
-                    return Err(invalid(format!(
-                        "Duplicate attribute in NonKeyAttributes: {attr} for index: {index}"
-                    )));
-                }
-            }
-            Ok(Projection {
-                projection_type,
-                non_key_attributes: non_key,
-            })
-        }
-    }
 }
 
 pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
@@ -621,12 +627,7 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
                     "ProvisionedThroughput should not be specified for index: {name}"
                 )));
             }
-            let projection = projection(
-                lsi.projection
-                    .as_ref()
-                    .ok_or_else(|| invalid("Projection is missing"))?,
-                &name,
-            )?;
+            let projection = projection(lsi.projection.as_ref(), &name)?;
             local_indexes.push(NewIndex {
                 name,
                 key_schema: schema,
@@ -656,12 +657,7 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
                 return Err(super::not_yet("WarmThroughput"));
             }
             let schema = key_schema(gsi.key_schema.as_deref().unwrap_or_default(), &defs)?;
-            let projection = projection(
-                gsi.projection
-                    .as_ref()
-                    .ok_or_else(|| invalid("Projection is missing"))?,
-                &name,
-            )?;
+            let projection = projection(gsi.projection.as_ref(), &name)?;
             let throughput = match (
                 billing,
                 throughput_pair(gsi.provisioned_throughput.as_ref()),

@@ -26,8 +26,7 @@ use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 use stator_engine::catalog::{IndexUpdate, NewIndex, TableUpdate};
 use stator_engine::schema::{
-    BillingMode, IndexMeta, IndexStatus, KeyAttribute, KeySchema, Projection, ProjectionType,
-    ScalarType, TableMeta,
+    BillingMode, IndexMeta, IndexStatus, KeyAttribute, KeySchema, ScalarType, TableMeta,
 };
 use stator_engine::{DynamoError, ErrorKind};
 
@@ -401,51 +400,6 @@ fn key_names(elements: &[KeySchemaElementIn]) -> Result<(String, Option<String>)
         ));
     }
     Ok((name(first), Some(name(second))))
-}
-
-/// The projection of a new index.
-fn projection(p: Option<&ProjectionIn>, index: &str) -> Result<Projection, DynamoError> {
-    let Some(p) = p else {
-        return Err(invalid(format!(
-            "Unknown ProjectionType: null for index: {index}"
-        )));
-    };
-    let projection_type = match p.projection_type.as_deref() {
-        Some("ALL") => ProjectionType::All,
-        Some("KEYS_ONLY") => ProjectionType::KeysOnly,
-        Some("INCLUDE") => ProjectionType::Include,
-        _ => {
-            return Err(invalid(format!(
-                "Unknown ProjectionType: null for index: {index}"
-            )))
-        }
-    };
-    let non_key_attributes = match (projection_type, &p.non_key_attributes) {
-        (ProjectionType::Include, None) => {
-            return Err(invalid(
-                "ProjectionType is INCLUDE, but NonKeyAttributes is not specified",
-            ))
-        }
-        (ProjectionType::All | ProjectionType::KeysOnly, Some(_)) => {
-            return Err(invalid(format!(
-                "ProjectionType is {}, but NonKeyAttributes is specified",
-                projection_type.as_str()
-            )))
-        }
-        (_, attrs) => attrs.clone().unwrap_or_default(),
-    };
-    let mut seen = HashSet::new();
-    for attr in &non_key_attributes {
-        if !seen.insert(attr) {
-            return Err(invalid(format!(
-                "Duplicate attribute in NonKeyAttributes: {attr} for index: {index}"
-            )));
-        }
-    }
-    Ok(Projection {
-        projection_type,
-        non_key_attributes,
-    })
 }
 
 /// Stage 2 for a new index: its key schema, that this request defines its key attributes,
