@@ -544,31 +544,37 @@ impl Engine {
             let stored = decode_stored(&value)?;
             page.scanned_count += 1;
             bytes_read += stored.size;
-            let mut item = stored.item;
+            // `entry` is what the table or index holds; `full` is the whole item when an LSI
+            // had to fetch it. The filter sees the fullest view; the result is what `Select`
+            // asks for (an LSI query for projected attributes returns only those, even when
+            // the filter needed more).
+            let entry = stored.item;
+            let mut full = None;
             if fetch_from_table {
-                let pk = item.get(&meta.key_schema.partition.name);
+                let pk = entry.get(&meta.key_schema.partition.name);
                 let sk = meta
                     .key_schema
                     .sort
                     .as_ref()
-                    .and_then(|s| item.get(&s.name));
+                    .and_then(|s| entry.get(&s.name));
                 if let Some(pk) = pk {
                     let key = keys::item_key(meta.storage_id, pk, sk);
                     if let Some(bytes) = snapshot.get(&key)? {
                         let base = decode_stored(&bytes)?;
                         fetched_bytes += base.size;
-                        item = base.item;
+                        full = Some(base.item);
                     }
                 }
             }
+            let view = full.as_ref().unwrap_or(&entry);
             let passes = match spec.filter {
-                Some(f) => stator_expr::evaluate(f, &item)?,
+                Some(f) => stator_expr::evaluate(f, view)?,
                 None => true,
             };
             let reached_limit = spec.limit.is_some_and(|l| page.scanned_count >= l);
-            let full = bytes_read >= MAX_PAGE_BYTES;
-            if reached_limit || full {
-                last = Some(target.last_evaluated_key(&item));
+            let full_page = bytes_read >= MAX_PAGE_BYTES;
+            if reached_limit || full_page {
+                last = Some(target.last_evaluated_key(&entry));
                 stopped_early = true;
             }
             if passes {
@@ -577,9 +583,10 @@ impl Engine {
                     Select::Count => {}
                     Select::SpecificAttributes => {
                         let paths = spec.projection.map_or(&[][..], |p| p.0.as_slice());
-                        page.items.push(stator_expr::project(paths, &item));
+                        page.items.push(stator_expr::project(paths, view));
                     }
-                    Select::AllAttributes | Select::AllProjectedAttributes => page.items.push(item),
+                    Select::AllAttributes => page.items.push(full.unwrap_or(entry)),
+                    Select::AllProjectedAttributes => page.items.push(entry),
                 }
             }
             if stopped_early {
