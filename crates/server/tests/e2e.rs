@@ -10,8 +10,8 @@ use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue as Av, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
     KeyType, LocalSecondaryIndex, Projection, ProjectionType, ProvisionedThroughput,
-    ReturnConsumedCapacity, ReturnValue, ScalarAttributeType, SseSpecification, SseType,
-    StreamSpecification, StreamViewType, TableClass, Tag,
+    ReturnConsumedCapacity, ReturnItemCollectionMetrics, ReturnValue, ScalarAttributeType,
+    SseSpecification, SseType, StreamSpecification, StreamViewType, TableClass, Tag,
 };
 use aws_sdk_dynamodb::Client;
 use common::{error_of, Backend, TestServer};
@@ -54,6 +54,7 @@ on_both_backends!(
     unsupported_operations_fail_loudly,
     indexes_streams_and_table_settings_are_stored_and_reported,
     index_definition_errors,
+    index_writes_report_capacity_and_collection_metrics,
 );
 
 fn attr(name: &str, t: ScalarAttributeType) -> AttributeDefinition {
@@ -1190,4 +1191,88 @@ async fn index_definition_errors(client: Client) {
         .await
         .unwrap_err();
     assert_eq!(error_of(&err).0, "ResourceNotFoundException");
+}
+
+async fn index_writes_report_capacity_and_collection_metrics(client: Client) {
+    client
+        .create_table()
+        .table_name("metrics")
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attr("pk", ScalarAttributeType::S))
+        .attribute_definitions(attr("sk", ScalarAttributeType::S))
+        .attribute_definitions(attr("x", ScalarAttributeType::S))
+        .attribute_definitions(attr("g", ScalarAttributeType::S))
+        .key_schema(key("pk", KeyType::Hash))
+        .key_schema(key("sk", KeyType::Range))
+        .local_secondary_indexes(lsi("by-x", "pk", "x"))
+        .global_secondary_indexes(gsi(
+            "by-g",
+            "g",
+            None,
+            Projection::builder()
+                .projection_type(ProjectionType::All)
+                .build(),
+        ))
+        .send()
+        .await
+        .unwrap();
+    let out = client
+        .put_item()
+        .table_name("metrics")
+        .item("pk", s("p"))
+        .item("sk", s("1"))
+        .item("x", s("a"))
+        .item("g", s("G"))
+        .item("data", s(&"z".repeat(1500)))
+        .return_item_collection_metrics(ReturnItemCollectionMetrics::Size)
+        .return_consumed_capacity(ReturnConsumedCapacity::Indexes)
+        .send()
+        .await
+        .unwrap();
+    let metrics = out.item_collection_metrics().unwrap();
+    assert_eq!(metrics.item_collection_key().unwrap()["pk"], s("p"));
+    assert_eq!(metrics.size_estimate_range_gb(), [0.0, 1.0]);
+    // ~1.5 KB item: 2 WCU for the table and for the ALL-projected GSI entry, 1 WCU for the
+    // small KEYS_ONLY LSI entry; the total adds them up.
+    let cc = out.consumed_capacity().unwrap();
+    assert_eq!(cc.table().unwrap().capacity_units(), Some(2.0));
+    assert_eq!(
+        cc.global_secondary_indexes().unwrap()["by-g"].capacity_units(),
+        Some(2.0)
+    );
+    assert_eq!(
+        cc.local_secondary_indexes().unwrap()["by-x"].capacity_units(),
+        Some(1.0)
+    );
+    assert_eq!(cc.capacity_units(), Some(5.0));
+
+    // A GSI query is charged to the index, not the table.
+    let q = client
+        .query()
+        .table_name("metrics")
+        .index_name("by-g")
+        .key_condition_expression("g = :g")
+        .expression_attribute_values(":g", s("G"))
+        .return_consumed_capacity(ReturnConsumedCapacity::Indexes)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!((q.count(), q.scanned_count()), (1, 1));
+    let cc = q.consumed_capacity().unwrap();
+    assert_eq!(cc.table().unwrap().capacity_units(), Some(0.0));
+    assert_eq!(
+        cc.global_secondary_indexes().unwrap()["by-g"].capacity_units(),
+        Some(0.5)
+    );
+    // Without LSIs there are no metrics to report.
+    create(&client, "nolsi", false).await;
+    let out = client
+        .put_item()
+        .table_name("nolsi")
+        .item("pk", s("p"))
+        .return_item_collection_metrics(ReturnItemCollectionMetrics::Size)
+        .send()
+        .await
+        .unwrap();
+    assert!(out.item_collection_metrics().is_none());
 }
