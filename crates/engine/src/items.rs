@@ -394,7 +394,87 @@ fn check_update_spares_key(meta: &TableMeta, update: &Update) -> Result<(), Dyna
     Ok(())
 }
 
+/// The new state of an item for [`Engine::apply_change`], already encoded (outside the
+/// write lock where possible).
+pub(crate) struct NewItem<'a> {
+    pub item: &'a Item,
+    pub size: usize,
+    pub encoded: &'a [u8],
+}
+
+/// What applying one item change did besides writing the item.
+pub(crate) struct Applied {
+    pub index_writes: IndexWrites,
+    pub collection_metrics: Option<CollectionMetrics>,
+}
+
 impl Engine {
+    /// Replaces the item at `key` (whose old state is `old`) by `new`, or deletes it when
+    /// `new` is `None`, inside `txn`: the item, the table's stats record, every maintained
+    /// index and, for tables with local indexes, the item collection's size (with its limit).
+    /// Every write path — single items, batches, transactions — goes through here.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn apply_change(
+        &self,
+        txn: &mut dyn stator_storage::WriteTransaction,
+        meta: &TableMeta,
+        key: &[u8],
+        pk: &AttributeValue,
+        old: Option<&StoredItem>,
+        new: Option<NewItem<'_>>,
+        want_metrics: bool,
+    ) -> Result<Applied, DynamoError> {
+        let old_size = old.map_or(0, |o| o.size as i64);
+        let new_size = new.as_ref().map_or(0, |n| n.size as i64);
+        match &new {
+            Some(n) => txn.put(key, n.encoded)?,
+            None if old.is_some() => txn.delete(key)?,
+            None => {}
+        }
+        adjust_stats(
+            txn,
+            meta.storage_id,
+            i64::from(new.is_some()) - i64::from(old.is_some()),
+            new_size - old_size,
+        )?;
+        let index_writes = indexes::maintain(
+            txn,
+            meta,
+            old.map(|o| &o.item),
+            new.as_ref().map(|n| n.item),
+        )?;
+        let collection_metrics = update_collection(
+            txn,
+            meta,
+            pk,
+            new_size - old_size + index_writes.local_bytes_delta,
+            self.config.item_collection_limit,
+            want_metrics,
+        )?;
+        Ok(Applied {
+            index_writes,
+            collection_metrics,
+        })
+    }
+
+    /// Item-collection metrics without a change (a write that changed nothing).
+    pub(crate) fn collection_metrics_unchanged(
+        &self,
+        txn: &mut dyn stator_storage::WriteTransaction,
+        meta: &TableMeta,
+        pk: &AttributeValue,
+        want_metrics: bool,
+    ) -> Result<Option<CollectionMetrics>, DynamoError> {
+        update_collection(
+            txn,
+            meta,
+            pk,
+            0,
+            self.config.item_collection_limit,
+            want_metrics,
+        )
+    }
+
     /// The table for a data-plane request, or DynamoDB's not-found error.
     pub fn data_table(&self, name: &str) -> Result<Arc<TableMeta>, DynamoError> {
         self.table(name).ok_or_else(DynamoError::table_not_found)
@@ -415,26 +495,21 @@ impl Engine {
             old.as_ref().map(|o| &o.item),
             req.return_old_on_failure,
         )?;
-        txn.put(&key, &value)?;
         let old_size = old.as_ref().map_or(0, |o| o.size);
-        adjust_stats(
-            txn.as_mut(),
-            meta.storage_id,
-            i64::from(old.is_none()),
-            new_size as i64 - old_size as i64,
-        )?;
-        let index_writes = indexes::maintain(
+        let Applied {
+            index_writes,
+            collection_metrics,
+        } = self.apply_change(
             txn.as_mut(),
             &meta,
-            old.as_ref().map(|o| &o.item),
-            Some(&req.item),
-        )?;
-        let collection_metrics = update_collection(
-            txn.as_mut(),
-            &meta,
+            &key,
             pk,
-            new_size as i64 - old_size as i64 + index_writes.local_bytes_delta,
-            self.config.item_collection_limit,
+            old.as_ref(),
+            Some(NewItem {
+                item: &req.item,
+                size: new_size,
+                encoded: &value,
+            }),
             req.return_collection_metrics,
         )?;
         txn.commit()?;
@@ -501,22 +576,29 @@ impl Engine {
             req.return_old_on_failure,
         )?;
         let old_size = old.as_ref().map_or(0, |o| o.size);
-        let mut index_writes = IndexWrites::default();
-        let mut delta = 0;
-        if let Some(old) = &old {
-            txn.delete(&storage_key)?;
-            adjust_stats(txn.as_mut(), meta.storage_id, -1, -(old_size as i64))?;
-            index_writes = indexes::maintain(txn.as_mut(), &meta, Some(&old.item), None)?;
-            delta = -(old_size as i64) + index_writes.local_bytes_delta;
-        }
-        let collection_metrics = update_collection(
-            txn.as_mut(),
-            &meta,
-            pk,
-            delta,
-            self.config.item_collection_limit,
-            req.return_collection_metrics,
-        )?;
+        let (index_writes, collection_metrics) = match &old {
+            Some(old) => {
+                let applied = self.apply_change(
+                    txn.as_mut(),
+                    &meta,
+                    &storage_key,
+                    pk,
+                    Some(old),
+                    None,
+                    req.return_collection_metrics,
+                )?;
+                (applied.index_writes, applied.collection_metrics)
+            }
+            None => (
+                IndexWrites::default(),
+                self.collection_metrics_unchanged(
+                    txn.as_mut(),
+                    &meta,
+                    pk,
+                    req.return_collection_metrics,
+                )?,
+            ),
+        };
         if old.is_some() {
             txn.commit()?;
         }
@@ -586,34 +668,33 @@ impl Engine {
         }
         check_item(&meta, &new_item)?;
         let unchanged = old.as_ref().is_some_and(|o| o.item == new_item);
-        let mut index_writes = IndexWrites::default();
-        if !unchanged {
-            txn.put(&storage_key, &encode_stored(&new_item, new_size))?;
-            adjust_stats(
-                txn.as_mut(),
-                meta.storage_id,
-                i64::from(old.is_none()),
-                new_size as i64 - old_size as i64,
-            )?;
-            index_writes = indexes::maintain(
+        let (index_writes, collection_metrics) = if unchanged {
+            (
+                IndexWrites::default(),
+                self.collection_metrics_unchanged(
+                    txn.as_mut(),
+                    &meta,
+                    pk,
+                    req.return_collection_metrics,
+                )?,
+            )
+        } else {
+            let encoded = encode_stored(&new_item, new_size);
+            let applied = self.apply_change(
                 txn.as_mut(),
                 &meta,
-                old.as_ref().map(|o| &o.item),
-                Some(&new_item),
+                &storage_key,
+                pk,
+                old.as_ref(),
+                Some(NewItem {
+                    item: &new_item,
+                    size: new_size,
+                    encoded: &encoded,
+                }),
+                req.return_collection_metrics,
             )?;
-        }
-        let collection_metrics = update_collection(
-            txn.as_mut(),
-            &meta,
-            pk,
-            if unchanged {
-                0
-            } else {
-                new_size as i64 - old_size as i64 + index_writes.local_bytes_delta
-            },
-            self.config.item_collection_limit,
-            req.return_collection_metrics,
-        )?;
+            (applied.index_writes, applied.collection_metrics)
+        };
         if !unchanged {
             txn.commit()?;
         }
