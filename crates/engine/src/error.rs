@@ -85,6 +85,8 @@ pub struct DynamoError {
     /// The item DynamoDB returns with `ConditionalCheckFailedException` when the request set
     /// `ReturnValuesOnConditionCheckFailure=ALL_OLD` and the item existed.
     pub item: Option<Box<stator_types::Item>>,
+    /// `CancellationReasons` of a `TransactionCanceledException`, in request order.
+    pub cancellation_reasons: Option<Vec<crate::transact::CancellationReason>>,
 }
 
 impl DynamoError {
@@ -93,6 +95,7 @@ impl DynamoError {
             kind,
             message: message.into(),
             item: None,
+            cancellation_reasons: None,
         }
     }
 
@@ -102,6 +105,7 @@ impl DynamoError {
             kind: ErrorKind::ConditionalCheckFailed,
             message: "The conditional request failed".to_string(),
             item: item.map(Box::new),
+            cancellation_reasons: None,
         }
     }
 

@@ -115,7 +115,7 @@ pub(crate) struct StoredItem {
     pub(crate) item: Item,
 }
 
-fn encode_stored(item: &Item, size: usize) -> Vec<u8> {
+pub(crate) fn encode_stored(item: &Item, size: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(size + 16);
     // Items are at most 400 KB, so the size always fits in u32.
     out.extend_from_slice(&(size as u32).to_le_bytes());
@@ -349,7 +349,7 @@ pub struct GetRequest {
 
 /// Fails with `ConditionalCheckFailedException` unless `condition` holds for `old` (an
 /// absent item is evaluated as an empty one, as DynamoDB does).
-fn check_condition(
+pub(crate) fn check_condition(
     condition: Option<&Condition>,
     old: Option<&Item>,
     return_old_on_failure: bool,
@@ -374,7 +374,10 @@ fn first_name(path: &Path) -> Option<&str> {
 }
 
 /// DynamoDB refuses any update action on a key attribute, before looking at the item.
-fn check_update_spares_key(meta: &TableMeta, update: &Update) -> Result<(), DynamoError> {
+pub(crate) fn check_update_spares_key(
+    meta: &TableMeta,
+    update: &Update,
+) -> Result<(), DynamoError> {
     let paths = update
         .set
         .iter()

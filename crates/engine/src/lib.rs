@@ -22,6 +22,7 @@
 //! type).
 
 pub mod background;
+pub mod batch;
 pub mod capacity;
 pub mod catalog;
 pub mod error;
@@ -30,6 +31,7 @@ pub mod items;
 pub mod keys;
 pub mod query;
 pub mod schema;
+pub mod transact;
 
 use std::collections::HashMap;
 use std::sync::mpsc;
@@ -70,6 +72,8 @@ pub struct Engine {
     ddl: Mutex<()>,
     /// The background worker's queue (dropped data, index backfills).
     worker: Mutex<Option<mpsc::Sender<background::Job>>>,
+    /// Recent `ClientRequestToken`s of TransactWriteItems.
+    idempotency: Mutex<transact::IdempotencyTokens>,
 }
 
 impl Engine {
@@ -113,6 +117,7 @@ impl Engine {
             tables: RwLock::new(tables),
             ddl: Mutex::new(()),
             worker: Mutex::new(None),
+            idempotency: Mutex::new(transact::IdempotencyTokens::default()),
         });
         let mut pending: Vec<background::Job> =
             dropped.into_iter().map(background::Job::Drop).collect();

@@ -1,0 +1,443 @@
+//! TransactGetItems and TransactWriteItems.
+//!
+//! A TransactWriteItems runs in **one** storage write transaction: every action's item is
+//! read, every condition evaluated and every update computed first; if any action fails, the
+//! transaction writes nothing and fails with `TransactionCanceledException`, whose
+//! cancellation reasons list every action in request order (`None` for the ones that would
+//! have succeeded). Otherwise all writes are applied and committed together. Because storage
+//! write transactions are serialized, transactions are serializable with respect to each
+//! other and to single-item writes. A TransactGetItems reads every item from one snapshot.
+//!
+//! `ClientRequestToken` makes a TransactWriteItems idempotent for 10 minutes: the same
+//! token with the same request succeeds again without writing; with a different request it
+//! fails with `IdempotentParameterMismatchException`.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use stator_expr::{Condition, Projection, Update};
+use stator_types::{item_size, AttributeValue, Item, MAX_ITEM_SIZE};
+
+use crate::batch::CapacityTally;
+use crate::capacity::{read_units, write_units, CapacityKind, ConsumedCapacity, ReturnCapacity};
+use crate::error::{DynamoError, ErrorKind};
+use crate::items::{
+    check_item, check_key, check_update_spares_key, decode_stored, encode_stored,
+    CollectionMetrics, NewItem, StoredItem,
+};
+use crate::keys;
+use crate::Engine;
+
+/// How long a `ClientRequestToken` is remembered.
+pub const IDEMPOTENCY_WINDOW: Duration = Duration::from_secs(600);
+
+/// One `Get` of a TransactGetItems, after validation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TransactGet {
+    pub table: String,
+    pub key: Item,
+    pub projection: Option<Projection>,
+}
+
+/// What TransactGetItems returns: one entry per `Get`, in request order (`None` when the
+/// item does not exist).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TransactGetOutput {
+    pub items: Vec<Option<Item>>,
+    pub consumed: Vec<ConsumedCapacity>,
+}
+
+/// One action of a TransactWriteItems, after validation.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TransactAction {
+    ConditionCheck {
+        table: String,
+        key: Item,
+        condition: Condition,
+    },
+    Put {
+        table: String,
+        item: Item,
+        condition: Option<Condition>,
+    },
+    Delete {
+        table: String,
+        key: Item,
+        condition: Option<Condition>,
+    },
+    Update {
+        table: String,
+        key: Item,
+        update: Update,
+        condition: Option<Condition>,
+    },
+}
+
+/// An action with its `ReturnValuesOnConditionCheckFailure=ALL_OLD` flag.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TransactWrite {
+    pub action: TransactAction,
+    pub return_old_on_failure: bool,
+}
+
+/// A TransactWriteItems after validation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TransactWriteRequest {
+    pub writes: Vec<TransactWrite>,
+    pub client_request_token: Option<String>,
+    /// A digest of the whole request apart from the token, computed by the API layer, to
+    /// tell a retry of the same request from a different request with the same token.
+    pub request_fingerprint: u64,
+    pub return_capacity: crate::ReturnCapacity,
+    pub return_collection_metrics: bool,
+}
+
+/// What a successful TransactWriteItems returns.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TransactWriteOutput {
+    /// One entry per table, when asked for.
+    pub consumed: Vec<ConsumedCapacity>,
+    pub collection_metrics: Vec<(String, Vec<CollectionMetrics>)>,
+}
+
+/// One entry of `CancellationReasons`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CancellationReason {
+    /// `None`, `ConditionalCheckFailed`, `ValidationError`, `ItemCollectionSizeLimitExceeded`…
+    pub code: String,
+    pub message: Option<String>,
+    /// The item, for `ConditionalCheckFailed` with `ReturnValuesOnConditionCheckFailure`.
+    pub item: Option<Item>,
+}
+
+/// Tokens of recent successful TransactWriteItems: token → (request fingerprint, when).
+#[derive(Default)]
+pub(crate) struct IdempotencyTokens {
+    seen: std::collections::HashMap<String, (u64, Instant)>,
+}
+
+impl IdempotencyTokens {
+    /// `Some(true)` if the token was used for this very request within the window,
+    /// `Some(false)` if for a different one, `None` if unknown (or expired).
+    fn check(&mut self, token: &str, fingerprint: u64) -> Option<bool> {
+        let now = Instant::now();
+        self.seen
+            .retain(|_, (_, at)| now.duration_since(*at) < IDEMPOTENCY_WINDOW);
+        self.seen.get(token).map(|(f, _)| *f == fingerprint)
+    }
+
+    fn remember(&mut self, token: String, fingerprint: u64) {
+        self.seen.insert(token, (fingerprint, Instant::now()));
+    }
+}
+
+fn no_reason() -> CancellationReason {
+    CancellationReason {
+        code: "None".to_string(),
+        message: None,
+        item: None,
+    }
+}
+
+fn reason(code: &str, message: &str, item: Option<Item>) -> CancellationReason {
+    CancellationReason {
+        code: code.to_string(),
+        message: Some(message.to_string()),
+        item,
+    }
+}
+
+/// `TransactionCanceledException` with DynamoDB's message listing every reason code.
+fn canceled(reasons: Vec<CancellationReason>) -> DynamoError {
+    let codes: Vec<&str> = reasons.iter().map(|r| r.code.as_str()).collect();
+    let mut err = DynamoError::new(
+        ErrorKind::TransactionCanceled,
+        format!(
+            "Transaction cancelled, please refer cancellation reasons for specific reasons [{}]",
+            codes.join(", ")
+        ),
+    );
+    err.cancellation_reasons = Some(reasons);
+    err
+}
+
+/// One action after phase 1: where it writes and what.
+struct Planned {
+    table_index: usize,
+    storage_key: Vec<u8>,
+    pk: AttributeValue,
+    old: Option<StoredItem>,
+    /// `None` for a ConditionCheck (nothing written); `Some(None)` for a delete.
+    new: Option<Option<(Item, usize)>>,
+}
+
+impl TransactAction {
+    fn table(&self) -> &str {
+        match self {
+            TransactAction::ConditionCheck { table, .. }
+            | TransactAction::Put { table, .. }
+            | TransactAction::Delete { table, .. }
+            | TransactAction::Update { table, .. } => table,
+        }
+    }
+
+    fn condition(&self) -> Option<&Condition> {
+        match self {
+            TransactAction::ConditionCheck { condition, .. } => Some(condition),
+            TransactAction::Put { condition, .. }
+            | TransactAction::Delete { condition, .. }
+            | TransactAction::Update { condition, .. } => condition.as_ref(),
+        }
+    }
+
+    /// The item whose key identifies the target (the item itself for a Put).
+    fn key_item(&self) -> &Item {
+        match self {
+            TransactAction::Put { item, .. } => item,
+            TransactAction::ConditionCheck { key, .. }
+            | TransactAction::Delete { key, .. }
+            | TransactAction::Update { key, .. } => key,
+        }
+    }
+}
+
+impl Engine {
+    /// TransactGetItems: every item from one snapshot; each read costs twice a strongly
+    /// consistent read, as DynamoDB charges transactional reads.
+    pub fn transact_get(
+        &self,
+        gets: Vec<TransactGet>,
+        return_capacity: ReturnCapacity,
+    ) -> Result<TransactGetOutput, DynamoError> {
+        let metas = self.tables_of(gets.iter().map(|g| g.table.as_str()))?;
+        let mut storage_keys = Vec::with_capacity(gets.len());
+        for (get, meta) in gets.iter().zip(&metas) {
+            let (pk, sk) = check_key(meta, &get.key)?;
+            storage_keys.push(keys::item_key(meta.storage_id, pk, sk));
+        }
+        let snapshot = self.storage.snapshot()?;
+        let mut out = TransactGetOutput::default();
+        let mut tallies: Vec<CapacityTally> = Vec::new();
+        for ((get, meta), key) in gets.iter().zip(&metas).zip(&storage_keys) {
+            let stored = snapshot.get(key)?.map(|b| decode_stored(&b)).transpose()?;
+            let size = stored.as_ref().map_or(0, |s| s.size);
+            let units = 2.0 * read_units(size, true);
+            match tallies.iter_mut().find(|t| t.table == meta.name) {
+                Some(t) => t.units += units,
+                None => {
+                    let mut t = CapacityTally::new(&meta.name, CapacityKind::Read);
+                    t.units = units;
+                    tallies.push(t);
+                }
+            }
+            out.items.push(stored.map(|s| match &get.projection {
+                Some(p) => stator_expr::project(&p.0, &s.item),
+                None => s.item,
+            }));
+        }
+        if return_capacity != ReturnCapacity::None {
+            out.consumed = tallies
+                .into_iter()
+                .map(CapacityTally::into_consumed)
+                .collect();
+        }
+        Ok(out)
+    }
+
+    /// TransactWriteItems: all actions in one write transaction, or none.
+    pub fn transact_write(
+        &self,
+        req: TransactWriteRequest,
+    ) -> Result<TransactWriteOutput, DynamoError> {
+        if let Some(token) = &req.client_request_token {
+            let known = match self.idempotency.lock() {
+                Ok(mut tokens) => tokens.check(token, req.request_fingerprint),
+                Err(poisoned) => poisoned.into_inner().check(token, req.request_fingerprint),
+            };
+            match known {
+                Some(true) => return Ok(TransactWriteOutput::default()),
+                Some(false) => {
+                    return Err(DynamoError::new(
+                        ErrorKind::IdempotentParameterMismatch,
+                        "Request parameters do not match the original request with the same \
+                         client request token",
+                    ))
+                }
+                None => {}
+            }
+        }
+
+        // Static checks, before anything is read: tables, key shapes, items, key updates,
+        // and at most one action per item.
+        let mut table_names: Vec<&str> = Vec::new();
+        for w in &req.writes {
+            if !table_names.contains(&w.action.table()) {
+                table_names.push(w.action.table());
+            }
+        }
+        let metas = self.tables_of(table_names.iter().copied())?;
+        let meta_index = |name: &str| table_names.iter().position(|t| *t == name).unwrap_or(0);
+        let mut seen_keys = HashSet::new();
+        let mut targets = Vec::with_capacity(req.writes.len());
+        for w in &req.writes {
+            let ti = meta_index(w.action.table());
+            let meta = &metas[ti];
+            let (pk, sk) = match &w.action {
+                TransactAction::Put { item, .. } => {
+                    let (pk, sk, _) = check_item(meta, item)?;
+                    (pk, sk)
+                }
+                TransactAction::Update { key, update, .. } => {
+                    check_update_spares_key(meta, update)?;
+                    check_key(meta, key)?
+                }
+                other => check_key(meta, other.key_item())?,
+            };
+            let storage_key = keys::item_key(meta.storage_id, pk, sk);
+            if !seen_keys.insert(storage_key.clone()) {
+                return Err(DynamoError::validation(
+                    "Transaction request cannot include multiple operations on one item",
+                ));
+            }
+            targets.push((ti, storage_key, pk.clone()));
+        }
+
+        let mut txn = self.storage.begin_write()?;
+        // Phase 1: read, check, compute — nothing is written yet.
+        let mut reasons = Vec::with_capacity(req.writes.len());
+        let mut planned = Vec::with_capacity(req.writes.len());
+        let mut failed = false;
+        let empty = Item::new();
+        for (w, (ti, storage_key, pk)) in req.writes.iter().zip(targets) {
+            let meta = &metas[ti];
+            let old = txn
+                .get(&storage_key)?
+                .map(|b| decode_stored(&b))
+                .transpose()?;
+            let old_item = old.as_ref().map(|o| &o.item);
+            let holds = match w.action.condition() {
+                Some(c) => stator_expr::evaluate(c, old_item.unwrap_or(&empty))?,
+                None => true,
+            };
+            if !holds {
+                failed = true;
+                reasons.push(reason(
+                    "ConditionalCheckFailed",
+                    "The conditional request failed",
+                    old_item.filter(|_| w.return_old_on_failure).cloned(),
+                ));
+                continue;
+            }
+            let new = match &w.action {
+                TransactAction::ConditionCheck { .. } => None,
+                TransactAction::Delete { .. } => Some(None),
+                TransactAction::Put { item, .. } => Some(Some((item.clone(), item_size(item)))),
+                TransactAction::Update { key, update, .. } => {
+                    let mut next = old_item.cloned().unwrap_or_else(|| key.clone());
+                    let computed = stator_expr::apply_update(update, &mut next)
+                        .map_err(DynamoError::from)
+                        .and_then(|_| {
+                            let size = item_size(&next);
+                            if size > MAX_ITEM_SIZE {
+                                return Err(DynamoError::validation(
+                                    "Item size to update has exceeded the maximum allowed size",
+                                ));
+                            }
+                            check_item(meta, &next)?;
+                            Ok(size)
+                        });
+                    match computed {
+                        Ok(size) => Some(Some((next, size))),
+                        Err(e) => {
+                            failed = true;
+                            reasons.push(reason("ValidationError", &e.message, None));
+                            continue;
+                        }
+                    }
+                }
+            };
+            reasons.push(no_reason());
+            planned.push(Planned {
+                table_index: ti,
+                storage_key,
+                pk,
+                old,
+                new,
+            });
+        }
+        if failed {
+            return Err(canceled(reasons));
+        }
+
+        // Phase 2: apply every write, then commit once.
+        let mut tallies: Vec<CapacityTally> = metas
+            .iter()
+            .map(|m| CapacityTally::new(&m.name, CapacityKind::Write))
+            .collect();
+        let mut metrics: Vec<(String, Vec<CollectionMetrics>)> = Vec::new();
+        for (i, plan) in planned.iter().enumerate() {
+            let meta = &metas[plan.table_index];
+            let old_size = plan.old.as_ref().map_or(0, |o| o.size);
+            let Some(new) = &plan.new else {
+                // A ConditionCheck is charged like a write of the item it checked.
+                tallies[plan.table_index].units += 2.0 * write_units(old_size, 0);
+                continue;
+            };
+            let encoded = new.as_ref().map(|(item, size)| encode_stored(item, *size));
+            let applied = self.apply_change(
+                txn.as_mut(),
+                meta,
+                &plan.storage_key,
+                &plan.pk,
+                plan.old.as_ref(),
+                new.as_ref()
+                    .zip(encoded.as_deref())
+                    .map(|((item, size), encoded)| NewItem {
+                        item,
+                        size: *size,
+                        encoded,
+                    }),
+                req.return_collection_metrics,
+            );
+            let applied = match applied {
+                Ok(a) => a,
+                Err(e) if e.kind == ErrorKind::ItemCollectionSizeLimitExceeded => {
+                    let mut reasons: Vec<CancellationReason> =
+                        (0..req.writes.len()).map(|_| no_reason()).collect();
+                    reasons[i] = reason("ItemCollectionSizeLimitExceeded", &e.message, None);
+                    return Err(canceled(reasons));
+                }
+                Err(e) => return Err(e),
+            };
+            let tally = &mut tallies[plan.table_index];
+            tally.units += 2.0 * write_units(old_size, new.as_ref().map_or(0, |(_, s)| *s));
+            tally.add_indexes(&applied.index_writes, 2.0);
+            if let Some(m) = applied.collection_metrics {
+                match metrics.iter_mut().find(|(t, _)| *t == meta.name) {
+                    Some((_, list)) => list.push(m),
+                    None => metrics.push((meta.name.clone(), vec![m])),
+                }
+            }
+        }
+        txn.commit()?;
+        if let Some(token) = req.client_request_token {
+            match self.idempotency.lock() {
+                Ok(mut tokens) => tokens.remember(token, req.request_fingerprint),
+                Err(poisoned) => poisoned
+                    .into_inner()
+                    .remember(token, req.request_fingerprint),
+            }
+        }
+        Ok(TransactWriteOutput {
+            consumed: if req.return_capacity == ReturnCapacity::None {
+                Vec::new()
+            } else {
+                tallies
+                    .into_iter()
+                    .map(CapacityTally::into_consumed)
+                    .collect()
+            },
+            collection_metrics: metrics,
+        })
+    }
+}
