@@ -7,7 +7,7 @@ use std::cell::Cell;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::{Response, StatusCode};
-use stator_engine::DynamoError;
+use stator_engine::{DynamoError, ErrorKind};
 
 pub const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
 
@@ -77,20 +77,66 @@ pub fn json_response(body: Vec<u8>) -> Response<Full<Bytes>> {
 }
 
 /// The JSON body of an error: `{"__type":"<namespace>#<Type>","message":"..."}`.
+///
+/// The transaction errors follow their own model shapes, whose member is `Message`:
+/// `TransactionCanceledException` is
+/// `{"__type":…,"CancellationReasons":[{"Code":"None"},{"Code":"ConditionalCheckFailed",
+/// "Item":{…},"Message":"The conditional request failed"}],"Message":"Transaction cancelled, …"}`
+/// (one reason per action, in request order; `Item` only when the action asked for
+/// `ALL_OLD`), and `IdempotentParameterMismatchException` is `{"__type":…,"Message":…}`.
+/// The Rust SDK, for one, reads the exception's message only from `Message` for these.
 pub fn error_body(error: &DynamoError) -> Vec<u8> {
     #[derive(serde::Serialize)]
     struct Body<'a> {
         #[serde(rename = "__type")]
         error_type: String,
-        message: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        message: Option<&'a str>,
         /// The old item of a failed conditional write, when the request asked for it.
         #[serde(rename = "Item", skip_serializing_if = "Option::is_none")]
         item: Option<&'a stator_types::Item>,
+        #[serde(
+            rename = "CancellationReasons",
+            skip_serializing_if = "Option::is_none"
+        )]
+        cancellation_reasons: Option<Vec<Reason<'a>>>,
+        #[serde(rename = "Message", skip_serializing_if = "Option::is_none")]
+        capital_message: Option<&'a str>,
     }
+    #[derive(serde::Serialize)]
+    struct Reason<'a> {
+        #[serde(rename = "Code")]
+        code: &'a str,
+        #[serde(rename = "Item", skip_serializing_if = "Option::is_none")]
+        item: Option<&'a stator_types::Item>,
+        #[serde(rename = "Message", skip_serializing_if = "Option::is_none")]
+        message: Option<&'a str>,
+    }
+    let capital = matches!(
+        error.kind,
+        ErrorKind::TransactionCanceled | ErrorKind::IdempotentParameterMismatch
+    );
+    let cancellation_reasons = if error.kind == ErrorKind::TransactionCanceled {
+        let reasons = error.cancellation_reasons.as_deref().unwrap_or_default();
+        Some(
+            reasons
+                .iter()
+                .map(|r| Reason {
+                    code: &r.code,
+                    item: r.item.as_ref(),
+                    message: r.message.as_deref(),
+                })
+                .collect(),
+        )
+    } else {
+        None
+    };
     let body = Body {
         error_type: format!("{}#{}", error.kind.namespace(), error.kind.name()),
-        message: &error.message,
+        message: (!capital).then_some(error.message.as_str()),
         item: error.item.as_deref(),
+        cancellation_reasons,
+        capital_message: capital.then_some(error.message.as_str()),
     };
     serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec())
 }
@@ -110,7 +156,7 @@ pub fn text_response(status: StatusCode, text: &str) -> Response<Full<Bytes>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use stator_engine::ErrorKind;
+    use stator_engine::transact::CancellationReason;
 
     #[test]
     fn request_ids_look_like_dynamodb_ones_and_differ() {
@@ -135,6 +181,42 @@ mod tests {
         assert!(String::from_utf8(error_body(&err))
             .unwrap()
             .starts_with(r#"{"__type":"com.amazon.coral.validate#ValidationException""#));
+    }
+
+    #[test]
+    fn transaction_cancellations_list_their_reasons() {
+        let mut item = stator_types::Item::new();
+        item.insert(
+            "pk".to_string(),
+            stator_types::AttributeValue::S("a".to_string()),
+        );
+        let mut err = DynamoError::new(
+            ErrorKind::TransactionCanceled,
+            "Transaction cancelled, please refer cancellation reasons for specific reasons \
+             [None, ConditionalCheckFailed]",
+        );
+        err.cancellation_reasons = Some(vec![
+            CancellationReason {
+                code: "None".to_string(),
+                message: None,
+                item: None,
+            },
+            CancellationReason {
+                code: "ConditionalCheckFailed".to_string(),
+                message: Some("The conditional request failed".to_string()),
+                item: Some(item),
+            },
+        ]);
+        let body = String::from_utf8(error_body(&err)).unwrap();
+        assert_eq!(
+            body,
+            r#"{"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException","CancellationReasons":[{"Code":"None"},{"Code":"ConditionalCheckFailed","Item":{"pk":{"S":"a"}},"Message":"The conditional request failed"}],"Message":"Transaction cancelled, please refer cancellation reasons for specific reasons [None, ConditionalCheckFailed]"}"#
+        );
+        let err = DynamoError::new(ErrorKind::IdempotentParameterMismatch, "m");
+        assert_eq!(
+            String::from_utf8(error_body(&err)).unwrap(),
+            r#"{"__type":"com.amazonaws.dynamodb.v20120810#IdempotentParameterMismatchException","Message":"m"}"#
+        );
     }
 
     #[test]

@@ -10,6 +10,8 @@ use stator_types::{Checked, Item};
 
 use crate::validate::{self, Validator};
 
+mod batch_get_item;
+mod batch_write_item;
 mod create_table;
 mod delete_item;
 mod delete_table;
@@ -26,6 +28,8 @@ mod read_common;
 mod scan;
 mod table_description;
 mod tag_resource;
+mod transact_get_items;
+mod transact_write_items;
 mod untag_resource;
 mod update_item;
 mod update_table;
@@ -45,6 +49,8 @@ const TARGET_PREFIX: &str = "DynamoDB_20120810.";
 
 /// The implemented operations.
 const OPERATIONS: &[(&str, Handler)] = &[
+    ("BatchGetItem", batch_get_item::handle),
+    ("BatchWriteItem", batch_write_item::handle),
     ("CreateTable", create_table::handle),
     ("DeleteItem", delete_item::handle),
     ("DeleteTable", delete_table::handle),
@@ -58,6 +64,8 @@ const OPERATIONS: &[(&str, Handler)] = &[
     ("Query", query::handle),
     ("Scan", scan::handle),
     ("TagResource", tag_resource::handle),
+    ("TransactGetItems", transact_get_items::handle),
+    ("TransactWriteItems", transact_write_items::handle),
     ("UntagResource", untag_resource::handle),
     ("UpdateItem", update_item::handle),
     ("UpdateTable", update_table::handle),
@@ -67,8 +75,6 @@ const OPERATIONS: &[(&str, Handler)] = &[
 /// message instead of looking unknown.
 const NOT_YET: &[&str] = &[
     "BatchExecuteStatement",
-    "BatchGetItem",
-    "BatchWriteItem",
     "CreateBackup",
     "CreateGlobalTable",
     "DeleteBackup",
@@ -98,8 +104,6 @@ const NOT_YET: &[&str] = &[
     "PutResourcePolicy",
     "RestoreTableFromBackup",
     "RestoreTableToPointInTime",
-    "TransactGetItems",
-    "TransactWriteItems",
     "UpdateContinuousBackups",
     "UpdateContributorInsights",
     "UpdateGlobalTable",
