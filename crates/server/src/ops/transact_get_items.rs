@@ -27,21 +27,21 @@ pub const MAX_TRANSACT_ITEMS: usize = 100;
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct Input {
-    transact_items: Option<Vec<TransactGetItemIn>>,
+    transact_items: Option<Vec<TransactGetItem>>,
     return_consumed_capacity: Option<String>,
 }
 
-/// `TransactGetItem` in the API model (the name serde errors show).
+/// `TransactGetItem` of the API model (serde errors name it).
 #[derive(Deserialize)]
-#[serde(rename = "TransactGetItem", rename_all = "PascalCase")]
-struct TransactGetItemIn {
-    get: Option<GetIn>,
+#[serde(rename_all = "PascalCase")]
+struct TransactGetItem {
+    get: Option<Get>,
 }
 
-/// `Get` in the API model (the name serde errors show).
+/// `Get` of the API model (serde errors name it).
 #[derive(Deserialize)]
-#[serde(rename = "Get", rename_all = "PascalCase")]
-struct GetIn {
+#[serde(rename_all = "PascalCase")]
+struct Get {
     key: Option<Checked<Item>>,
     table_name: Option<String>,
     projection_expression: Option<String>,

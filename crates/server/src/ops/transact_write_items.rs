@@ -56,26 +56,26 @@ type Values = Option<HashMap<String, Checked<AttributeValue>>>;
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct Input {
-    transact_items: Option<Vec<TransactWriteItemIn>>,
+    transact_items: Option<Vec<TransactWriteItem>>,
     return_consumed_capacity: Option<String>,
     return_item_collection_metrics: Option<String>,
     client_request_token: Option<String>,
 }
 
-/// `TransactWriteItem` in the API model (the name serde errors show).
+/// `TransactWriteItem` of the API model (serde errors name it).
 #[derive(Deserialize)]
-#[serde(rename = "TransactWriteItem", rename_all = "PascalCase")]
-struct TransactWriteItemIn {
-    condition_check: Option<ConditionCheckIn>,
-    put: Option<PutIn>,
-    delete: Option<DeleteIn>,
-    update: Option<UpdateIn>,
+#[serde(rename_all = "PascalCase")]
+struct TransactWriteItem {
+    condition_check: Option<ConditionCheck>,
+    put: Option<Put>,
+    delete: Option<Delete>,
+    update: Option<Update>,
 }
 
-/// `ConditionCheck` in the API model (the name serde errors show).
+/// `ConditionCheck` of the API model (serde errors name it).
 #[derive(Deserialize)]
-#[serde(rename = "ConditionCheck", rename_all = "PascalCase")]
-struct ConditionCheckIn {
+#[serde(rename_all = "PascalCase")]
+struct ConditionCheck {
     key: Option<Checked<Item>>,
     table_name: Option<String>,
     condition_expression: Option<String>,
@@ -84,10 +84,10 @@ struct ConditionCheckIn {
     return_values_on_condition_check_failure: Option<String>,
 }
 
-/// `Put` in the API model (the name serde errors show).
+/// `Put` of the API model (serde errors name it).
 #[derive(Deserialize)]
-#[serde(rename = "Put", rename_all = "PascalCase")]
-struct PutIn {
+#[serde(rename_all = "PascalCase")]
+struct Put {
     item: Option<Checked<Item>>,
     table_name: Option<String>,
     condition_expression: Option<String>,
@@ -96,10 +96,10 @@ struct PutIn {
     return_values_on_condition_check_failure: Option<String>,
 }
 
-/// `Delete` in the API model (the name serde errors show).
+/// `Delete` of the API model (serde errors name it).
 #[derive(Deserialize)]
-#[serde(rename = "Delete", rename_all = "PascalCase")]
-struct DeleteIn {
+#[serde(rename_all = "PascalCase")]
+struct Delete {
     key: Option<Checked<Item>>,
     table_name: Option<String>,
     condition_expression: Option<String>,
@@ -108,10 +108,10 @@ struct DeleteIn {
     return_values_on_condition_check_failure: Option<String>,
 }
 
-/// `Update` in the API model (the name serde errors show).
+/// `Update` of the API model (serde errors name it).
 #[derive(Deserialize)]
-#[serde(rename = "Update", rename_all = "PascalCase")]
-struct UpdateIn {
+#[serde(rename_all = "PascalCase")]
+struct Update {
     key: Option<Checked<Item>>,
     update_expression: Option<String>,
     table_name: Option<String>,
@@ -130,8 +130,8 @@ struct Output {
     item_collection_metrics: Option<BTreeMap<String, Vec<CollectionMetricsOut>>>,
 }
 
-/// Checks one action's constraints; `at` is its path, e.g. `transactItems.1.member.put`.
-/// Returns the table name (from a name or an ARN) when it passed.
+/// Checks the `TableName` of the action at `at` (e.g. `transactItems.1.member.put`) and
+/// returns the table name (from a name or an ARN).
 fn check_table<'a>(v: &mut Validator, name: Option<&'a str>, at: &str) -> Option<&'a str> {
     table_name_at(v, name, &format!("{at}.tableName"))
 }
@@ -147,7 +147,7 @@ fn check_return_on_failure(v: &mut Validator, value: Option<&str>, at: &str) {
 
 /// Request constraints of one entry, member by member in the model's order. Returns the
 /// table name of each action present.
-fn check_entry(v: &mut Validator, entry: &TransactWriteItemIn, index: usize) -> Vec<String> {
+fn check_entry(v: &mut Validator, entry: &TransactWriteItem, index: usize) -> Vec<String> {
     let mut tables = Vec::new();
     let base = format!("transactItems.{index}.member");
     if let Some(c) = &entry.condition_check {
@@ -208,7 +208,7 @@ fn wants_old(value: Option<&str>) -> bool {
 /// Turns one constraint-checked entry into an engine action: exactly one action, valid
 /// attribute values, valid expressions.
 fn build_action(
-    entry: TransactWriteItemIn,
+    entry: TransactWriteItem,
     table: Option<String>,
 ) -> Result<TransactWrite, DynamoError> {
     let present = usize::from(entry.condition_check.is_some())
@@ -327,8 +327,9 @@ fn check_transaction_size(writes: &[TransactWrite]) -> Result<(), DynamoError> {
 /// A stable 64-bit digest of the request apart from its `ClientRequestToken`: the JSON
 /// value hashed in a canonical form (object members sorted by name, every value tagged with
 /// its type and length), so a retry is recognized whatever order a client writes members
-/// in. FNV-1a with a final avalanche step, written out here so the digest never changes
-/// between Rust releases (idempotency records may outlive a binary upgrade).
+/// in. FNV-1a with a final avalanche step, written out here so the digest is the same on
+/// every platform and Rust release (std's `DefaultHasher` promises neither), should the
+/// idempotency records ever be persisted.
 pub fn request_fingerprint(body: &[u8]) -> u64 {
     let mut hasher = Fnv::new();
     let trimmed: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
