@@ -249,23 +249,29 @@ impl Engine {
         &self,
         req: TransactWriteRequest,
     ) -> Result<TransactWriteOutput, DynamoError> {
-        if let Some(token) = &req.client_request_token {
-            let known = match self.idempotency.lock() {
-                Ok(mut tokens) => tokens.check(token, req.request_fingerprint),
-                Err(poisoned) => poisoned.into_inner().check(token, req.request_fingerprint),
-            };
-            match known {
-                Some(true) => return Ok(TransactWriteOutput::default()),
-                Some(false) => {
-                    return Err(DynamoError::new(
-                        ErrorKind::IdempotentParameterMismatch,
-                        "Request parameters do not match the original request with the same \
-                         client request token",
-                    ))
+        // With a token, the check, the write and remembering the token happen under one
+        // lock, so two concurrent requests with the same token cannot both write. (Lock
+        // order: tokens, then the storage writer; nothing takes them the other way round.)
+        let mut tokens = match &req.client_request_token {
+            None => None,
+            Some(token) => {
+                let mut guard = match self.idempotency.lock() {
+                    Ok(g) => g,
+                    Err(poisoned) => poisoned.into_inner(),
+                };
+                match guard.check(token, req.request_fingerprint) {
+                    Some(true) => return Ok(TransactWriteOutput::default()),
+                    Some(false) => {
+                        return Err(DynamoError::new(
+                            ErrorKind::IdempotentParameterMismatch,
+                            "Request parameters do not match the original request with the \
+                             same client request token",
+                        ))
+                    }
+                    None => Some(guard),
                 }
-                None => {}
             }
-        }
+        };
 
         // Static checks, before anything is read: tables, key shapes, items, key updates,
         // and at most one action per item.
@@ -420,13 +426,8 @@ impl Engine {
             }
         }
         txn.commit()?;
-        if let Some(token) = req.client_request_token {
-            match self.idempotency.lock() {
-                Ok(mut tokens) => tokens.remember(token, req.request_fingerprint),
-                Err(poisoned) => poisoned
-                    .into_inner()
-                    .remember(token, req.request_fingerprint),
-            }
+        if let (Some(tokens), Some(token)) = (tokens.as_mut(), req.client_request_token) {
+            tokens.remember(token, req.request_fingerprint);
         }
         Ok(TransactWriteOutput {
             consumed: if req.return_capacity == ReturnCapacity::None {
