@@ -182,13 +182,16 @@ fn check_key_sizes(pk: &AttributeValue, sk: Option<&AttributeValue>) -> Result<(
     Ok(())
 }
 
+/// DynamoDB's message for a `Key` that does not match the table's key schema.
+pub(crate) const KEY_MISMATCH: &str = "The provided key element does not match the schema";
+
 /// Validates a `Key` parameter (GetItem, DeleteItem, UpdateItem): exactly the table's key
 /// attributes, of the right types, non-empty, within size limits.
 pub fn check_key<'a>(
     meta: &TableMeta,
     key: &'a Item,
 ) -> Result<(&'a AttributeValue, Option<&'a AttributeValue>), DynamoError> {
-    let mismatch = || DynamoError::validation("The provided key element does not match the schema");
+    let mismatch = || DynamoError::validation(KEY_MISMATCH);
     let expected = 1 + usize::from(meta.key_schema.sort.is_some());
     if key.len() != expected {
         return Err(mismatch());

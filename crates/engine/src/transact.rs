@@ -23,7 +23,7 @@ use crate::capacity::{read_units, write_units, CapacityKind, ConsumedCapacity, R
 use crate::error::{DynamoError, ErrorKind};
 use crate::items::{
     check_item, check_key, check_update_spares_key, decode_stored, encode_stored,
-    CollectionMetrics, NewItem, StoredItem,
+    CollectionMetrics, NewItem, StoredItem, KEY_MISMATCH,
 };
 use crate::keys;
 use crate::Engine;
@@ -285,19 +285,32 @@ impl Engine {
         let meta_index = |name: &str| table_names.iter().position(|t| *t == name).unwrap_or(0);
         let mut seen_keys = HashSet::new();
         let mut targets = Vec::with_capacity(req.writes.len());
-        for w in &req.writes {
+        // DynamoDB (observed) cancels the transaction, rather than failing the request, when
+        // the key of an Update, Delete or ConditionCheck does not match the schema.
+        let mut key_mismatch: Vec<Option<CancellationReason>> = vec![None; req.writes.len()];
+        for (i, w) in req.writes.iter().enumerate() {
             let ti = meta_index(w.action.table());
             let meta = &metas[ti];
-            let (pk, sk) = match &w.action {
+            let checked = match &w.action {
                 TransactAction::Put { item, .. } => {
-                    let (pk, sk, _) = check_item(meta, item)?;
-                    (pk, sk)
+                    check_item(meta, item).map(|(pk, sk, _)| (pk, sk))
                 }
                 TransactAction::Update { key, update, .. } => {
                     check_update_spares_key(meta, update)?;
-                    check_key(meta, key)?
+                    check_key(meta, key)
                 }
-                other => check_key(meta, other.key_item())?,
+                other => check_key(meta, other.key_item()),
+            };
+            let (pk, sk) = match checked {
+                Ok(key) => key,
+                Err(e)
+                    if !matches!(w.action, TransactAction::Put { .. })
+                        && e.message == KEY_MISMATCH =>
+                {
+                    key_mismatch[i] = Some(reason("ValidationError", &e.message, None));
+                    continue;
+                }
+                Err(e) => return Err(e),
             };
             let storage_key = keys::item_key(meta.storage_id, pk, sk);
             if !seen_keys.insert(storage_key.clone()) {
@@ -306,6 +319,15 @@ impl Engine {
                 ));
             }
             targets.push((ti, storage_key, pk.clone()));
+        }
+
+        if key_mismatch.iter().any(Option::is_some) {
+            return Err(canceled(
+                key_mismatch
+                    .into_iter()
+                    .map(|r| r.unwrap_or_else(no_reason))
+                    .collect(),
+            ));
         }
 
         let mut txn = self.storage.begin_write()?;

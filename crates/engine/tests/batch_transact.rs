@@ -473,3 +473,45 @@ fn concurrent_transfers_keep_the_total_and_never_go_negative() {
         assert_eq!(total, 1000 * ACCOUNTS as i64);
     }
 }
+
+#[test]
+fn a_key_that_does_not_match_the_schema_cancels_the_transaction() {
+    for (engine, _dir) in engines() {
+        create(&engine, "t");
+        let err = engine
+            .transact_write(TransactWriteRequest {
+                writes: vec![
+                    TransactWrite {
+                        action: TransactAction::Put {
+                            table: "t".into(),
+                            item: key("fine"),
+                            condition: None,
+                        },
+                        return_old_on_failure: false,
+                    },
+                    TransactWrite {
+                        action: TransactAction::Delete {
+                            table: "t".into(),
+                            key: [("pk".to_string(), n(5))].into_iter().collect(),
+                            condition: None,
+                        },
+                        return_old_on_failure: false,
+                    },
+                ],
+                client_request_token: None,
+                request_fingerprint: 3,
+                return_capacity: ReturnCapacity::None,
+                return_collection_metrics: false,
+            })
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::TransactionCanceled);
+        let reasons = err.cancellation_reasons.unwrap();
+        assert_eq!(reasons[0].code, "None");
+        assert_eq!(reasons[1].code, "ValidationError");
+        assert_eq!(
+            reasons[1].message.as_deref(),
+            Some("The provided key element does not match the schema")
+        );
+        assert!(get(&engine, "t", "fine").is_none());
+    }
+}
