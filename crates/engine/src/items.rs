@@ -146,7 +146,7 @@ fn key_type_error(attr: &KeyAttribute, actual: &AttributeValue) -> DynamoError {
 }
 
 /// Rejects empty string/binary key values with DynamoDB's message.
-fn check_not_empty(attr: &KeyAttribute, value: &AttributeValue) -> Result<(), DynamoError> {
+pub fn check_not_empty(attr: &KeyAttribute, value: &AttributeValue) -> Result<(), DynamoError> {
     let kind = match value {
         AttributeValue::S(s) if s.is_empty() => "string",
         AttributeValue::B(b) if b.is_empty() => "binary",

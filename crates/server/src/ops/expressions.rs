@@ -95,6 +95,21 @@ pub struct Prepared {
     pub creates_missing_item: bool,
 }
 
+/// Checks the placeholder maps of a request (DynamoDB's map-level rules and every value's
+/// validity) and returns the plain values that resolution works on.
+pub fn placeholder_values(
+    names: Option<&HashMap<String, String>>,
+    values: Option<&HashMap<String, Checked<AttributeValue>>>,
+    expressions_present: bool,
+) -> Result<Option<HashMap<String, AttributeValue>>, DynamoError> {
+    stator_expr::resolve::check_placeholder_maps(names, values, expressions_present)?;
+    Ok(values.map(|map| {
+        map.iter()
+            .filter_map(|(k, v)| v.0.as_ref().ok().map(|v| (k.clone(), v.clone())))
+            .collect()
+    }))
+}
+
 pub fn prepare(inputs: Inputs<'_>) -> Result<Prepared, DynamoError> {
     let mut legacy_present = Vec::new();
     for (present, name) in [
@@ -124,17 +139,7 @@ pub fn prepare(inputs: Inputs<'_>) -> Result<Prepared, DynamoError> {
         ));
     }
 
-    stator_expr::resolve::check_placeholder_maps(
-        inputs.names,
-        inputs.values,
-        !expression_present.is_empty(),
-    )?;
-    // Every value is valid now; resolution works on the plain values.
-    let values: Option<HashMap<String, AttributeValue>> = inputs.values.map(|map| {
-        map.iter()
-            .filter_map(|(k, v)| v.0.as_ref().ok().map(|v| (k.clone(), v.clone())))
-            .collect()
-    });
+    let values = placeholder_values(inputs.names, inputs.values, !expression_present.is_empty())?;
 
     let condition = inputs
         .condition

@@ -241,17 +241,11 @@ pub fn prepare(inputs: Inputs<'_>) -> Result<Prepared, DynamoError> {
         ));
     }
 
-    stator_expr::resolve::check_placeholder_maps(
+    let values = super::expressions::placeholder_values(
         inputs.names,
         inputs.values,
         !expression_present.is_empty(),
     )?;
-    // Every value is valid now; resolution works on the plain values.
-    let values: Option<HashMap<String, AttributeValue>> = inputs.values.map(|map| {
-        map.iter()
-            .filter_map(|(k, v)| v.0.as_ref().ok().map(|v| (k.clone(), v.clone())))
-            .collect()
-    });
 
     let key_condition = inputs
         .key_condition
@@ -549,22 +543,8 @@ pub fn check_key_condition(
             return Err(mismatch());
         }
     }
-    check_not_empty(&schema.partition, &reduced.partition)?;
+    stator_engine::items::check_not_empty(&schema.partition, &reduced.partition)?;
     Ok(reduced)
-}
-
-/// Key values in a key condition cannot be empty, as in an item's key.
-fn check_not_empty(attribute: &KeyAttribute, value: &AttributeValue) -> Result<(), DynamoError> {
-    let kind = match value {
-        AttributeValue::S(s) if s.is_empty() => "string",
-        AttributeValue::B(b) if b.is_empty() => "binary",
-        _ => return Ok(()),
-    };
-    Err(DynamoError::validation(format!(
-        "One or more parameter values are not valid. The AttributeValue for a key attribute \
-         cannot contain an empty {kind} value. Key: {}",
-        attribute.name
-    )))
 }
 
 /// A Query's filter may not name a key attribute of the table or index it reads: those
