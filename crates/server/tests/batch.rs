@@ -8,6 +8,7 @@
 //! collections matter, `tb3` (`pk` S, `sk` N, an LSI `by_l` on `lsk` S).
 #![allow(clippy::unwrap_used)]
 
+#[macro_use]
 mod common;
 
 use std::collections::{HashMap, HashSet};
@@ -20,34 +21,10 @@ use aws_sdk_dynamodb::types::{
     ReturnConsumedCapacity, ReturnItemCollectionMetrics, ScalarAttributeType, WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
-use common::{error_of, Backend, TestServer};
-
-/// One `#[tokio::test]` per scenario and backend.
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod memory {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let server = super::TestServer::start(super::Backend::Memory);
-                    super::$name(&server).await;
-                }
-            )*
-        }
-        mod disk {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let server = super::TestServer::start(super::Backend::Disk);
-                    super::$name(&server).await;
-                }
-            )*
-        }
-    };
-}
+use common::{error_of, TestServer};
 
 on_both_backends!(
-    get_request_constraints,
+    server: get_request_constraints,
     get_semantic_errors,
     get_expression_errors,
     write_request_constraints,

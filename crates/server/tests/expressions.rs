@@ -3,6 +3,7 @@
 //! concurrent increments and optimistic locking that must never lose an update.
 #![allow(clippy::unwrap_used)]
 
+#[macro_use]
 mod common;
 
 use std::collections::HashMap;
@@ -13,30 +14,7 @@ use aws_sdk_dynamodb::types::{
     ReturnValuesOnConditionCheckFailure, ScalarAttributeType,
 };
 use aws_sdk_dynamodb::Client;
-use common::{error_of, Backend, TestServer};
-
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod memory {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let server = super::TestServer::start(super::Backend::Memory);
-                    super::$name(server.client()).await;
-                }
-            )*
-        }
-        mod disk {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let server = super::TestServer::start(super::Backend::Disk);
-                    super::$name(server.client()).await;
-                }
-            )*
-        }
-    };
-}
+use common::error_of;
 
 on_both_backends!(
     conditional_put_and_delete,

@@ -5,6 +5,7 @@
 //! to send the request), on both storage backends.
 #![allow(clippy::unwrap_used)]
 
+#[macro_use]
 mod common;
 
 use std::io::{Read, Write};
@@ -19,34 +20,10 @@ use aws_sdk_dynamodb::types::{
     UpdateGlobalSecondaryIndexAction,
 };
 use aws_sdk_dynamodb::Client;
-use common::{error_of, Backend, TestServer};
-
-/// One `#[tokio::test]` per backend for each `async fn(&TestServer)` scenario.
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod memory {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let server = super::TestServer::start(super::Backend::Memory);
-                    super::$name(&server).await;
-                }
-            )*
-        }
-        mod disk {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let server = super::TestServer::start(super::Backend::Disk);
-                    super::$name(&server).await;
-                }
-            )*
-        }
-    };
-}
+use common::{error_of, TestServer};
 
 on_both_backends!(
-    request_constraints_are_reported_together,
+    server: request_constraints_are_reported_together,
     index_update_shape_errors,
     new_index_definition_errors,
     new_index_throughput_errors,

@@ -16,6 +16,7 @@
 //! `#placeholders`.
 #![allow(clippy::unwrap_used)]
 
+#[macro_use]
 mod common;
 
 use std::collections::HashMap;
@@ -32,31 +33,7 @@ use aws_sdk_dynamodb::types::{
     Select,
 };
 use aws_sdk_dynamodb::Client;
-use common::{error_of, Backend, TestServer};
-
-/// Generates one `#[tokio::test]` per backend for an `async fn(Client)` scenario.
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod memory {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let server = super::TestServer::start(super::Backend::Memory);
-                    super::$name(server.client()).await;
-                }
-            )*
-        }
-        mod disk {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let server = super::TestServer::start(super::Backend::Disk);
-                    super::$name(server.client()).await;
-                }
-            )*
-        }
-    };
-}
+use common::error_of;
 
 on_both_backends!(
     get_product_by_id,

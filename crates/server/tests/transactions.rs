@@ -9,6 +9,7 @@
 //! and never overdraw, and optimistic locking that never loses a write.
 #![allow(clippy::unwrap_used)]
 
+#[macro_use]
 mod common;
 
 use std::collections::HashMap;
@@ -23,34 +24,10 @@ use aws_sdk_dynamodb::types::{
     ScalarAttributeType, TransactGetItem, TransactWriteItem, Update,
 };
 use aws_sdk_dynamodb::Client;
-use common::{error_of, Backend, TestServer};
-
-/// One `#[tokio::test]` per scenario and backend, each on its own server.
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod memory {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    let server = super::TestServer::start(super::Backend::Memory);
-                    super::$name(&server).await;
-                }
-            )*
-        }
-        mod disk {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    let server = super::TestServer::start(super::Backend::Disk);
-                    super::$name(&server).await;
-                }
-            )*
-        }
-    };
-}
+use common::{error_of, TestServer};
 
 on_both_backends!(
-    write_request_constraints,
+    server: write_request_constraints,
     write_semantic_validation,
     get_request_validation,
     all_or_nothing_with_cancellation_reasons,

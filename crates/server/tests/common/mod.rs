@@ -1,6 +1,6 @@
 //! Test harness: starts the real `stator` binary on an ephemeral loopback port and builds
 //! an official `aws-sdk-dynamodb` client for it. The server is stopped when the handle drops.
-#![allow(clippy::unwrap_used, dead_code)]
+#![allow(clippy::unwrap_used, dead_code, unused_macros)]
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -133,4 +133,42 @@ where
         ),
         None => panic!("not a service error: {err:?}"),
     }
+}
+
+/// Generates one `#[tokio::test]` per storage backend (`memory::name`, `disk::name`) for
+/// each scenario. Scenarios take an `aws_sdk_dynamodb::Client`, or with the `server:` form a
+/// `&TestServer` (for raw requests or several clients).
+macro_rules! on_both_backends {
+    (server: $($name:ident),* $(,)?) => {
+        on_both_backends!(@each server; $($name),*);
+    };
+    ($($name:ident),* $(,)?) => {
+        on_both_backends!(@each client; $($name),*);
+    };
+    (@call client $name:ident $server:ident) => {
+        super::$name($server.client()).await
+    };
+    (@call server $name:ident $server:ident) => {
+        super::$name(&$server).await
+    };
+    (@each $mode:ident; $($name:ident),*) => {
+        mod memory {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let server = super::common::TestServer::start(super::common::Backend::Memory);
+                    on_both_backends!(@call $mode $name server);
+                }
+            )*
+        }
+        mod disk {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let server = super::common::TestServer::start(super::common::Backend::Disk);
+                    on_both_backends!(@call $mode $name server);
+                }
+            )*
+        }
+    };
 }
