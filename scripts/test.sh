@@ -7,10 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 echo "== cargo build"
-cargo build --workspace --all-targets --locked
+cargo build --all-targets --locked
 
 echo "== cargo test"
-cargo test --workspace --locked
+cargo test --locked
 
 echo "== cross-client tests (boto3, AWS CLI)"
 bash scripts/setup-test-env.sh
