@@ -97,7 +97,10 @@ impl Connection {
         if self.stream.is_none() {
             self.connect().await?;
         }
-        let stream = self.stream.as_mut().ok_or_else(|| io::Error::other("no connection"))?;
+        let stream = self
+            .stream
+            .as_mut()
+            .ok_or_else(|| io::Error::other("no connection"))?;
         stream.write_all(&self.request).await?;
 
         // Read until the head is complete.
@@ -158,8 +161,8 @@ impl Connection {
                         let line = std::str::from_utf8(&self.read_buf[..pos])
                             .map_err(|_| bad("bad chunk size"))?;
                         let hex = line.split(';').next().unwrap_or("").trim();
-                        let size = usize::from_str_radix(hex, 16)
-                            .map_err(|_| bad("bad chunk size"))?;
+                        let size =
+                            usize::from_str_radix(hex, 16).map_err(|_| bad("bad chunk size"))?;
                         break (size, pos + 2);
                     }
                     if fill(stream, &mut self.read_buf).await? == 0 {

@@ -27,7 +27,10 @@ use clap::{Args, Parser, Subcommand};
 use workloads::Workload;
 
 #[derive(Parser)]
-#[command(name = "bench", about = "Workload driver for DynamoDB-compatible endpoints")]
+#[command(
+    name = "bench",
+    about = "Workload driver for DynamoDB-compatible endpoints"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

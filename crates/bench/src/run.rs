@@ -121,7 +121,10 @@ impl Worker {
                 let r = call(&mut self.conn, &self.body, "GetItem").await?;
                 expect_ok(r.status, r.body)?;
                 if workload == Workload::Get && w::member(r.body, "Item").is_none() {
-                    return Err(format!("GetItem found no item: {}", describe(r.status, r.body)));
+                    return Err(format!(
+                        "GetItem found no item: {}",
+                        describe(r.status, r.body)
+                    ));
                 }
                 Ok(1)
             }
@@ -149,8 +152,9 @@ impl Worker {
                 w::scan(&mut self.body, start.as_deref());
                 let r = call(&mut self.conn, &self.body, "Scan").await?;
                 expect_ok(r.status, r.body)?;
-                let n = w::count(r.body)
-                    .ok_or_else(|| format!("Scan answer has no Count: {}", describe(r.status, r.body)))?;
+                let n = w::count(r.body).ok_or_else(|| {
+                    format!("Scan answer has no Count: {}", describe(r.status, r.body))
+                })?;
                 self.scan_start = w::member(r.body, "LastEvaluatedKey").map(<[u8]>::to_vec);
                 Ok(n)
             }
@@ -173,7 +177,6 @@ impl Worker {
             Workload::Mixed | Workload::Load => Err("not a request workload".into()),
         }
     }
-
 
     /// Sends the prepared BatchWriteItem; an answer with unprocessed items is an error (none
     /// of the measured servers throttles, so it would mean lost writes).
@@ -266,7 +269,9 @@ pub async fn timed(
 
     let mut total = Tally::new();
     for task in tasks {
-        let tally = task.await.map_err(|e| format!("connection task failed: {e}"))?;
+        let tally = task
+            .await
+            .map_err(|e| format!("connection task failed: {e}"))?;
         total.merge(tally);
     }
     Ok(Report::new(
@@ -312,7 +317,10 @@ async fn ensure_table(conn: &mut Connection, table: &str, with_sort: bool) -> Re
         .await
         .map_err(|e| format!("CreateTable {table}: {e}"))?;
     if r.status != 200 && !contains(r.body, b"ResourceInUseException") {
-        return Err(format!("CreateTable {table}: {}", describe(r.status, r.body)));
+        return Err(format!(
+            "CreateTable {table}: {}",
+            describe(r.status, r.body)
+        ));
     }
     let describe_body = format!(r#"{{"TableName":"{table}"}}"#).into_bytes();
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -415,7 +423,9 @@ pub async fn load(addr: SocketAddr, args: &RunArgs) -> Result<Report, String> {
     }
     let mut total = Tally::new();
     for task in tasks {
-        let tally = task.await.map_err(|e| format!("connection task failed: {e}"))?;
+        let tally = task
+            .await
+            .map_err(|e| format!("connection task failed: {e}"))?;
         total.merge(tally);
     }
     let wall = started.elapsed().as_secs_f64();

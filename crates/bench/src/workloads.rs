@@ -213,7 +213,12 @@ pub fn distinct_keys(rng: &mut Rng, keys: u64, n: usize, into: &mut Vec<u64>) {
 }
 
 /// BatchWriteItem of PutRequests for `items` (each a finished item JSON, written by `put`).
-pub fn batch_write(out: &mut Vec<u8>, table: &str, count: usize, mut put: impl FnMut(&mut Vec<u8>, usize)) {
+pub fn batch_write(
+    out: &mut Vec<u8>,
+    table: &str,
+    count: usize,
+    mut put: impl FnMut(&mut Vec<u8>, usize),
+) {
     out.extend_from_slice(br#"{"RequestItems":{""#);
     out.extend_from_slice(table.as_bytes());
     out.extend_from_slice(br#"":["#);
@@ -326,7 +331,10 @@ pub fn is_empty_object(value: &[u8]) -> bool {
 
 /// The `Count` of a Query or Scan answer.
 pub fn count(body: &[u8]) -> Option<u64> {
-    std::str::from_utf8(member(body, "Count")?).ok()?.parse().ok()
+    std::str::from_utf8(member(body, "Count")?)
+        .ok()?
+        .parse()
+        .ok()
 }
 
 #[cfg(test)]
@@ -355,7 +363,10 @@ mod tests {
             push_query_item(o, 5, i as u64, b"xyz")
         });
         let v: serde_json::Value = serde_json::from_slice(&out).expect("batch json");
-        assert_eq!(v["RequestItems"]["bench_query"][2]["PutRequest"]["Item"]["sk"]["S"], "002");
+        assert_eq!(
+            v["RequestItems"]["bench_query"][2]["PutRequest"]["Item"]["sk"]["S"],
+            "002"
+        );
 
         out.clear();
         query(&mut out, 12);
