@@ -308,7 +308,9 @@ def render(meta, startup, runs, flat, names, args):
             if r is None:
                 cells.append("—")
             elif r["errors"]:
-                cells.append("failed")
+                cells.append("error")
+            elif not r["requests"]:
+                cells.append("0")
             else:
                 cells.append(fmt_int(r.get("ops_per_server_cpu_s")))
         out.append(f"| {w} | " + " | ".join(cells) + " |")
@@ -333,7 +335,11 @@ def render(meta, startup, runs, flat, names, args):
             if r is None:
                 continue
             if r["errors"]:
-                out.append(f"| {w} | {n} | failed: {r['errors']} errors | | | | | |")
+                why = (r.get("first_error") or "").replace("|", "/")[:90]
+                out.append(f"| {w} | {n} | error: `{why}` | | | | | |")
+                continue
+            if not r["requests"]:
+                out.append(f"| {w} | {n} | no request completed in {r['seconds']:.0f} s | | | | | |")
                 continue
             mine = per_cpu(runs, SAME_KIND[n], w)
             theirs = r.get("ops_per_server_cpu_s")

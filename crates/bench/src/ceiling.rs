@@ -1,5 +1,5 @@
-//! The ceiling server: answers every request with `{}` using the same stack as Stator (tokio's
-//! multi-threaded runtime, hyper 1 HTTP/1.1 keep-alive, the body read in full). Whatever a
+//! The ceiling server: answers every request with `{}` using the same stack as Stator on one
+//! core (a single-threaded tokio runtime, hyper 1 HTTP/1.1 keep-alive, the body read in full). Whatever a
 //! real server does per request comes on top of this, so the driver's rate against it is the
 //! most any server can reach on this machine with this driver.
 
@@ -23,7 +23,7 @@ async fn answer(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infalli
 }
 
 pub fn serve(port: u16) -> Result<(), String> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;

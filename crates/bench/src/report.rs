@@ -73,9 +73,13 @@ impl Report {
             .map(|cpu| self.requests as f64 / cpu)
     }
 
+    /// Prints the report; output errors (a closed pipe) are ignored.
     pub fn print(&self, json_only: bool) {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
         if !json_only {
-            println!(
+            let _ = writeln!(
+                out,
                 "{:<12} {:<16} {:>5} {:>7} {:>10} {:>11} {:>8} {:>8} {:>8} {:>8} {:>9} {:>7} {:>12} {:>14} {:>7}",
                 "workload",
                 "label",
@@ -101,7 +105,8 @@ impl Report {
                 .ops_per_server_cpu_second()
                 .map(|v| format!("{v:.0}"))
                 .unwrap_or_else(|| "-".into());
-            println!(
+            let _ = writeln!(
+                out,
                 "{:<12} {:<16} {:>5} {:>7.2} {:>10} {:>11.0} {:>8} {:>8} {:>8} {:>8} {:>9} {:>7} {:>12} {:>14} {:>7.0}",
                 self.workload,
                 self.label,
@@ -120,7 +125,7 @@ impl Report {
                 100.0 * self.driver_cpu / self.seconds.max(1e-9),
             );
             if let Some(e) = &self.first_error {
-                println!("FAILED: {} errors; first: {e}", self.errors);
+                let _ = writeln!(out, "FAILED: {} errors; first: {e}", self.errors);
             }
         }
         let line = json!({
@@ -143,7 +148,7 @@ impl Report {
             "ops_per_server_cpu_s": self.ops_per_server_cpu_second(),
             "driver_cpu_s": self.driver_cpu,
         });
-        println!("{line}");
+        let _ = writeln!(out, "{line}");
     }
 }
 

@@ -75,13 +75,56 @@ fn say(line: &str) {
     let _ = out.flush();
 }
 
-/// Runs the server until a shutdown signal.
-pub fn run(config: ServeConfig) -> Result<(), String> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+/// A single-threaded runtime on its own thread, serving the connections dealt to it.
+struct Worker {
+    handle: tokio::runtime::Handle,
+    stop: tokio::sync::oneshot::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
-    runtime.block_on(async move {
+        .map_err(|e| format!("cannot start the async runtime: {e}"))
+}
+
+/// Starts `count` worker threads.
+fn start_workers(count: usize) -> Result<Vec<Worker>, String> {
+    let mut workers = Vec::with_capacity(count);
+    for i in 0..count {
+        let rt = runtime()?;
+        let handle = rt.handle().clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name(format!("stator-worker-{}", i + 1))
+            .spawn(move || {
+                rt.block_on(async {
+                    let _ = stopped.await;
+                });
+            })
+            .map_err(|e| format!("cannot start a worker thread: {e}"))?;
+        workers.push(Worker {
+            handle,
+            stop,
+            thread,
+        });
+    }
+    Ok(workers)
+}
+
+/// Runs the server until a shutdown signal.
+///
+/// Threads: one single-threaded async runtime per available core (as the OS reports it,
+/// so `taskset` and container CPU limits are respected). The main thread's runtime accepts
+/// connections and serves its share; the others serve theirs (see [`http::serve`]).
+pub fn run(config: ServeConfig) -> Result<(), String> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let runtime = runtime()?;
+    let workers = start_workers(cores.saturating_sub(1))?;
+    let mut handles = vec![runtime.handle().clone()];
+    handles.extend(workers.iter().map(|w| w.handle.clone()));
+    let result = runtime.block_on(async move {
         let storage = open_storage(&config)?;
         let engine = Engine::open(storage, EngineConfig::default()).map_err(|e| e.to_string())?;
         let listener = tokio::net::TcpListener::bind((config.host.as_str(), config.port))
@@ -104,9 +147,14 @@ pub fn run(config: ServeConfig) -> Result<(), String> {
         say(&format!(
             "Stator listening on http://{addr} (data {storage_desc})"
         ));
-        http::serve(listener, server, shutdown_signal()).await;
+        http::serve(listener, server, handles, shutdown_signal()).await;
         engine.shutdown().map_err(|e| e.to_string())?;
         say("Stator stopped");
         Ok(())
-    })
+    });
+    for worker in workers {
+        let _ = worker.stop.send(());
+        let _ = worker.thread.join();
+    }
+    result
 }

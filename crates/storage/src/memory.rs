@@ -26,7 +26,12 @@
 //! worth the slower commit.
 //!
 //! Keys and values are stored as `Arc<[u8]>` so that copying a tree node on write copies
-//! reference counts, not item bodies (values may be up to 400 KB).
+//! reference counts, not item bodies (values may be up to 400 KB). Each key also carries its
+//! first 16 bytes inline as a big-endian integer ([`Key`]): Stator's item and index keys
+//! start with a tag, a 4-byte id and an 8-byte partition hash, so nearly every comparison in
+//! a lookup is decided by one integer compare without following the key's pointer. Profiled
+//! on a GetItem workload over 110 thousand items, the lookup was 13% of server CPU (most of
+//! it `memcmp` on keys fetched from scattered allocations) before this change.
 //!
 //! Lock poisoning is ignored on purpose: the committed-state lock only guards a clone or a
 //! swap, which cannot leave the map half-changed, and the writer lock guards no data at all
@@ -41,7 +46,52 @@ use crate::{
     WriteTransaction,
 };
 
-type Map = imbl::OrdMap<Arc<[u8]>, Arc<[u8]>>;
+type Map = imbl::OrdMap<Key, Arc<[u8]>>;
+
+/// A map key: the whole key, and its first 16 bytes (zero-padded) as a big-endian integer.
+///
+/// Ordering is the byte order of the whole keys: when the heads differ they decide it (the
+/// first differing byte is within them, or one key is a zero-padded prefix of the other,
+/// which orders the shorter first either way); only equal heads compare the whole keys.
+#[derive(Clone)]
+struct Key {
+    head: u128,
+    bytes: Arc<[u8]>,
+}
+
+impl Key {
+    fn new(bytes: &[u8]) -> Self {
+        let mut head = [0u8; 16];
+        let n = bytes.len().min(16);
+        head[..n].copy_from_slice(&bytes[..n]);
+        Key {
+            head: u128::from_be_bytes(head),
+            bytes: Arc::from(bytes),
+        }
+    }
+}
+
+impl PartialEq for Key {
+    fn eq(&self, other: &Self) -> bool {
+        self.head == other.head && self.bytes == other.bytes
+    }
+}
+
+impl Eq for Key {}
+
+impl PartialOrd for Key {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Key {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.head
+            .cmp(&other.head)
+            .then_with(|| self.bytes.cmp(&other.bytes))
+    }
+}
 
 /// An in-memory [`Storage`]: fast, not durable, for tests and `--memory` servers.
 pub struct MemoryStorage {
@@ -117,7 +167,7 @@ struct MemorySnapshot {
 
 impl Reader for MemorySnapshot {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
-        Ok(self.map.get(key).map(|value| value.to_vec()))
+        Ok(self.map.get(&Key::new(key)).map(|value| value.to_vec()))
     }
 
     fn range<'a>(
@@ -142,7 +192,7 @@ struct MemoryWriteTransaction<'s> {
 
 impl Reader for MemoryWriteTransaction<'_> {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
-        Ok(self.work.get(key).map(|value| value.to_vec()))
+        Ok(self.work.get(&Key::new(key)).map(|value| value.to_vec()))
     }
 
     fn range<'a>(
@@ -158,13 +208,13 @@ impl Reader for MemoryWriteTransaction<'_> {
 impl WriteTransaction for MemoryWriteTransaction<'_> {
     fn put(&mut self, key: &[u8], value: &[u8]) -> Result<(), StorageError> {
         check_key(key)?;
-        self.work.insert(Arc::from(key), Arc::from(value));
+        self.work.insert(Key::new(key), Arc::from(value));
         Ok(())
     }
 
     fn delete(&mut self, key: &[u8]) -> Result<(), StorageError> {
         check_key(key)?;
-        self.work.remove(key);
+        self.work.remove(&Key::new(key));
         Ok(())
     }
 
@@ -197,9 +247,14 @@ fn map_range<'a>(
     if range_is_empty(start, end) {
         return Box::new(std::iter::empty());
     }
+    let bound = |b: Bound<&[u8]>| match b {
+        Bound::Included(k) => Bound::Included(Key::new(k)),
+        Bound::Excluded(k) => Bound::Excluded(Key::new(k)),
+        Bound::Unbounded => Bound::Unbounded,
+    };
     let pairs = map
-        .range::<_, [u8]>((start, end))
-        .map(|(key, value)| Ok((key.to_vec(), value.to_vec())));
+        .range::<_, Key>((bound(start), bound(end)))
+        .map(|(key, value)| Ok((key.bytes.to_vec(), value.to_vec())));
     match direction {
         Direction::Forward => Box::new(pairs),
         Direction::Reverse => Box::new(pairs.rev()),
