@@ -122,7 +122,7 @@ def versions():
     dirty = output(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"])
     return {
         "stator": rev + ("+changes" if dirty not in ("", "?") else ""),
-        "dynoxide": output([DYNOXIDE, "--version"]),
+        "dynoxide-rs": f"{DYNOXIDE_VERSION} (its binary reports `{output([DYNOXIDE, '--version'])}`)",
         "dynalite": DYNALITE_VERSION,
         "node": output(["node", "--version"]),
         "moto": moto,

@@ -49,8 +49,9 @@
 //! fjall settings (see `open`): worker threads `min(cores, 2)`: one can flush a memtable
 //! while another compacts, and on a 2-core server the request threads keep a core; block
 //! cache 64 MiB (fjall's default is 32 MiB; decompressed blocks of hot items and index
-//! blocks stay in process, the OS page cache holds the rest); everything else is fjall's default (64 MiB memtables, leveled compaction, LZ4
-//! for deeper levels, bloom filters). A smaller memtable would not bound start-up: replay
+//! blocks stay in process, the OS page cache holds the rest); memtables of 32 MiB (fjall's
+//! default is 64 MiB; see `MEMTABLE_BYTES`); everything else is fjall's default (leveled
+//! compaction, LZ4 for deeper levels, bloom filters). A smaller memtable would not bound start-up: replay
 //! reads the whole active journal either way.
 
 use std::ops::Bound;
@@ -71,6 +72,11 @@ use crate::{
 const DATA_KEYSPACE: &str = "data";
 /// Block cache for table blocks read from disk.
 const CACHE_BYTES: u64 = 64 * 1024 * 1024;
+/// Memtable size before a flush to a table file. fjall's default is 64 MiB; 32 MiB keeps a
+/// server that has just taken 100 thousand 1 KB items under 150 MB resident (the
+/// benchmark's memory target: data lives on disk, not in RAM) at the price of twice as
+/// many (smaller) flushes.
+const MEMTABLE_BYTES: u64 = 32 * 1024 * 1024;
 /// Upper bound on fjall's background (flush + compaction) threads.
 const MAX_WORKER_THREADS: usize = 2;
 
@@ -107,7 +113,9 @@ impl DiskStorage {
             .open()
             .map_err(|error| open_error(path, &error))?;
         let data = db
-            .keyspace(DATA_KEYSPACE, KeyspaceCreateOptions::default)
+            .keyspace(DATA_KEYSPACE, || {
+                KeyspaceCreateOptions::default().max_memtable_size(MEMTABLE_BYTES)
+            })
             .map_err(|error| open_error(path, &error))?;
         Ok(Self {
             data,
