@@ -259,14 +259,51 @@ pub async fn timed(
     }
 
     tokio::time::sleep_until(measure_from.into()).await;
-    let server_before = args.server_pid.map(cpu_seconds).transpose()?;
-    let driver_before = cpu_seconds_self()?;
-    let wall_from = Instant::now();
+    let clock = Clock::start(args.server_pid)?;
     tokio::time::sleep_until(stop_at.into()).await;
-    let server_after = args.server_pid.map(cpu_seconds).transpose()?;
-    let driver_after = cpu_seconds_self()?;
-    let wall = wall_from.elapsed().as_secs_f64();
+    let measured = clock.stop()?;
+    let total = gather(tasks).await?;
+    Ok(report(args, total, measured))
+}
 
+/// Wall time and CPU time (server's, if its pid is known, and the driver's own) over an
+/// interval.
+struct Clock {
+    server_pid: Option<u32>,
+    wall: Instant,
+    server: Option<f64>,
+    driver: f64,
+}
+
+struct Measured {
+    wall: f64,
+    server_cpu: Option<f64>,
+    driver_cpu: f64,
+}
+
+impl Clock {
+    fn start(server_pid: Option<u32>) -> Result<Self, String> {
+        Ok(Clock {
+            server_pid,
+            server: server_pid.map(cpu_seconds).transpose()?,
+            driver: cpu_seconds(std::process::id())?,
+            wall: Instant::now(),
+        })
+    }
+
+    fn stop(self) -> Result<Measured, String> {
+        let wall = self.wall.elapsed().as_secs_f64();
+        let server = self.server_pid.map(cpu_seconds).transpose()?;
+        Ok(Measured {
+            wall,
+            server_cpu: self.server.zip(server).map(|(a, b)| b - a),
+            driver_cpu: cpu_seconds(std::process::id())? - self.driver,
+        })
+    }
+}
+
+/// Waits for every connection task and adds up what they saw.
+async fn gather(tasks: Vec<tokio::task::JoinHandle<Tally>>) -> Result<Tally, String> {
     let mut total = Tally::new();
     for task in tasks {
         let tally = task
@@ -274,21 +311,21 @@ pub async fn timed(
             .map_err(|e| format!("connection task failed: {e}"))?;
         total.merge(tally);
     }
-    Ok(Report::new(
+    Ok(total)
+}
+
+fn report(args: &RunArgs, total: Tally, measured: Measured) -> Report {
+    Report::new(
         args,
-        wall,
+        measured.wall,
         total.requests,
         total.items,
         total.errors,
         total.first_error,
         &total.latency,
-        server_before.zip(server_after).map(|(a, b)| b - a),
-        driver_after - driver_before,
-    ))
-}
-
-fn cpu_seconds_self() -> Result<f64, String> {
-    cpu_seconds(std::process::id())
+        measured.server_cpu,
+        measured.driver_cpu,
+    )
 }
 
 fn create_table_body(table: &str, with_sort: bool) -> Vec<u8> {
@@ -363,9 +400,7 @@ pub async fn load(addr: SocketAddr, args: &RunArgs) -> Result<Report, String> {
     let per_partition = w::PARTITION_ITEMS.div_ceil(w::BATCH as u64);
     let total_units = item_batches + args.partitions * per_partition;
     let next = Arc::new(AtomicU64::new(0));
-    let server_before = args.server_pid.map(cpu_seconds).transpose()?;
-    let driver_before = cpu_seconds_self()?;
-    let started = Instant::now();
+    let clock = Clock::start(args.server_pid)?;
     let mut tasks = Vec::new();
     for c in 0..args.connections {
         let next = next.clone();
@@ -421,25 +456,6 @@ pub async fn load(addr: SocketAddr, args: &RunArgs) -> Result<Report, String> {
             tally
         }));
     }
-    let mut total = Tally::new();
-    for task in tasks {
-        let tally = task
-            .await
-            .map_err(|e| format!("connection task failed: {e}"))?;
-        total.merge(tally);
-    }
-    let wall = started.elapsed().as_secs_f64();
-    let server_after = args.server_pid.map(cpu_seconds).transpose()?;
-    let driver_after = cpu_seconds_self()?;
-    Ok(Report::new(
-        args,
-        wall,
-        total.requests,
-        total.items,
-        total.errors,
-        total.first_error,
-        &total.latency,
-        server_before.zip(server_after).map(|(a, b)| b - a),
-        driver_after - driver_before,
-    ))
+    let total = gather(tasks).await?;
+    Ok(report(args, total, clock.stop()?))
 }

@@ -250,8 +250,12 @@ pub fn transact_puts(out: &mut Vec<u8>, ids: &[u64], payloads: &Payloads, rng: &
 /// or scalar), found by scanning from the last occurrence of the member name. Good for the
 /// flat answers checked here; not a general JSON parser.
 pub fn member<'a>(body: &'a [u8], name: &str) -> Option<&'a [u8]> {
-    let quoted = format!("\"{name}\"");
-    let at = rfind(body, quoted.as_bytes())? + quoted.len();
+    // `"name"` without building it: this runs on every answer the driver checks.
+    let n = name.len() + 2;
+    let at = body
+        .windows(n)
+        .rposition(|w| w[0] == b'"' && w[n - 1] == b'"' && &w[1..n - 1] == name.as_bytes())?
+        + n;
     let rest = &body[at..];
     let colon = rest.iter().position(|b| !b.is_ascii_whitespace())?;
     if rest[colon] != b':' {
@@ -315,10 +319,6 @@ fn value_end(value: &[u8]) -> Option<usize> {
                 .unwrap_or(value.len()),
         ),
     }
-}
-
-fn rfind(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).rposition(|w| w == needle)
 }
 
 /// Whether an object value is empty (`{}` with any spacing).
