@@ -16,7 +16,9 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use stator_types::keycodec::{
     decode_key_value, encode_key_value, encode_number_key, partition_hash, KeyType,
 };
-use stator_types::{decode_item, encode_item, item_size, AttributeValue, Item, Number};
+use stator_types::{
+    decode_item, encode_item, item_size, write_item_json, AttributeValue, Item, Number,
+};
 
 fn number(text: &str) -> Number {
     Number::parse(text).expect("benchmark numbers are valid")
@@ -156,6 +158,24 @@ fn itemcodec(c: &mut Criterion) {
         });
         group.bench_function(format!("decode_{name}"), |b| {
             b.iter(|| black_box(decode_item(black_box(&encoded)).expect("decodes")))
+        });
+        // Stored bytes to response JSON: the old path (decode, then serde) against the
+        // transcoder the read responses use.
+        let mut json = Vec::with_capacity(encoded.len() * 2);
+        group.bench_function(format!("to_json_via_decode_serde_{name}"), |b| {
+            b.iter(|| {
+                json.clear();
+                let item = decode_item(black_box(&encoded)).expect("decodes");
+                serde_json::to_writer(&mut json, &item).expect("writes");
+                black_box(json.len())
+            })
+        });
+        group.bench_function(format!("to_json_transcode_{name}"), |b| {
+            b.iter(|| {
+                json.clear();
+                write_item_json(black_box(&encoded), &mut json).expect("transcodes");
+                black_box(json.len())
+            })
         });
     }
     group.finish();

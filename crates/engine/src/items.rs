@@ -15,7 +15,9 @@
 use std::sync::Arc;
 
 use stator_expr::{Condition, Name, Path, PathElement, Projection, Update};
-use stator_types::{decode_item, encode_item, item_size, AttributeValue, Item, MAX_ITEM_SIZE};
+use stator_types::{
+    decode_item, encode_item, item_size, write_item_json, AttributeValue, Item, MAX_ITEM_SIZE,
+};
 
 use crate::capacity::{read_units, write_units, CapacityKind, ConsumedCapacity, ReturnCapacity};
 use crate::error::DynamoError;
@@ -105,8 +107,55 @@ fn update_collection(
 /// What GetItem returns.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetOutput {
-    pub item: Option<Item>,
+    pub item: Option<ReadItem>,
     pub consumed: Option<ConsumedCapacity>,
+}
+
+/// An item a read returns. An item that goes out whole stays in its stored form and is
+/// written to the response straight from those bytes (`write_json`), without being
+/// decoded into an attribute map; only items the read had to build (projections, an LSI
+/// entry completed from the table) are `Built`.
+#[derive(Clone, Debug)]
+pub enum ReadItem {
+    /// A value as storage holds it: the 4-byte size, then the item's encoding.
+    Stored(Vec<u8>),
+    Built(Item),
+}
+
+impl ReadItem {
+    /// Appends the item's DynamoDB JSON to `out` (on an error, `out` holds a partial
+    /// answer that must be discarded).
+    pub fn write_json(&self, out: &mut Vec<u8>) -> Result<(), DynamoError> {
+        match self {
+            ReadItem::Stored(bytes) => bytes
+                .get(4..)
+                .ok_or(())
+                .and_then(|encoded| write_item_json(encoded, out).map_err(|_| ()))
+                .map_err(|()| corrupt_item()),
+            ReadItem::Built(item) => {
+                stator_types::jsonout::write_item(out, item);
+                Ok(())
+            }
+        }
+    }
+
+    /// The item's attributes.
+    pub fn to_item(&self) -> Result<Item, DynamoError> {
+        match self {
+            ReadItem::Stored(bytes) => decode_stored(bytes).map(|s| s.item),
+            ReadItem::Built(item) => Ok(item.clone()),
+        }
+    }
+}
+
+/// Two read items are equal when they hold the same attributes, whatever their form.
+impl PartialEq for ReadItem {
+    fn eq(&self, other: &Self) -> bool {
+        match (self.to_item(), other.to_item()) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => false,
+        }
+    }
 }
 
 /// A stored item: its DynamoDB size and its attributes.
@@ -123,17 +172,23 @@ pub(crate) fn encode_stored(item: &Item, size: usize) -> Vec<u8> {
     out
 }
 
-pub(crate) fn decode_stored(bytes: &[u8]) -> Result<StoredItem, DynamoError> {
-    let corrupt = || DynamoError::internal("corrupt item in storage");
+fn corrupt_item() -> DynamoError {
+    DynamoError::internal("corrupt item in storage")
+}
+
+/// The DynamoDB size recorded in front of a stored item.
+pub(crate) fn stored_size(bytes: &[u8]) -> Result<usize, DynamoError> {
     let size_bytes: [u8; 4] = bytes
         .get(..4)
         .and_then(|b| b.try_into().ok())
-        .ok_or_else(corrupt)?;
-    let item = decode_item(&bytes[4..]).map_err(|_| corrupt())?;
-    Ok(StoredItem {
-        size: u32::from_le_bytes(size_bytes) as usize,
-        item,
-    })
+        .ok_or_else(corrupt_item)?;
+    Ok(u32::from_le_bytes(size_bytes) as usize)
+}
+
+pub(crate) fn decode_stored(bytes: &[u8]) -> Result<StoredItem, DynamoError> {
+    let size = stored_size(bytes)?;
+    let item = decode_item(&bytes[4..]).map_err(|_| corrupt_item())?;
+    Ok(StoredItem { size, item })
 }
 
 fn key_type_error(attr: &KeyAttribute, actual: &AttributeValue) -> DynamoError {
@@ -547,12 +602,15 @@ impl Engine {
             let snapshot = self.storage.snapshot()?;
             snapshot.get(&storage_key)?
         };
-        let stored = stored.map(|b| decode_stored(&b)).transpose()?;
-        let size = stored.as_ref().map_or(0, |s| s.size);
-        let item = stored.map(|s| match &req.projection {
-            Some(projection) => stator_expr::project(&projection.0, &s.item),
-            None => s.item,
-        });
+        let size = stored.as_deref().map(stored_size).transpose()?.unwrap_or(0);
+        let item = match (stored, &req.projection) {
+            (None, _) => None,
+            (Some(bytes), None) => Some(ReadItem::Stored(bytes)),
+            (Some(bytes), Some(projection)) => Some(ReadItem::Built(stator_expr::project(
+                &projection.0,
+                &decode_stored(&bytes)?.item,
+            ))),
+        };
         Ok(GetOutput {
             item,
             consumed: consumed(

@@ -16,7 +16,7 @@ use stator_types::{AttributeValue, Item};
 
 use crate::capacity::{read_units, CapacityKind, ConsumedCapacity, ReturnCapacity};
 use crate::error::DynamoError;
-use crate::items::decode_stored;
+use crate::items::{decode_stored, stored_size, ReadItem};
 use crate::keys;
 use crate::schema::{IndexMeta, ProjectionType, TableMeta};
 use crate::Engine;
@@ -83,13 +83,20 @@ pub struct ScanRequest {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Page {
     /// The items that passed the filter (empty for `Select::Count`).
-    pub items: Vec<Item>,
+    pub items: Vec<ReadItem>,
     /// `Count`: items that passed the filter.
     pub count: usize,
     /// `ScannedCount`: items evaluated before the filter.
     pub scanned_count: usize,
     pub last_evaluated_key: Option<Item>,
     pub consumed: Option<ConsumedCapacity>,
+}
+
+impl Page {
+    /// The page's items as attribute maps.
+    pub fn decoded_items(&self) -> Result<Vec<Item>, DynamoError> {
+        self.items.iter().map(ReadItem::to_item).collect()
+    }
 }
 
 /// What a page reads: a table's items or one index's entries.
@@ -539,18 +546,29 @@ impl Engine {
         let mut fetched_bytes = 0usize;
         let mut last: Option<Item> = None;
         let mut stopped_early = false;
+        // The stored item is decoded only when the read must look into it: to filter, to
+        // project, to complete an LSI entry, or to name the last key of a cut-short page.
+        // Otherwise it goes into the page in its stored form.
+        let look_inside =
+            fetch_from_table || spec.filter.is_some() || spec.select == Select::SpecificAttributes;
         for entry in snapshot.range(start, end, direction)? {
             let (_, value) = entry?;
-            let stored = decode_stored(&value)?;
             page.scanned_count += 1;
-            bytes_read += stored.size;
+            bytes_read += stored_size(&value)?;
+            let reached_limit = spec.limit.is_some_and(|l| page.scanned_count >= l);
+            let full_page = bytes_read >= MAX_PAGE_BYTES;
+            stopped_early = reached_limit || full_page;
             // `entry` is what the table or index holds; `full` is the whole item when an LSI
             // had to fetch it. The filter sees the fullest view; the result is what `Select`
             // asks for (an LSI query for projected attributes returns only those, even when
             // the filter needed more).
-            let entry = stored.item;
+            let entry = if look_inside || stopped_early {
+                Some(decode_stored(&value)?.item)
+            } else {
+                None
+            };
             let mut full = None;
-            if fetch_from_table {
+            if let (true, Some(entry)) = (fetch_from_table, &entry) {
                 let pk = entry.get(&meta.key_schema.partition.name);
                 let sk = meta
                     .key_schema
@@ -566,16 +584,13 @@ impl Engine {
                     }
                 }
             }
-            let view = full.as_ref().unwrap_or(&entry);
-            let passes = match spec.filter {
-                Some(f) => stator_expr::evaluate(f, view)?,
-                None => true,
+            let view = full.as_ref().or(entry.as_ref());
+            let passes = match (spec.filter, view) {
+                (Some(f), Some(view)) => stator_expr::evaluate(f, view)?,
+                _ => true,
             };
-            let reached_limit = spec.limit.is_some_and(|l| page.scanned_count >= l);
-            let full_page = bytes_read >= MAX_PAGE_BYTES;
-            if reached_limit || full_page {
-                last = Some(target.last_evaluated_key(&entry));
-                stopped_early = true;
+            if stopped_early {
+                last = entry.as_ref().map(|e| target.last_evaluated_key(e));
             }
             if passes {
                 page.count += 1;
@@ -583,10 +598,16 @@ impl Engine {
                     Select::Count => {}
                     Select::SpecificAttributes => {
                         let paths = spec.projection.map_or(&[][..], |p| p.0.as_slice());
-                        page.items.push(stator_expr::project(paths, view));
+                        if let Some(view) = view {
+                            page.items
+                                .push(ReadItem::Built(stator_expr::project(paths, view)));
+                        }
                     }
-                    Select::AllAttributes => page.items.push(full.unwrap_or(entry)),
-                    Select::AllProjectedAttributes => page.items.push(entry),
+                    Select::AllAttributes => page.items.push(match full {
+                        Some(full) => ReadItem::Built(full),
+                        None => ReadItem::Stored(value),
+                    }),
+                    Select::AllProjectedAttributes => page.items.push(ReadItem::Stored(value)),
                 }
             }
             if stopped_early {

@@ -198,12 +198,13 @@ fn gsi_entries_follow_puts_updates_and_deletes_and_are_projected() {
             .unwrap();
         assert_eq!(page.count, 2);
         // Sorted by the index sort key; KEYS_ONLY projects table and index keys only.
+        let items = page.decoded_items().unwrap();
         assert_eq!(
-            page.items[0],
+            items[0],
             item(&[("pk", s("b")), ("cat", s("toys")), ("price", n("2"))])
         );
         assert_eq!(
-            page.items[1],
+            items[1],
             item(&[("pk", s("a")), ("cat", s("toys")), ("price", n("5"))])
         );
 
@@ -363,7 +364,12 @@ fn parallel_scan_segments_cover_every_item_exactly_once() {
                 let mut req = scan("seg", Some((segment, total)), Some(37));
                 loop {
                     let page = engine.scan(req.clone()).unwrap();
-                    seen.extend(page.items.iter().map(|i| i["pk"].clone()));
+                    seen.extend(
+                        page.decoded_items()
+                            .unwrap()
+                            .iter()
+                            .map(|i| i["pk"].clone()),
+                    );
                     match page.last_evaluated_key {
                         Some(k) => req.exclusive_start_key = Some(k),
                         None => break,
@@ -389,7 +395,8 @@ fn parallel_scan_segments_cover_every_item_exactly_once() {
 }
 
 fn numbers_in(page: &stator_engine::query::Page) -> Vec<String> {
-    page.items
+    page.decoded_items()
+        .unwrap()
         .iter()
         .map(|i| match &i["sk"] {
             Av::N(n) => n.to_string(),
@@ -534,7 +541,8 @@ fn begins_with_on_string_sort_keys_in_tables_and_indexes() {
                 Some(SortKeyCondition::BeginsWith(s("a"))),
             ))
             .unwrap();
-        let tags: Vec<&Av> = page.items.iter().map(|i| &i["tag"]).collect();
+        let items = page.decoded_items().unwrap();
+        let tags: Vec<&Av> = items.iter().map(|i| &i["tag"]).collect();
         // Index order: "a" < "a\0b" < "ab".
         assert_eq!(tags, [&s("a"), &s("a\u{0}b"), &s("ab")]);
     }

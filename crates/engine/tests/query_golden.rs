@@ -445,19 +445,26 @@ fn show_of(text: Option<&str>) -> Res<Show> {
 }
 
 fn print_page(out: &mut String, page: &Page, show: &Show, keys: &[String], meta: &TableMeta) {
+    let decoded = page.decoded_items().unwrap();
     match show {
         Show::Items => {
-            for item in &page.items {
-                writeln!(out, "{}", to_json(item)).unwrap();
+            // Printed by the response writer (stored items straight from their bytes),
+            // which must agree with serde's JSON of the decoded item.
+            for (item, decoded) in page.items.iter().zip(&decoded) {
+                let mut json = Vec::new();
+                item.write_json(&mut json).unwrap();
+                let json = String::from_utf8(json).unwrap();
+                assert_eq!(json, to_json(decoded));
+                writeln!(out, "{json}").unwrap();
             }
         }
         Show::Keys => {
-            for item in &page.items {
+            for item in &decoded {
                 writeln!(out, "{}", to_json(&keys_of(item, keys))).unwrap();
             }
         }
         Show::Sorted => {
-            let mut items = page.items.clone();
+            let mut items = decoded;
             sort_by_table_key(&mut items, meta);
             for item in &items {
                 writeln!(out, "{}", to_json(item)).unwrap();
@@ -496,7 +503,12 @@ fn size_report(
     let mut charged = true;
     let largest = expected.iter().map(item_size).max().unwrap_or(0);
     for page in pages {
-        let sizes: Vec<usize> = page.items.iter().map(item_size).collect();
+        let sizes: Vec<usize> = page
+            .decoded_items()
+            .unwrap()
+            .iter()
+            .map(item_size)
+            .collect();
         let bytes: usize = sizes.iter().sum();
         let last = sizes.last().copied().unwrap_or(0);
         if bytes - last >= MB {
@@ -513,7 +525,8 @@ fn size_report(
     }
     let returned: Vec<Item> = pages
         .iter()
-        .flat_map(|p| p.items.iter().map(|i| keys_of(i, keys)))
+        .flat_map(|p| p.decoded_items().unwrap())
+        .map(|i| keys_of(&i, keys))
         .collect();
     let mut wanted: Vec<Item> = expected.iter().map(|i| keys_of(i, keys)).collect();
     let mut got = returned.clone();
@@ -645,7 +658,7 @@ impl Read {
                 };
                 match single.page(engine, start.take()) {
                     Ok(page) => {
-                        reference.extend(page.items);
+                        reference.extend(page.decoded_items()?);
                         match page.last_evaluated_key {
                             Some(k) => start = Some(k),
                             None => break,
@@ -1051,7 +1064,11 @@ impl QueryRunner {
                             )));
                         }
                     }
-                    items.extend(page.items.iter().map(|i| to_json(&keys_of(i, &keys))));
+                    items.extend(
+                        page.decoded_items()?
+                            .iter()
+                            .map(|i| to_json(&keys_of(i, &keys))),
+                    );
                     match page.last_evaluated_key {
                         Some(k) => start = Some(k),
                         None => return Ok::<_, DynamoError>((items, requests)),

@@ -32,6 +32,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::jsonout;
 use crate::number::Number;
 use crate::value::{AttributeValue, Item};
 
@@ -193,6 +194,24 @@ pub fn decode_item(bytes: &[u8]) -> Result<Item, CodecError> {
     Ok(item)
 }
 
+/// Writes the DynamoDB JSON of an item encoded by [`encode_item`] straight from its bytes
+/// (see [`crate::jsonout`]), checking exactly what [`decode_item`] checks; on an error,
+/// `out` holds a partial answer that must be discarded. The output equals `serde_json`'s
+/// for the decoded item.
+pub fn write_item_json(bytes: &[u8], out: &mut Vec<u8>) -> Result<(), CodecError> {
+    let mut reader = Reader { bytes, pos: 0 };
+    match reader.byte()? {
+        FORMAT_VERSION => {}
+        other => return Err(CodecError::UnsupportedVersion(other)),
+    }
+    out.reserve(bytes.len() + bytes.len() / 2);
+    reader.map_json(0, out)?;
+    if reader.pos != bytes.len() {
+        return Err(CodecError::TrailingBytes);
+    }
+    Ok(())
+}
+
 struct Reader<'a> {
     bytes: &'a [u8],
     pos: usize,
@@ -260,6 +279,114 @@ impl<'a> Reader<'a> {
         let packed = self.varint(128)?;
         Number::from_canonical_parts(packed & 1 == 1, packed >> 1, exponent)
             .ok_or(CodecError::InvalidNumber)
+    }
+
+    fn str_json(&mut self, out: &mut Vec<u8>) -> Result<&'a [u8], CodecError> {
+        let raw = self.slice()?;
+        if jsonout::write_utf8(out, raw) {
+            Ok(raw)
+        } else {
+            Err(CodecError::InvalidUtf8)
+        }
+    }
+
+    fn number_json(&mut self, out: &mut Vec<u8>) -> Result<(), CodecError> {
+        jsonout::write_number(out, &self.number()?);
+        Ok(())
+    }
+
+    fn bytes_json(&mut self, out: &mut Vec<u8>) -> Result<(), CodecError> {
+        jsonout::write_base64(out, self.slice()?);
+        Ok(())
+    }
+
+    fn map_json(&mut self, depth: usize, out: &mut Vec<u8>) -> Result<(), CodecError> {
+        let count = self.len()?;
+        out.push(b'{');
+        let mut previous: Option<&[u8]> = None;
+        for i in 0..count {
+            if i > 0 {
+                out.push(b',');
+            }
+            let name = self.str_json(out)?;
+            // Byte order is `String` order, the order `encode_item` wrote.
+            if previous.is_some_and(|p| p >= name) {
+                return Err(CodecError::UnorderedNames);
+            }
+            previous = Some(name);
+            out.push(b':');
+            self.value_json(depth + 1, out)?;
+        }
+        out.push(b'}');
+        Ok(())
+    }
+
+    /// A JSON array of `count` elements written by `each`.
+    fn list_json(
+        &mut self,
+        count: usize,
+        out: &mut Vec<u8>,
+        mut each: impl FnMut(&mut Self, &mut Vec<u8>) -> Result<(), CodecError>,
+    ) -> Result<(), CodecError> {
+        out.push(b'[');
+        for i in 0..count {
+            if i > 0 {
+                out.push(b',');
+            }
+            each(self, out)?;
+        }
+        out.push(b']');
+        Ok(())
+    }
+
+    fn value_json(&mut self, depth: usize, out: &mut Vec<u8>) -> Result<(), CodecError> {
+        if depth > MAX_DECODE_DEPTH {
+            return Err(CodecError::TooDeep);
+        }
+        match self.byte()? {
+            TAG_S => {
+                out.extend_from_slice(b"{\"S\":");
+                self.str_json(out)?;
+            }
+            TAG_N => {
+                out.extend_from_slice(b"{\"N\":");
+                self.number_json(out)?;
+            }
+            TAG_B => {
+                out.extend_from_slice(b"{\"B\":");
+                self.bytes_json(out)?;
+            }
+            TAG_FALSE => out.extend_from_slice(b"{\"BOOL\":false"),
+            TAG_TRUE => out.extend_from_slice(b"{\"BOOL\":true"),
+            TAG_NULL => out.extend_from_slice(b"{\"NULL\":true"),
+            TAG_M => {
+                out.extend_from_slice(b"{\"M\":");
+                self.map_json(depth, out)?;
+            }
+            TAG_L => {
+                out.extend_from_slice(b"{\"L\":");
+                let count = self.len()?;
+                self.list_json(count, out, |r, out| r.value_json(depth + 1, out))?;
+            }
+            TAG_SS => {
+                out.extend_from_slice(b"{\"SS\":");
+                let count = self.set_count()?;
+                self.list_json(count, out, |r, out| r.str_json(out).map(|_| ()))?;
+            }
+            TAG_NS => {
+                out.extend_from_slice(b"{\"NS\":");
+                let count = self.set_count()?;
+                self.list_json(count, out, Self::number_json)?;
+            }
+            TAG_BS => {
+                out.extend_from_slice(b"{\"BS\":");
+                let count = self.set_count()?;
+                self.list_json(count, out, Self::bytes_json)?;
+            }
+            other => return Err(CodecError::InvalidTag(other)),
+        }
+        out.push(b'}');
+        Ok(())
     }
 
     fn map(&mut self, depth: usize) -> Result<Item, CodecError> {

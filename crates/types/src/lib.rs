@@ -10,19 +10,24 @@
 //! - [`keycodec`]: order-preserving encodings of key values and the partition hash, which
 //!   fix the on-disk key layout.
 //! - [`itemcodec`]: the compact binary encoding of items stored as values.
+//! - [`jsonout`]: item JSON written straight into a buffer (and transcoded from stored
+//!   bytes) for the read responses, identical to the serde output.
 //!
 //! A request flows through it as: JSON body → `Checked<Item>` (validated values) → engine
-//! (sizes, key encodings) → `encode_item` into storage; and back: `decode_item` → engine →
-//! `Serialize` into the response.
+//! (sizes, key encodings) → `encode_item` into storage; and back: whole items go from
+//! stored bytes to response JSON with `write_item_json`, while items the engine must look
+//! into (filters, projections, conditions) go through `decode_item` and are written with
+//! `jsonout` or `Serialize`.
 
 pub mod itemcodec;
 pub mod json;
+pub mod jsonout;
 pub mod keycodec;
 pub mod number;
 pub mod size;
 pub mod value;
 
-pub use itemcodec::{decode_item, encode_item, CodecError};
+pub use itemcodec::{decode_item, encode_item, write_item_json, CodecError};
 pub use json::{Checked, ValueError};
 pub use number::{Number, NumberError};
 pub use size::{item_size, value_size, MAX_ITEM_SIZE};

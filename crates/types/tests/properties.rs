@@ -12,7 +12,9 @@ use proptest::prelude::*;
 use stator_types::keycodec::{
     decode_key_value, encode_bytes_key, encode_key_value, encode_number_key, KeyType,
 };
-use stator_types::{decode_item, encode_item, AttributeValue, Checked, Item, Number, NumberError};
+use stator_types::{
+    decode_item, encode_item, write_item_json, AttributeValue, Checked, Item, Number, NumberError,
+};
 
 // ---------------------------------------------------------------------------------------
 // Strategies.
@@ -151,6 +153,21 @@ fn attribute_value() -> impl Strategy<Value = AttributeValue> {
             proptest::collection::btree_map(".{0,4}", inner, 0..4).prop_map(AttributeValue::M),
         ]
     })
+}
+
+/// Items whose names and strings are long runs of the characters JSON escapes, mixed with
+/// multi-byte UTF-8, so that every position of the 8-byte scan meets them.
+fn escapy_item() -> impl Strategy<Value = Item> {
+    let text = "[\"\\\\\u{0}-\u{1f}\u{7f}a-c\u{e9}\u{1F680}]{0,24}";
+    proptest::collection::btree_map(
+        text,
+        prop_oneof![
+            text.prop_map(AttributeValue::S),
+            proptest::collection::btree_set(text, 1..3)
+                .prop_map(|set| AttributeValue::Ss(set.into_iter().collect())),
+        ],
+        0..4,
+    )
 }
 
 fn item() -> impl Strategy<Value = Item> {
@@ -344,6 +361,41 @@ proptest! {
         }
         let truncated = &out[..cut.index(out.len())];
         prop_assert!(decode_item(truncated).is_err());
+    }
+
+    #[test]
+    fn item_json_written_directly_equals_serde(item in item(), escapy in escapy_item()) {
+        for item in [item, escapy] {
+            let reference = serde_json::to_vec(&item).unwrap();
+            let mut encoded = Vec::new();
+            encode_item(&item, &mut encoded);
+            let mut transcoded = Vec::new();
+            write_item_json(&encoded, &mut transcoded).unwrap();
+            prop_assert_eq!(&transcoded, &reference);
+            let mut written = Vec::new();
+            stator_types::jsonout::write_item(&mut written, &item);
+            prop_assert_eq!(&written, &reference);
+        }
+    }
+
+    #[test]
+    fn item_json_transcoding_checks_what_decoding_checks(item in item(), position in any::<prop::sample::Index>(), byte in any::<u8>(), cut in any::<prop::sample::Index>()) {
+        let mut out = Vec::new();
+        encode_item(&item, &mut out);
+        let mut damaged = out.clone();
+        let at = position.index(damaged.len());
+        damaged[at] = byte;
+        let truncated = out[..cut.index(out.len())].to_vec();
+        for bytes in [damaged, truncated] {
+            let mut json = Vec::new();
+            match decode_item(&bytes) {
+                Ok(decoded) => {
+                    write_item_json(&bytes, &mut json).unwrap();
+                    prop_assert_eq!(json, serde_json::to_vec(&decoded).unwrap());
+                }
+                Err(e) => prop_assert_eq!(write_item_json(&bytes, &mut json), Err(e)),
+            }
+        }
     }
 
     #[test]

@@ -2,8 +2,8 @@
 
 use std::collections::HashMap;
 
-use serde::{Deserialize, Serialize};
-use stator_engine::items::GetRequest;
+use serde::Deserialize;
+use stator_engine::items::{GetRequest, ReadItem};
 use stator_engine::DynamoError;
 use stator_types::{Checked, Item};
 
@@ -21,15 +21,6 @@ struct Input {
     attributes_to_get: Option<Vec<String>>,
     projection_expression: Option<String>,
     expression_attribute_names: Option<HashMap<String, String>>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct Output {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    item: Option<Item>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    consumed_capacity: Option<ConsumedCapacityOut>,
 }
 
 pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
@@ -73,8 +64,18 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
         consistent: input.consistent_read.unwrap_or(false),
         return_capacity: wanted,
     })?;
-    super::encode(&Output {
-        item: out.item,
-        consumed_capacity: ConsumedCapacityOut::from(out.consumed, wanted),
-    })
+    // `{"Item":…,"ConsumedCapacity":…}`, the item written from its stored bytes.
+    let mut body =
+        super::ObjectOut::with_capacity(out.item.as_ref().map_or(64, |item| match item {
+            ReadItem::Stored(bytes) => bytes.len() * 2 + 64,
+            ReadItem::Built(_) => 256,
+        }));
+    if let Some(item) = &out.item {
+        item.write_json(body.member("Item"))?;
+    }
+    body.serde_member(
+        "ConsumedCapacity",
+        ConsumedCapacityOut::from(out.consumed, wanted).as_ref(),
+    )?;
+    Ok(body.finish())
 }

@@ -4,7 +4,7 @@
 //! operation shares.
 
 use serde::de::DeserializeOwned;
-use stator_engine::items::ReturnValues;
+use stator_engine::items::{ReadItem, ReturnValues};
 use stator_engine::{ConsumedCapacity, DynamoError, Engine, ErrorKind, ReturnCapacity};
 use stator_types::{Checked, Item};
 
@@ -160,6 +160,65 @@ fn strip_position(message: &str) -> String {
 pub fn encode<T: serde::Serialize>(output: &T) -> Result<Vec<u8>, DynamoError> {
     serde_json::to_vec(output)
         .map_err(|e| DynamoError::internal(format!("cannot encode response: {e}")))
+}
+
+/// A JSON object written member by member, for the outputs made mostly of items (GetItem,
+/// Query, Scan): items go in with [`ReadItem::write_json`] (straight from their stored
+/// bytes), anything else through serde.
+pub struct ObjectOut {
+    buf: Vec<u8>,
+    empty: bool,
+}
+
+impl ObjectOut {
+    pub fn with_capacity(capacity: usize) -> ObjectOut {
+        let mut buf = Vec::with_capacity(capacity);
+        buf.push(b'{');
+        ObjectOut { buf, empty: true }
+    }
+
+    /// Starts a member and returns the buffer to write its value into.
+    pub fn member(&mut self, name: &str) -> &mut Vec<u8> {
+        if !self.empty {
+            self.buf.push(b',');
+        }
+        self.empty = false;
+        stator_types::jsonout::write_str(&mut self.buf, name);
+        self.buf.push(b':');
+        &mut self.buf
+    }
+
+    /// A member whose value serde writes; nothing when `value` is `None`.
+    pub fn serde_member<T: serde::Serialize>(
+        &mut self,
+        name: &str,
+        value: Option<&T>,
+    ) -> Result<(), DynamoError> {
+        if let Some(value) = value {
+            serde_json::to_writer(self.member(name), value)
+                .map_err(|e| DynamoError::internal(format!("cannot encode response: {e}")))?;
+        }
+        Ok(())
+    }
+
+    /// A list of items.
+    pub fn items_member(&mut self, name: &str, items: &[ReadItem]) -> Result<(), DynamoError> {
+        let out = self.member(name);
+        out.push(b'[');
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            item.write_json(out)?;
+        }
+        out.push(b']');
+        Ok(())
+    }
+
+    pub fn finish(mut self) -> Vec<u8> {
+        self.buf.push(b'}');
+        self.buf
+    }
 }
 
 /// A parameter DynamoDB has but Stator does not implement yet.

@@ -17,7 +17,7 @@ use stator_engine::DynamoError;
 use stator_types::{AttributeValue, Checked, Item};
 
 use super::expressions::OrderedMap;
-use super::read_common::{self, ConditionIn, Operation, PageOut, Target};
+use super::read_common::{self, ConditionIn, Operation, Target};
 use super::Context;
 use crate::validate::{self, Validator};
 
@@ -161,5 +161,5 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
         consistent,
         return_capacity: wanted,
     })?;
-    super::encode(&PageOut::new(page, select, wanted))
+    read_common::page_out(&page, select, wanted)
 }

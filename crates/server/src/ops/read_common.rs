@@ -24,7 +24,8 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+use stator_engine::items::ReadItem;
 use stator_engine::query::Select;
 use stator_engine::schema::{
     IndexMeta, IndexStatus, KeyAttribute, KeySchema, ProjectionType, TableMeta,
@@ -691,33 +692,37 @@ pub fn limit(value: Option<i64>) -> Option<usize> {
 
 /// The JSON form of a page: `Items` is absent for `Select=COUNT`, `LastEvaluatedKey` when
 /// the read is complete.
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct PageOut {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    items: Option<Vec<Item>>,
-    count: usize,
-    scanned_count: usize,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    last_evaluated_key: Option<Item>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    consumed_capacity: Option<ConsumedCapacityOut>,
-}
-
-impl PageOut {
-    pub fn new(
-        page: stator_engine::query::Page,
-        select: Select,
-        wanted: stator_engine::ReturnCapacity,
-    ) -> PageOut {
-        PageOut {
-            items: (select != Select::Count).then_some(page.items),
-            count: page.count,
-            scanned_count: page.scanned_count,
-            last_evaluated_key: page.last_evaluated_key,
-            consumed_capacity: ConsumedCapacityOut::from(page.consumed, wanted),
-        }
+/// The output of a Query or Scan:
+/// `{"Items":[…],"Count":n,"ScannedCount":n,"LastEvaluatedKey":{…},"ConsumedCapacity":{…}}`,
+/// with `Items` absent for `Select=COUNT`. Items are written from their stored bytes.
+pub fn page_out(
+    page: &stator_engine::query::Page,
+    select: Select,
+    wanted: stator_engine::ReturnCapacity,
+) -> Result<Vec<u8>, DynamoError> {
+    let estimate: usize = page
+        .items
+        .iter()
+        .map(|item| match item {
+            ReadItem::Stored(bytes) => bytes.len() * 2,
+            ReadItem::Built(_) => 128,
+        })
+        .sum();
+    let mut body = super::ObjectOut::with_capacity(estimate + 256);
+    if select != Select::Count {
+        body.items_member("Items", &page.items)?;
     }
+    // Counts are integers: written as serde_json writes a usize.
+    body.serde_member("Count", Some(&page.count))?;
+    body.serde_member("ScannedCount", Some(&page.scanned_count))?;
+    if let Some(key) = &page.last_evaluated_key {
+        stator_types::jsonout::write_item(body.member("LastEvaluatedKey"), key);
+    }
+    body.serde_member(
+        "ConsumedCapacity",
+        ConsumedCapacityOut::from(page.consumed.clone(), wanted).as_ref(),
+    )?;
+    Ok(body.finish())
 }
 
 #[cfg(test)]
