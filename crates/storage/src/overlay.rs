@@ -1,6 +1,6 @@
 //! A write transaction's private write set, and the merged view of it over a snapshot.
 //!
-//! Used by the disk backend: puts and deletes go into an ordered map (a delete is a `None`
+//! Used by both backends: puts and deletes go into an ordered map (a delete is a `None`
 //! that hides the committed value); `get` asks the overlay first and falls back to the
 //! snapshot; `range` walks the overlay's range and the snapshot's range side by side, in
 //! either direction, letting the overlay win on equal keys and dropping keys it deletes.
@@ -45,6 +45,11 @@ impl Overlay {
 
     pub(crate) fn is_empty(&self) -> bool {
         self.writes.is_empty()
+    }
+
+    /// How many keys the transaction wrote.
+    pub(crate) fn len(&self) -> usize {
+        self.writes.len()
     }
 
     /// The writes in key order, consumed by commit.
