@@ -58,10 +58,10 @@ pub fn check(headers: &HeaderMap) -> Result<Credentials, DynamoError> {
     }
 
     // Credential must be <key>/<date>/<region>/<service>/aws4_request.
-    let scope: Option<Vec<&str>> = credential.map(|c| c.split('/').collect());
+    let scope = credential.map(Scope::parse);
     let well_formed_scope = scope
         .as_ref()
-        .is_some_and(|s| s.len() == 5 && !s[0].is_empty() && s[4] == "aws4_request");
+        .is_some_and(|s| s.parts == 5 && !s.key.is_empty() && s.last == "aws4_request");
 
     let mut problems = Vec::new();
     if credential.is_none() {
@@ -85,8 +85,8 @@ pub fn check(headers: &HeaderMap) -> Result<Credentials, DynamoError> {
             "Credential should be scoped to a valid region, not '{}'. Credential should be \
              scoped to correct service: 'dynamodb'. Credential should be scoped with a valid \
              terminator: 'aws4_request', not '{}'.",
-            scope.as_ref().and_then(|s| s.get(2)).copied().unwrap_or(""),
-            scope.as_ref().and_then(|s| s.last()).copied().unwrap_or(""),
+            scope.as_ref().map_or("", |s| s.region),
+            scope.as_ref().map_or("", |s| s.last),
         ));
     }
     if !problems.is_empty() {
@@ -95,16 +95,47 @@ pub fn check(headers: &HeaderMap) -> Result<Credentials, DynamoError> {
             format!("{} Authorization={header}", problems.join(" ")),
         ));
     }
-    let scope = scope.unwrap_or_default();
-    let region = scope
-        .get(2)
-        .copied()
-        .filter(|r| !r.is_empty())
-        .unwrap_or(DEFAULT_REGION);
+    let (key, region) = scope.map_or(("", ""), |s| (s.key, s.region));
+    let region = if region.is_empty() {
+        DEFAULT_REGION
+    } else {
+        region
+    };
     Ok(Credentials {
-        access_key: scope.first().copied().unwrap_or_default().to_string(),
+        access_key: key.to_string(),
         region: region.to_string(),
     })
+}
+
+/// The `/`-separated parts of a credential scope that the checks look at.
+struct Scope<'a> {
+    /// How many parts there are.
+    parts: usize,
+    key: &'a str,
+    /// The third part (empty when there are fewer).
+    region: &'a str,
+    last: &'a str,
+}
+
+impl<'a> Scope<'a> {
+    fn parse(credential: &'a str) -> Scope<'a> {
+        let mut scope = Scope {
+            parts: 0,
+            key: "",
+            region: "",
+            last: "",
+        };
+        for (i, part) in credential.split('/').enumerate() {
+            match i {
+                0 => scope.key = part,
+                2 => scope.region = part,
+                _ => {}
+            }
+            scope.parts = i + 1;
+            scope.last = part;
+        }
+        scope
+    }
 }
 
 #[cfg(test)]

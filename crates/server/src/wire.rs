@@ -6,10 +6,11 @@ use std::cell::Cell;
 
 use bytes::Bytes;
 use http_body_util::Full;
+use hyper::header::{HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE};
 use hyper::{Response, StatusCode};
 use stator_engine::{DynamoError, ErrorKind};
 
-pub const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
+pub const JSON_CONTENT_TYPE: &str = "application/x-amz-json-1.0";
 
 thread_local! {
     static RNG: Cell<u64> = Cell::new(seed());
@@ -39,41 +40,88 @@ fn next_random() -> u64 {
 
 /// A DynamoDB-style request id: 52 characters of upper-case letters and digits.
 pub fn request_id() -> String {
+    String::from_utf8_lossy(&request_id_bytes()).into_owned()
+}
+
+fn request_id_bytes() -> [u8; 52] {
     const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let mut id = String::with_capacity(52);
+    let mut id = [0u8; 52];
     let mut bits = 0u64;
     let mut left = 0;
-    for _ in 0..52 {
+    for byte in &mut id {
         if left < 5 {
             bits = next_random();
             left = 64;
         }
-        id.push(ALPHABET[(bits & 31) as usize] as char);
+        *byte = ALPHABET[(bits & 31) as usize];
         bits >>= 5;
         left -= 5;
     }
     id
 }
 
-fn response(status: StatusCode, content_type: &str, body: Vec<u8>) -> Response<Full<Bytes>> {
+/// A header value from bytes known to be visible ASCII (ids, digits, fixed texts).
+fn ascii_value(bytes: &[u8]) -> HeaderValue {
+    HeaderValue::from_bytes(bytes).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+fn response(
+    status: StatusCode,
+    content_type: &'static str,
+    body: Vec<u8>,
+) -> Response<Full<Bytes>> {
+    // Built field by field with constant header names: this runs for every request, and
+    // `http`'s builder parses each name and value from text.
+    static REQUEST_ID: HeaderName = HeaderName::from_static("x-amzn-requestid");
+    static CRC32: HeaderName = HeaderName::from_static("x-amz-crc32");
     let crc = crc32fast::hash(&body);
-    let mut builder = Response::builder()
-        .status(status)
-        .header("x-amzn-RequestId", request_id())
-        .header("x-amz-crc32", crc.to_string())
-        .header("Content-Type", content_type)
-        .header("Content-Length", body.len().to_string());
+    let mut digits = itoa_u64(u64::from(crc));
+    let crc_value = ascii_value(digits.text());
+    digits = itoa_u64(body.len() as u64);
+    let length_value = ascii_value(digits.text());
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.reserve(5);
+    headers.insert(REQUEST_ID.clone(), ascii_value(&request_id_bytes()));
+    headers.insert(CRC32.clone(), crc_value);
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(CONTENT_LENGTH, length_value);
     if status == StatusCode::PAYLOAD_TOO_LARGE {
-        builder = builder.header("Connection", "close");
+        headers.insert(CONNECTION, HeaderValue::from_static("close"));
     }
-    builder
-        .body(Full::new(Bytes::from(body)))
-        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+    response
+}
+
+/// The decimal digits of a number, without allocating.
+struct Digits {
+    buf: [u8; 20],
+    start: usize,
+}
+
+impl Digits {
+    fn text(&self) -> &[u8] {
+        &self.buf[self.start..]
+    }
+}
+
+fn itoa_u64(mut n: u64) -> Digits {
+    let mut buf = [0u8; 20];
+    let mut start = buf.len();
+    loop {
+        start -= 1;
+        buf[start] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    Digits { buf, start }
 }
 
 /// A successful JSON answer.
 pub fn json_response(body: Vec<u8>) -> Response<Full<Bytes>> {
-    response(StatusCode::OK, CONTENT_TYPE, body)
+    response(StatusCode::OK, JSON_CONTENT_TYPE, body)
 }
 
 /// The JSON body of an error: `{"__type":"<namespace>#<Type>","message":"..."}`.
@@ -145,7 +193,7 @@ pub fn error_body(error: &DynamoError) -> Vec<u8> {
 pub fn error_response(error: &DynamoError) -> Response<Full<Bytes>> {
     let status =
         StatusCode::from_u16(error.kind.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    response(status, CONTENT_TYPE, error_body(error))
+    response(status, JSON_CONTENT_TYPE, error_body(error))
 }
 
 /// A plain-text answer (health check, unknown paths).
@@ -217,6 +265,28 @@ mod tests {
             String::from_utf8(error_body(&err)).unwrap(),
             r#"{"__type":"com.amazonaws.dynamodb.v20120810#IdempotentParameterMismatchException","Message":"m"}"#
         );
+    }
+
+    #[test]
+    fn digits_are_decimal() {
+        for n in [0u64, 7, 10, 4_294_967_295, u64::MAX] {
+            assert_eq!(itoa_u64(n).text(), n.to_string().as_bytes());
+        }
+    }
+
+    #[test]
+    fn every_answer_carries_the_dynamodb_headers() {
+        let resp = json_response(b"{}".to_vec());
+        assert_eq!(resp.status(), StatusCode::OK);
+        let id = resp.headers()["x-amzn-RequestId"].to_str().unwrap();
+        assert_eq!(id.len(), 52);
+        assert_eq!(resp.headers()["content-type"], JSON_CONTENT_TYPE);
+        assert_eq!(resp.headers()["content-length"], "2");
+        assert!(resp.headers().get("connection").is_none());
+        let err = DynamoError::new(ErrorKind::RequestEntityTooLarge, "too big");
+        let resp = error_response(&err);
+        assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(resp.headers()["connection"], "close");
     }
 
     #[test]
