@@ -320,6 +320,13 @@ def render(meta, startup, runs, flat, names, args):
         out.append(f"`{{}}` ceiling server (hyper, same stack, answers `{{}}`): "
                    f"{fmt_int(c.get('ops_per_server_cpu_s'))} requests per server-CPU-second "
                    f"({fmt_int(c['ops_per_s'])} /s wall).")
+    if "ceiling-raw" in runs:
+        c = runs["ceiling-raw"]
+        out.append("")
+        out.append(f"Raw `{{}}` ceiling (no HTTP library: httparse and one fixed answer per request, "
+                   f"`bench ceiling-server --raw`): "
+                   f"{fmt_int(c.get('ops_per_server_cpu_s'))} requests per server-CPU-second "
+                   f"({fmt_int(c['ops_per_s'])} /s wall).")
     out.append("")
     out.append("### Throughput and latency")
     out.append("")
@@ -393,6 +400,9 @@ def targets(startup, runs, flat):
         if g:
             ceiling = runs.get("ceiling", {}).get("ops_per_server_cpu_s")
             frac = f"; {g / ceiling:.0%} of the `{{}}` ceiling ({fmt_int(ceiling)})" if ceiling else ""
+            raw_ceiling = runs.get("ceiling-raw", {}).get("ops_per_server_cpu_s")
+            if raw_ceiling:
+                frac += f", {g / raw_ceiling:.0%} of the raw one ({fmt_int(raw_ceiling)})"
             row(f"get ≥ 100,000 per server-core-second ({mine})", f"{fmt_int(g)}{frac}", g >= 100_000)
     for mine in ("stator-memory", "stator-disk"):
         for w in ("get", "put"):
@@ -461,6 +471,8 @@ def main():
         sys.exit(f"unknown servers: {unknown}")
     chosen = [all_servers[n] for n in names]
     ceiling = Server("ceiling", lambda p, d: [BENCH, "ceiling-server", "--port", str(p)], server_core)
+    ceiling_raw = Server("ceiling-raw", lambda p, d: [BENCH, "ceiling-server", "--raw", "--port", str(p)],
+                         server_core)
     meta = {
         "date": datetime.date.today().isoformat(),
         "machine": machine(),
@@ -483,6 +495,7 @@ def main():
             startup[s.name] = {"start_ms": statistics.median(times), "idle_rss": rss_mib(s.proc.pid)}
             log(f"  {s.name:<16} start {startup[s.name]['start_ms']:.1f} ms, idle RSS {startup[s.name]['idle_rss']:.1f} MiB")
         ceiling.start()
+        ceiling_raw.start()
 
         log("== load")
         for s in chosen:
@@ -501,10 +514,11 @@ def main():
                 raw.append(r)
                 runs[(s.name, w)] = r
             if w == "get":
-                r = drive(ceiling, "ping", args, driver_core)
-                r["label"] = "ceiling"
-                raw.append(r)
-                runs["ceiling"] = r
+                for c in (ceiling, ceiling_raw):
+                    r = drive(c, "ping", args, driver_core)
+                    r["label"] = c.name
+                    raw.append(r)
+                    runs[c.name] = r
 
         log("== latency at 4 connections")
         for s in chosen:
@@ -531,7 +545,7 @@ def main():
                     rows.append((parts * 100, r))
                 flat[s.name] = rows
     finally:
-        for s in chosen + [ceiling]:
+        for s in chosen + [ceiling, ceiling_raw]:
             s.cleanup()
 
     text = render(meta, startup, runs, flat, names, args)

@@ -46,6 +46,10 @@ enum Command {
         /// Port to listen on (0 picks a free one; the address is printed).
         #[arg(long, default_value_t = 0)]
         port: u16,
+        /// Skip hyper: parse requests with httparse and write a fixed answer, to measure
+        /// how much of the ceiling is the HTTP library rather than the kernel.
+        #[arg(long)]
+        raw: bool,
     },
 }
 
@@ -106,7 +110,7 @@ fn parse_endpoint(endpoint: &str) -> Result<SocketAddr, String> {
 fn main() {
     let cli = Cli::parse();
     let code = match cli.command {
-        Command::CeilingServer { port } => match ceiling::serve(port) {
+        Command::CeilingServer { port, raw } => match ceiling::serve(port, raw) {
             Ok(()) => 0,
             Err(e) => {
                 eprintln!("bench: {e}");

@@ -215,6 +215,10 @@ async fn serve_connection(
     });
     let conn = hyper::server::conn::http1::Builder::new()
         .keep_alive(true)
+        // Copy each answer's body behind its head and send both with one plain write
+        // instead of a two-part writev: A/B over 8 alternating GetItem runs, +2.7% requests
+        // per server-CPU-second (1 KB answers); neutral for 10 KB Query pages.
+        .writev(false)
         .serve_connection(TokioIo::new(stream), service);
     let _ = watcher.watch(conn).await;
 }
