@@ -127,11 +127,10 @@ impl ReadItem {
     /// answer that must be discarded).
     pub fn write_json(&self, out: &mut Vec<u8>) -> Result<(), DynamoError> {
         match self {
-            ReadItem::Stored(bytes) => bytes
-                .get(4..)
-                .ok_or(())
-                .and_then(|encoded| write_item_json(encoded, out).map_err(|_| ()))
-                .map_err(|()| corrupt_item()),
+            ReadItem::Stored(bytes) => {
+                let encoded = bytes.get(4..).ok_or_else(corrupt_item)?;
+                write_item_json(encoded, out).map_err(|_| corrupt_item())
+            }
             ReadItem::Built(item) => {
                 stator_types::jsonout::write_item(out, item);
                 Ok(())
