@@ -77,6 +77,9 @@ impl ErrorKind {
     }
 }
 
+/// DynamoDB's message for every internal error; what really happened goes to the log.
+pub const INTERNAL_MESSAGE: &str = "Internal server error";
+
 /// A client-facing error: a DynamoDB error type and its message.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DynamoError {
@@ -87,6 +90,11 @@ pub struct DynamoError {
     pub item: Option<Box<stator_types::Item>>,
     /// `CancellationReasons` of a `TransactionCanceledException`, in request order.
     pub cancellation_reasons: Option<Vec<crate::transact::CancellationReason>>,
+    /// For internal errors: what went wrong, for the server's log. Never sent to the
+    /// client, who gets [`INTERNAL_MESSAGE`].
+    pub detail: Option<String>,
+    /// A storage conflict: the request's transaction may be run again (see `Engine::write`).
+    conflict: bool,
 }
 
 impl DynamoError {
@@ -96,17 +104,19 @@ impl DynamoError {
             message: message.into(),
             item: None,
             cancellation_reasons: None,
+            detail: None,
+            conflict: false,
         }
     }
 
     /// `ConditionalCheckFailedException`, carrying the old item when it was asked for.
     pub fn conditional_check_failed(item: Option<stator_types::Item>) -> Self {
-        DynamoError {
-            kind: ErrorKind::ConditionalCheckFailed,
-            message: "The conditional request failed".to_string(),
-            item: item.map(Box::new),
-            cancellation_reasons: None,
-        }
+        let mut error = Self::new(
+            ErrorKind::ConditionalCheckFailed,
+            "The conditional request failed",
+        );
+        error.item = item.map(Box::new);
+        error
     }
 
     pub fn validation(message: impl Into<String>) -> Self {
@@ -134,14 +144,27 @@ impl DynamoError {
         Self::new(ErrorKind::ResourceInUse, message)
     }
 
-    pub fn internal(message: impl Into<String>) -> Self {
-        Self::new(ErrorKind::InternalServerError, message)
+    /// `InternalServerError` with DynamoDB's generic message; `detail` says what happened
+    /// and goes only to the log.
+    pub fn internal(detail: impl Into<String>) -> Self {
+        let mut error = Self::new(ErrorKind::InternalServerError, INTERNAL_MESSAGE);
+        error.detail = Some(detail.into());
+        error
+    }
+
+    /// Whether this error is a storage conflict after which the transaction may be retried.
+    pub fn is_conflict(&self) -> bool {
+        self.conflict
     }
 }
 
 impl fmt::Display for DynamoError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.kind.name(), self.message)
+        write!(f, "{}: {}", self.kind.name(), self.message)?;
+        if let Some(detail) = &self.detail {
+            write!(f, " ({detail})")?;
+        }
+        Ok(())
     }
 }
 
@@ -149,12 +172,19 @@ impl std::error::Error for DynamoError {}
 
 impl From<stator_expr::ExprError> for DynamoError {
     fn from(err: stator_expr::ExprError) -> Self {
-        DynamoError::validation(err.message())
+        if err.is_internal() {
+            DynamoError::internal(err.message())
+        } else {
+            DynamoError::validation(err.message())
+        }
     }
 }
 
 impl From<stator_storage::StorageError> for DynamoError {
     fn from(err: stator_storage::StorageError) -> Self {
-        DynamoError::internal(format!("Internal server error: {err}"))
+        let conflict = err.is_conflict();
+        let mut error = DynamoError::internal(err.to_string());
+        error.conflict = conflict;
+        error
     }
 }

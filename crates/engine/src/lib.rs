@@ -151,6 +151,12 @@ impl Engine {
         }
     }
 
+    /// `Err(reason)` when the engine cannot currently do its job (the storage reports a
+    /// problem such as a full disk); the server's health answer says so.
+    pub fn health(&self) -> Result<(), String> {
+        self.storage.health()
+    }
+
     /// Stops background work and makes everything durable. Called at shutdown.
     pub fn shutdown(&self) -> Result<(), DynamoError> {
         if let Ok(mut worker) = self.worker.lock() {

@@ -68,7 +68,7 @@ pub fn evaluate(condition: &Condition, item: &Item) -> Result<bool, ExprError> {
 
 /// An internal error: the tree was not resolved or not validated before evaluation.
 pub(crate) fn internal(detail: impl std::fmt::Display) -> ExprError {
-    ExprError::message_only(format!("Internal error: {detail}"))
+    ExprError::internal(detail)
 }
 
 pub(crate) fn unresolved_value(placeholder: &str) -> ExprError {
@@ -781,6 +781,7 @@ mod tests {
         for case in cases {
             let error = evaluate(&case, &item()).unwrap_err();
             assert!(error.message().starts_with("Internal error: "), "{case:?}");
+            assert!(error.is_internal(), "{case:?}");
         }
     }
 

@@ -33,9 +33,8 @@ pub const INVALID_PATH_FOR_UPDATE: &str =
 /// The error for a tree that still holds an `ExpressionAttributeNames` placeholder: the
 /// caller skipped resolution, which is a bug in Stator, not in the request.
 pub(crate) fn unresolved_name(placeholder: &str) -> ExprError {
-    ExprError::message_only(format!(
-        "Internal error: the expression attribute name {placeholder} was not resolved before \
-         evaluation"
+    ExprError::internal(format_args!(
+        "the expression attribute name {placeholder} was not resolved before evaluation"
     ))
 }
 

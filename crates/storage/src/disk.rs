@@ -196,6 +196,11 @@ impl Storage for DiskStorage {
     fn kind(&self) -> &'static str {
         "disk"
     }
+
+    /// In `Sync` mode every commit waits for an fdatasync (milliseconds).
+    fn calls_may_block(&self) -> bool {
+        self.durability == Durability::Sync
+    }
 }
 
 struct DiskSnapshot<'s> {

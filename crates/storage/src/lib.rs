@@ -8,13 +8,26 @@
 //!    forwards or backwards.
 //! 2. **Snapshots.** A [`Snapshot`] sees one committed state for its whole life, whatever is
 //!    committed meanwhile.
-//! 3. **Serializable atomic writes.** A [`WriteTransaction`] reads the latest committed state
-//!    plus its own uncommitted writes; `commit` applies all of its writes atomically, or none.
-//!    Write transactions are serialized: while one is open, `begin_write` on another thread
-//!    waits. A transaction that is dropped without `commit` writes nothing.
+//! 3. **Serializable atomic writes.** A [`WriteTransaction`] reads committed state plus its
+//!    own uncommitted writes; `commit` applies all of its writes atomically, or none. The
+//!    outcome of all committed transactions is as if they had run one at a time. A
+//!    transaction that is dropped without `commit` writes nothing.
+//! 4. **Conflicts are reported, never hidden.** A backend may run write transactions
+//!    concurrently (a shared SQL database does). When one would break serializability,
+//!    `commit` (or any read or write before it) fails with [`StorageError::Conflict`] and
+//!    nothing of the transaction is applied; the caller retries the whole transaction from
+//!    the start (the engine does this in one place, `Engine::write`). So everything a caller
+//!    does inside a transaction must be free of side effects until `commit` succeeds.
 //!
-//! Because write transactions are serialized, a read-modify-write inside one never loses an
-//! update and never sees a conflict; `commit` may still fail with an I/O error.
+//! The two embedded backends keep the simplest implementation of this contract: they
+//! serialize write transactions (while one is open, `begin_write` on another thread waits),
+//! so they never report a conflict; `commit` may still fail with an I/O error. Code above
+//! this crate must not rely on that: it is a property of these backends, not of the trait.
+//!
+//! Records that every writer of a table would update (item counts, sizes) are a
+//! single-writer bottleneck on a shared database. [`WriteTransaction::writer_slot`] gives
+//! each concurrently open transaction its own small number, so such records are kept one
+//! per slot and concurrent writers never touch the same key.
 //!
 //! Rule for callers: never open a write transaction while holding a snapshot or write
 //! transaction on the same thread (a backend may implement snapshots with a lock that a
@@ -54,8 +67,19 @@ pub enum StorageError {
     Io(String),
     #[error("storage corruption: {0}")]
     Corruption(String),
+    /// The transaction conflicted with a concurrent one and was not applied; running it
+    /// again from the start may succeed.
+    #[error("storage conflict: {0}")]
+    Conflict(String),
     #[error("storage error: {0}")]
     Other(String),
+}
+
+impl StorageError {
+    /// Whether the failed transaction may simply be run again.
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, StorageError::Conflict(_))
+    }
 }
 
 /// Scan direction for [`Reader::range`].
@@ -94,13 +118,21 @@ pub trait Reader {
 /// A consistent read-only view of the committed state at the moment it was taken.
 pub trait Snapshot: Reader + Send {}
 
-/// A serialized read-write transaction. Reads see the committed state plus this
+/// A serializable read-write transaction. Reads see the committed state plus this
 /// transaction's own writes (including in `range`).
 pub trait WriteTransaction: Reader + Send {
     fn put(&mut self, key: &[u8], value: &[u8]) -> Result<(), StorageError>;
     fn delete(&mut self, key: &[u8]) -> Result<(), StorageError>;
-    /// Applies every write of this transaction atomically.
+    /// Applies every write of this transaction atomically, or fails with nothing applied
+    /// ([`StorageError::Conflict`] when running it again may succeed).
     fn commit(self: Box<Self>) -> Result<(), StorageError>;
+    /// A number that no other write transaction open at the same time has. Backends that
+    /// serialize writers answer 0; a backend with concurrent writers answers, say, its
+    /// connection's index within a range that it leases for this process. Records that many
+    /// writers update are kept one per slot and summed by readers.
+    fn writer_slot(&self) -> u32 {
+        0
+    }
 }
 
 /// True when no key can lie within the bounds: the start is above the end, or they meet
@@ -142,4 +174,15 @@ pub trait Storage: Send + Sync + 'static {
     fn flush(&self) -> Result<(), StorageError>;
     /// A short name for logs and docs: "memory" or "disk".
     fn kind(&self) -> &'static str;
+    /// Whether a call may wait for I/O for long (an fsync, a network round trip). The
+    /// server runs engine calls on a blocking thread pool when this is true, so that one
+    /// slow call never stalls the connections that share its async worker thread.
+    fn calls_may_block(&self) -> bool {
+        false
+    }
+    /// `Err(reason)` when the store cannot currently do its job (for instance, the disk is
+    /// full and writes fail); the server's health answer and log report it.
+    fn health(&self) -> Result<(), String> {
+        Ok(())
+    }
 }
