@@ -17,11 +17,11 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use stator_engine::catalog::NewTable;
+use stator_engine::ddl::NewTable;
 use stator_engine::items::PutRequest;
 use stator_engine::query::{QueryRequest, Select};
 use stator_engine::schema::{BillingMode, KeyAttribute, KeySchema, ScalarType};
-use stator_engine::{Engine, EngineConfig, ReturnCapacity};
+use stator_engine::{Engine, EngineConfig};
 use stator_storage::{DiskStorage, Durability, MemoryStorage, Storage};
 use stator_types::{AttributeValue, Item, Number};
 
@@ -133,7 +133,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 forward: true,
                 exclusive_start_key: None,
                 consistent: false,
-                return_capacity: ReturnCapacity::None,
             })?;
             let micros = start.elapsed().as_secs_f64() * 1e6;
             if hot {

@@ -1,43 +1,40 @@
 //! The background worker: deletes the data of dropped tables and indexes, and backfills new
-//! global secondary indexes.
+//! global secondary indexes ([`crate::jobs`]).
 //!
 //! Both jobs work in bounded batches, one write transaction each, so a job never holds the
-//! storage writer lock for long and foreground requests interleave with it. Both are
-//! restartable: a dropped storage id keeps its `00 'd'` marker until its data is gone, and an
-//! index stays `CREATING` in the catalog until its backfill has finished, so [`Engine::open`]
-//! re-queues whatever a previous run left unfinished.
+//! storage writer lock for long and foreground requests interleave with it. A backfill
+//! batch reads the table's metadata inside its own transaction, like any write, so it stops
+//! when the index is dropped and always sees the index definition that is committed. A job
+//! that fails (storage full, a storage error) is logged and tried again after a growing
+//! pause (1 s, doubling up to a minute) in the same process; its stored markers also make
+//! it resume after a restart.
 
 use std::ops::Bound;
 use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
 
 use stator_storage::Direction;
 
 use crate::error::DynamoError;
-use crate::indexes::{adjust_stats, encode_entry, entry_for};
-use crate::items::decode_stored;
+use crate::indexes::{entry_for, insert_entry};
+use crate::jobs::Job;
 use crate::keys;
+use crate::records::decode_stored;
 use crate::schema::IndexStatus;
+use crate::stats;
 use crate::Engine;
 
 /// Entries handled per write transaction.
 const BATCH: usize = 1000;
-
-/// Work for the background thread.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Job {
-    /// Delete every key of a dropped table or index, then its stats and marker.
-    Drop(u32),
-    /// Build the entries of a `CREATING` index from the table's existing items.
-    Backfill {
-        table: String,
-        index_storage_id: u32,
-    },
-}
+/// Pause before the first retry of a failed job; doubled per failure up to [`MAX_RETRY_PAUSE`].
+const FIRST_RETRY_PAUSE: Duration = Duration::from_secs(1);
+const MAX_RETRY_PAUSE: Duration = Duration::from_secs(60);
 
 /// Starts the worker thread with the jobs a previous run left unfinished.
 pub(crate) fn start(engine: &Arc<Engine>, pending: Vec<Job>) {
     let (sender, receiver) = mpsc::channel::<Job>();
     for job in pending {
+        // The receiver is alive: it is moved into the thread below.
         let _ = sender.send(job);
     }
     if let Ok(mut slot) = engine.worker.lock() {
@@ -46,35 +43,70 @@ pub(crate) fn start(engine: &Arc<Engine>, pending: Vec<Job>) {
     let weak = Arc::downgrade(engine);
     let spawned = std::thread::Builder::new()
         .name("stator-background".into())
-        .spawn(move || {
-            while let Ok(job) = receiver.recv() {
-                let Some(engine) = weak.upgrade() else { return };
-                // A failed job leaves its marker (or CREATING status) in place; it is retried
-                // at the next start.
-                let _ = match job {
-                    Job::Drop(id) => drop_storage_id(&engine, id),
-                    Job::Backfill {
-                        table,
-                        index_storage_id,
-                    } => backfill(&engine, &table, index_storage_id),
-                };
-            }
-        });
-    if spawned.is_err() {
+        .spawn(move || run(&weak, &receiver));
+    if let Err(error) = spawned {
+        tracing::error!(%error, "cannot start the background worker; dropped data and new indexes wait for the next start");
         if let Ok(mut slot) = engine.worker.lock() {
             slot.take();
         }
     }
 }
 
-impl Engine {
-    /// Queues a background job (a no-op after shutdown: markers make it resume next start).
-    pub(crate) fn schedule(&self, job: Job) {
-        if let Ok(worker) = self.worker.lock() {
-            if let Some(sender) = worker.as_ref() {
-                let _ = sender.send(job);
+/// A failed job waiting for its next attempt.
+struct Retry {
+    job: Job,
+    at: Instant,
+    pause: Duration,
+}
+
+fn run(engine: &std::sync::Weak<Engine>, receiver: &mpsc::Receiver<Job>) {
+    let mut retries: Vec<Retry> = Vec::new();
+    loop {
+        let next_retry = retries.iter().map(|r| r.at).min();
+        let received = match next_retry {
+            None => receiver
+                .recv()
+                .map_err(|_| mpsc::RecvTimeoutError::Disconnected),
+            Some(at) => receiver.recv_timeout(at.saturating_duration_since(Instant::now())),
+        };
+        let (job, pause) = match received {
+            Ok(job) => (job, FIRST_RETRY_PAUSE),
+            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                let now = Instant::now();
+                let Some(due) = retries.iter().position(|r| r.at <= now) else {
+                    continue;
+                };
+                let retry = retries.swap_remove(due);
+                (retry.job, retry.pause)
             }
+        };
+        let Some(engine) = engine.upgrade() else {
+            return;
+        };
+        if let Err(error) = run_job(&engine, &job) {
+            tracing::error!(
+                ?job,
+                error = %error,
+                retry_in_secs = pause.as_secs(),
+                "background job failed"
+            );
+            retries.push(Retry {
+                job,
+                at: Instant::now() + pause,
+                pause: (pause * 2).min(MAX_RETRY_PAUSE),
+            });
         }
+    }
+}
+
+fn run_job(engine: &Engine, job: &Job) -> Result<(), DynamoError> {
+    match job {
+        Job::Drop(id) => drop_storage_id(engine, *id),
+        Job::Backfill {
+            table,
+            index_storage_id,
+        } => backfill(engine, table, *index_storage_id),
     }
 }
 
@@ -82,28 +114,29 @@ fn drop_storage_id(engine: &Engine, storage_id: u32) -> Result<(), DynamoError> 
     for prefix in keys::data_prefixes(storage_id) {
         let end = keys::prefix_end(&prefix);
         loop {
-            let mut txn = engine.storage.begin_write()?;
-            let batch: Vec<Vec<u8>> = {
-                let end_bound = end.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
-                txn.range(Bound::Included(&prefix), end_bound, Direction::Forward)?
-                    .take(BATCH)
-                    .map(|entry| entry.map(|(k, _)| k))
-                    .collect::<Result<_, _>>()?
-            };
-            for key in &batch {
-                txn.delete(key)?;
-            }
-            txn.commit()?;
-            if batch.len() < BATCH {
+            let deleted = engine.write(|txn| {
+                let batch: Vec<Vec<u8>> = {
+                    let end_bound = end.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
+                    txn.range(Bound::Included(&prefix), end_bound, Direction::Forward)?
+                        .take(BATCH)
+                        .map(|entry| entry.map(|(k, _)| k))
+                        .collect::<Result<_, _>>()?
+                };
+                for key in &batch {
+                    txn.delete(key)?;
+                }
+                Ok(batch.len())
+            })?;
+            if deleted < BATCH {
                 break;
             }
         }
     }
-    let mut txn = engine.storage.begin_write()?;
-    txn.delete(&keys::table_stats(storage_id))?;
-    txn.delete(&keys::dropped_table(storage_id))?;
-    txn.commit()?;
-    Ok(())
+    engine.write(|txn| {
+        stats::delete_all(txn, storage_id)?;
+        txn.delete(&keys::dropped_table(storage_id))?;
+        Ok(())
+    })
 }
 
 /// Walks the table's items in key order, writing the index entry of each item that has one
@@ -113,46 +146,44 @@ fn drop_storage_id(engine: &Engine, storage_id: u32) -> Result<(), DynamoError> 
 fn backfill(engine: &Engine, table: &str, index_storage_id: u32) -> Result<(), DynamoError> {
     let mut cursor: Option<Vec<u8>> = None;
     loop {
-        let Some(meta) = engine.table(table) else {
-            return Ok(());
-        };
-        let Some(index) = meta
-            .global_indexes
-            .iter()
-            .find(|i| i.storage_id == index_storage_id && i.status == IndexStatus::Creating)
-        else {
-            return Ok(());
-        };
-        let prefix = keys::table_items_prefix(meta.storage_id);
-        let end = keys::prefix_end(&prefix);
-        let mut txn = engine.storage.begin_write()?;
-        let items: Vec<(Vec<u8>, Vec<u8>)> = {
-            let start = match &cursor {
-                Some(k) => Bound::Excluded(k.as_slice()),
-                None => Bound::Included(prefix.as_slice()),
-            };
-            let end_bound = end.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
-            txn.range(start, end_bound, Direction::Forward)?
-                .take(BATCH)
-                .collect::<Result<_, _>>()?
-        };
-        for (_, value) in &items {
-            let stored = decode_stored(value)?;
-            if let Some(entry) = entry_for(&meta, index, &stored.item) {
-                if txn.get(&entry.key)?.is_none() {
-                    txn.put(&entry.key, &encode_entry(&entry))?;
-                    adjust_stats(
-                        txn.as_mut(),
-                        index.storage_id,
-                        1,
-                        entry.size as i64 + crate::indexes::INDEX_ENTRY_OVERHEAD,
-                    )?;
+        let step =
+            engine.write(|txn| {
+                let Some(meta) = engine.current_table(txn, table)? else {
+                    return Ok(None);
+                };
+                let Some(index) = meta.global_indexes.iter().find(|i| {
+                    i.storage_id == index_storage_id && i.status == IndexStatus::Creating
+                }) else {
+                    return Ok(None);
+                };
+                let prefix = keys::table_items_prefix(meta.storage_id);
+                let end = keys::prefix_end(&prefix);
+                let items: Vec<(Vec<u8>, Vec<u8>)> = {
+                    let start = match &cursor {
+                        Some(k) => Bound::Excluded(k.as_slice()),
+                        None => Bound::Included(prefix.as_slice()),
+                    };
+                    let end_bound = end.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
+                    txn.range(start, end_bound, Direction::Forward)?
+                        .take(BATCH)
+                        .collect::<Result<_, _>>()?
+                };
+                for (_, value) in &items {
+                    let stored = decode_stored(value)?;
+                    if let Some(entry) = entry_for(&meta, index, &stored.item) {
+                        if txn.get(&entry.key)?.is_none() {
+                            insert_entry(txn, index, &entry)?;
+                        }
+                    }
                 }
-            }
-        }
-        txn.commit()?;
-        cursor = items.last().map(|(k, _)| k.clone());
-        if items.len() < BATCH {
+                Ok(Some((items.len(), items.last().map(|(k, _)| k.clone()))))
+            })?;
+        let Some((count, last)) = step else {
+            // The table or the index is gone, or the index is no longer being built.
+            return Ok(());
+        };
+        cursor = last;
+        if count < BATCH {
             return engine.finish_backfill(table, index_storage_id);
         }
     }

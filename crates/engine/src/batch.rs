@@ -1,26 +1,34 @@
 //! BatchGetItem and BatchWriteItem.
 //!
 //! A batch is not a transaction, exactly as in DynamoDB: the whole request is validated
-//! first (tables exist, every key and item is well-formed), then each write is applied on its
-//! own in its own storage transaction (atomic per item, with indexes and statistics), and
-//! each read sees the latest committed state. Stator never throttles, so nothing is ever
-//! returned unprocessed by BatchWriteItem; BatchGetItem returns keys it did not read because
-//! the response reached DynamoDB's 16 MB limit in `UnprocessedKeys`, in request form, so the
-//! SDKs' retry loops work unchanged.
+//! first (tables exist, every key and item is well-formed), then each write is applied on
+//! its own, in its own run of [`Engine::write`] (atomic per item, with indexes and
+//! statistics, against the table's current metadata), and each read sees the latest
+//! committed state.
+//!
+//! Once one write has committed, BatchWriteItem never fails: if a later write fails (a
+//! storage error, a full disk, an item collection over its limit), that write and every
+//! one after it are returned in `UnprocessedItems`, in request form, and the answer reports
+//! what the writes done consumed; the failure is logged. The SDKs' retry loops then resend
+//! them, and a write that fails again first is reported as the error it is. BatchGetItem
+//! returns keys it did not read because the response reached DynamoDB's 16 MB limit in
+//! `UnprocessedKeys`, the same way.
 
 use std::sync::Arc;
 
 use stator_expr::Projection;
-use stator_types::{item_size, Item};
+use stator_types::Item;
 
-use crate::capacity::{read_units, write_units, CapacityKind, ConsumedCapacity, ReturnCapacity};
-use crate::error::DynamoError;
-use crate::indexes::IndexWrites;
-use crate::items::{
-    check_item, check_key, decode_stored, encode_stored, CollectionMetrics, NewItem,
+use crate::capacity::{
+    read_units, tally_for, CapacityKind, CapacityTally, ConsumedCapacity, IndexUnits,
 };
+use crate::collections::CollectionMetrics;
+use crate::error::DynamoError;
+use crate::itemcheck::check_key;
 use crate::keys;
+use crate::records::decode_stored;
 use crate::schema::TableMeta;
+use crate::write::{self, Cause, WritePlan};
 use crate::Engine;
 
 /// DynamoDB's limit on the response of one BatchGetItem.
@@ -44,7 +52,7 @@ pub struct BatchGetOutput {
     /// Keys not read because of the response size limit, with their table's projection and
     /// consistency settings.
     pub unprocessed: Vec<BatchGetTable>,
-    /// One entry per table, when asked for.
+    /// What was consumed, one entry per table.
     pub consumed: Vec<ConsumedCapacity>,
 }
 
@@ -66,59 +74,13 @@ pub struct BatchWriteTable {
 /// What BatchWriteItem returns.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BatchWriteOutput {
-    /// Always empty: Stator applies every write (it never throttles).
+    /// Writes not applied because an earlier one had committed and this one (or one before
+    /// it) failed; empty when everything was written.
     pub unprocessed: Vec<BatchWriteTable>,
-    /// One entry per table, when asked for.
+    /// What the writes done consumed, one entry per table of the request.
     pub consumed: Vec<ConsumedCapacity>,
-    /// Per table with local indexes, the collections written, when asked for.
+    /// Per table with local indexes, the collections written.
     pub collection_metrics: Vec<(String, Vec<CollectionMetrics>)>,
-}
-
-/// Adds up the capacity one request consumed on one table and its indexes.
-pub(crate) struct CapacityTally {
-    pub table: String,
-    pub units: f64,
-    pub global: Vec<(String, f64)>,
-    pub local: Vec<(String, f64)>,
-    pub kind: CapacityKind,
-}
-
-impl CapacityTally {
-    pub fn new(table: &str, kind: CapacityKind) -> Self {
-        CapacityTally {
-            table: table.to_string(),
-            units: 0.0,
-            global: Vec::new(),
-            local: Vec::new(),
-            kind,
-        }
-    }
-
-    /// Adds index write units, scaled by `factor` (2 inside transactions).
-    pub fn add_indexes(&mut self, writes: &IndexWrites, factor: f64) {
-        fn add(list: &mut Vec<(String, f64)>, name: &str, units: f64) {
-            match list.iter_mut().find(|(n, _)| n == name) {
-                Some((_, total)) => *total += units,
-                None => list.push((name.to_string(), units)),
-            }
-        }
-        for (name, units) in &writes.global {
-            add(&mut self.global, name, units * factor);
-        }
-        for (name, units) in &writes.local {
-            add(&mut self.local, name, units * factor);
-        }
-    }
-
-    pub fn into_consumed(self) -> ConsumedCapacity {
-        ConsumedCapacity {
-            table_name: self.table,
-            table_units: self.units,
-            kind: self.kind,
-            global_indexes: self.global,
-            local_indexes: self.local,
-        }
-    }
 }
 
 impl Engine {
@@ -133,11 +95,7 @@ impl Engine {
     /// BatchGetItem: reads every key (tables must exist; keys are validated first). Each item
     /// is charged like a GetItem of it; once the response reaches 16 MB the remaining keys
     /// are returned unprocessed.
-    pub fn batch_get(
-        &self,
-        tables: Vec<BatchGetTable>,
-        return_capacity: ReturnCapacity,
-    ) -> Result<BatchGetOutput, DynamoError> {
+    pub fn batch_get(&self, tables: Vec<BatchGetTable>) -> Result<BatchGetOutput, DynamoError> {
         let metas = self.tables_of(tables.iter().map(|t| t.table.as_str()))?;
         for (table, meta) in tables.iter().zip(&metas) {
             for key in &table.keys {
@@ -180,9 +138,7 @@ impl Engine {
                     consistent: table.consistent,
                 });
             }
-            if return_capacity != ReturnCapacity::None {
-                out.consumed.push(tally.into_consumed());
-            }
+            out.consumed.push(tally.into_consumed());
         }
         Ok(out)
     }
@@ -191,79 +147,117 @@ impl Engine {
     pub fn batch_write(
         &self,
         tables: Vec<BatchWriteTable>,
-        return_capacity: ReturnCapacity,
-        return_collection_metrics: bool,
     ) -> Result<BatchWriteOutput, DynamoError> {
         let metas = self.tables_of(tables.iter().map(|t| t.table.as_str()))?;
+        // Every write is checked before any is applied; the plans are reused by the writes
+        // unless the table's metadata changes meanwhile.
+        let mut plans: Vec<Vec<WritePlan<'_>>> = Vec::with_capacity(tables.len());
         for (table, meta) in tables.iter().zip(&metas) {
+            let mut table_plans = Vec::with_capacity(table.writes.len());
             for write in &table.writes {
-                match write {
-                    BatchWrite::Put(item) => {
-                        check_item(meta, item)?;
+                table_plans.push(match write {
+                    BatchWrite::Put(item) => WritePlan::put(meta, item)?,
+                    BatchWrite::Delete(key) => WritePlan::delete(meta, key)?,
+                });
+            }
+            plans.push(table_plans);
+        }
+        let mut out = BatchWriteOutput::default();
+        let mut tallies: Vec<CapacityTally> = metas
+            .iter()
+            .map(|m| CapacityTally::new(&m.name, CapacityKind::Write))
+            .collect();
+        let mut committed = 0usize;
+        let mut failure: Option<(usize, usize, DynamoError)> = None;
+        'tables: for (t, table) in tables.iter().enumerate() {
+            for (w, request) in table.writes.iter().enumerate() {
+                match self.batch_write_one(&table.table, request, &plans[t][w]) {
+                    Ok((meta_name, consumed, metrics)) => {
+                        committed += 1;
+                        let tally = tally_for(&mut tallies, &meta_name, CapacityKind::Write);
+                        tally.units += consumed.table_units;
+                        tally.add_indexes(
+                            &IndexUnits {
+                                global: consumed.global_indexes,
+                                local: consumed.local_indexes,
+                            },
+                            1.0,
+                        );
+                        if let Some(m) = metrics {
+                            match out
+                                .collection_metrics
+                                .iter_mut()
+                                .find(|(n, _)| *n == table.table)
+                            {
+                                Some((_, list)) => list.push(m),
+                                None => out.collection_metrics.push((table.table.clone(), vec![m])),
+                            }
+                        }
                     }
-                    BatchWrite::Delete(key) => {
-                        check_key(meta, key)?;
+                    Err(error) if committed == 0 => return Err(error),
+                    Err(error) => {
+                        failure = Some((t, w, error));
+                        break 'tables;
                     }
                 }
             }
         }
-        let mut out = BatchWriteOutput::default();
-        for (table, meta) in tables.into_iter().zip(&metas) {
-            let mut tally = CapacityTally::new(&meta.name, CapacityKind::Write);
-            let mut metrics = Vec::new();
-            for write in &table.writes {
-                let (key_item, new_item) = match write {
-                    BatchWrite::Put(item) => (item, Some(item)),
-                    BatchWrite::Delete(key) => (key, None),
-                };
-                let pk = key_item
-                    .get(&meta.key_schema.partition.name)
-                    .ok_or_else(|| DynamoError::internal("validated key lost its partition key"))?;
-                let sk = meta
-                    .key_schema
-                    .sort
-                    .as_ref()
-                    .and_then(|s| key_item.get(&s.name));
-                let storage_key = keys::item_key(meta.storage_id, pk, sk);
-                let new_size = new_item.map(item_size);
-                let encoded = new_item
-                    .zip(new_size)
-                    .map(|(i, size)| encode_stored(i, size));
-                let mut txn = self.storage.begin_write()?;
-                let old = txn
-                    .get(&storage_key)?
-                    .map(|b| decode_stored(&b))
-                    .transpose()?;
-                let old_size = old.as_ref().map_or(0, |o| o.size);
-                let new = match (new_item, new_size, &encoded) {
-                    (Some(item), Some(size), Some(encoded)) => Some(NewItem {
-                        item,
-                        size,
-                        encoded,
-                    }),
-                    _ => None,
-                };
-                let applied = self.apply_change(
-                    txn.as_mut(),
-                    meta,
-                    &storage_key,
-                    pk,
-                    old.as_ref(),
-                    new,
-                    return_collection_metrics,
-                )?;
-                txn.commit()?;
-                tally.units += write_units(old_size, new_size.unwrap_or(0));
-                tally.add_indexes(&applied.index_writes, 1.0);
-                metrics.extend(applied.collection_metrics);
-            }
-            if return_capacity != ReturnCapacity::None {
-                out.consumed.push(tally.into_consumed());
-            }
-            if !metrics.is_empty() {
-                out.collection_metrics.push((table.table.clone(), metrics));
+        drop(plans);
+        if let Some((t, w, error)) = failure {
+            tracing::warn!(
+                error = %error,
+                unprocessed_from_table = %tables[t].table,
+                "a BatchWriteItem write failed after others had committed; the rest are returned unprocessed"
+            );
+            for (i, table) in tables.into_iter().enumerate().skip(t) {
+                let skip = if i == t { w } else { 0 };
+                let writes: Vec<BatchWrite> = table.writes.into_iter().skip(skip).collect();
+                if !writes.is_empty() {
+                    out.unprocessed.push(BatchWriteTable {
+                        table: table.table,
+                        writes,
+                    });
+                }
             }
         }
+        out.consumed = tallies
+            .into_iter()
+            .map(CapacityTally::into_consumed)
+            .collect();
         Ok(out)
+    }
+
+    /// One write of a batch in its own transaction, against the table's current metadata.
+    fn batch_write_one(
+        &self,
+        table: &str,
+        request: &BatchWrite,
+        planned: &WritePlan<'_>,
+    ) -> Result<(String, ConsumedCapacity, Option<CollectionMetrics>), DynamoError> {
+        self.write(|txn| {
+            let meta = self.table_for_write(txn, table)?;
+            let fresh;
+            let plan = if planned.made_for(&meta) {
+                planned
+            } else {
+                fresh = match request {
+                    BatchWrite::Put(item) => WritePlan::put(&meta, item)?,
+                    BatchWrite::Delete(key) => WritePlan::delete(&meta, key)?,
+                };
+                &fresh
+            };
+            let old = txn.get(&plan.key)?.map(|b| decode_stored(&b)).transpose()?;
+            let mut applied = write::apply(
+                txn,
+                plan.change(&meta, old.as_ref(), Cause::User),
+                self.config.item_collection_limit,
+            )?;
+            let metrics = applied.collection.take();
+            Ok((
+                meta.name.clone(),
+                applied.into_consumed(&meta.name),
+                metrics,
+            ))
+        })
     }
 }

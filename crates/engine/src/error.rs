@@ -89,7 +89,7 @@ pub struct DynamoError {
     /// `ReturnValuesOnConditionCheckFailure=ALL_OLD` and the item existed.
     pub item: Option<Box<stator_types::Item>>,
     /// `CancellationReasons` of a `TransactionCanceledException`, in request order.
-    pub cancellation_reasons: Option<Vec<crate::transact::CancellationReason>>,
+    pub cancellation_reasons: Option<Vec<CancellationReason>>,
     /// For internal errors: what went wrong, for the server's log. Never sent to the
     /// client, who gets [`INTERNAL_MESSAGE`].
     pub detail: Option<String>,
@@ -155,6 +155,83 @@ impl DynamoError {
     /// Whether this error is a storage conflict after which the transaction may be retried.
     pub fn is_conflict(&self) -> bool {
         self.conflict
+    }
+}
+
+/// The `Code` of one entry of a `TransactionCanceledException`'s `CancellationReasons`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CancellationCode {
+    /// The action would have succeeded.
+    None,
+    ConditionalCheckFailed,
+    ItemCollectionSizeLimitExceeded,
+    TransactionConflict,
+    ProvisionedThroughputExceeded,
+    ThrottlingError,
+    ValidationError,
+}
+
+impl CancellationCode {
+    /// The code as DynamoDB writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CancellationCode::None => "None",
+            CancellationCode::ConditionalCheckFailed => "ConditionalCheckFailed",
+            CancellationCode::ItemCollectionSizeLimitExceeded => "ItemCollectionSizeLimitExceeded",
+            CancellationCode::TransactionConflict => "TransactionConflict",
+            CancellationCode::ProvisionedThroughputExceeded => "ProvisionedThroughputExceeded",
+            CancellationCode::ThrottlingError => "ThrottlingError",
+            CancellationCode::ValidationError => "ValidationError",
+        }
+    }
+}
+
+/// One entry of `CancellationReasons`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CancellationReason {
+    pub code: CancellationCode,
+    pub message: Option<String>,
+    /// The item, for `ConditionalCheckFailed` with `ReturnValuesOnConditionCheckFailure`.
+    pub item: Option<stator_types::Item>,
+}
+
+impl CancellationReason {
+    /// The reason of an action that would have succeeded.
+    pub fn none() -> Self {
+        CancellationReason {
+            code: CancellationCode::None,
+            message: None,
+            item: None,
+        }
+    }
+
+    pub fn new(
+        code: CancellationCode,
+        message: impl Into<String>,
+        item: Option<stator_types::Item>,
+    ) -> Self {
+        CancellationReason {
+            code,
+            message: Some(message.into()),
+            item,
+        }
+    }
+}
+
+impl DynamoError {
+    /// `TransactionCanceledException` with DynamoDB's message listing every reason code.
+    pub fn transaction_canceled(reasons: Vec<CancellationReason>) -> Self {
+        let codes: Vec<&str> = reasons.iter().map(|r| r.code.as_str()).collect();
+        let mut error = DynamoError::new(
+            ErrorKind::TransactionCanceled,
+            format!(
+                "Transaction cancelled, please refer cancellation reasons for specific reasons \
+                 [{}]",
+                codes.join(", ")
+            ),
+        );
+        error.cancellation_reasons = Some(reasons);
+        error
     }
 }
 

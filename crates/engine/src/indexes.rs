@@ -5,20 +5,21 @@
 //! index leaves the others out). The entry's value is the item projected as the index
 //! defines — `ALL`, `KEYS_ONLY` (table and index keys) or `INCLUDE` (keys plus the listed
 //! attributes) — stored like an item (`<size: u32 LE> <item codec>`), so a Query on the
-//! index reads only the index. Each index has a stats record (entry count, bytes) under its
-//! own storage id, written in the same transaction, which DescribeTable reports as
-//! `ItemCount` / `IndexSizeBytes`. Indexes that are being created (backfilled) are
+//! index reads only the index. Each index has statistics (entry count, bytes; see
+//! [`crate::stats`]) under its own storage id, written in the same transaction, which
+//! DescribeTable reports as `ItemCount` / `IndexSizeBytes`. Indexes that are being created (backfilled) are
 //! maintained too, so the backfill and concurrent writes never miss an item; indexes being
 //! deleted are not.
 
 use stator_storage::WriteTransaction;
 use stator_types::{item_size, AttributeValue, Item};
 
-use crate::capacity::write_units;
-use crate::catalog::{decode_stats, encode_stats};
+use crate::capacity::{write_units, IndexUnits};
 use crate::error::DynamoError;
 use crate::keys;
+use crate::records::encode_stored;
 use crate::schema::{IndexMeta, IndexStatus, ProjectionType, TableMeta};
+use crate::stats;
 
 /// DynamoDB counts 100 bytes of overhead per index entry in `IndexSizeBytes`.
 pub const INDEX_ENTRY_OVERHEAD: i64 = 100;
@@ -92,35 +93,31 @@ fn index_key_value<'a>(
     (attr.attr_type.matches(value) && !empty).then_some(value)
 }
 
-/// Encodes an index entry's value.
+/// Encodes an index entry's value (the layout of a stored item, see [`crate::records`]).
 pub fn encode_entry(entry: &IndexEntry) -> Vec<u8> {
-    let mut out = Vec::with_capacity(entry.size + 16);
-    out.extend_from_slice(&(entry.size as u32).to_le_bytes());
-    stator_types::encode_item(&entry.projected, &mut out);
-    out
+    encode_stored(&entry.projected, entry.size)
 }
 
-/// Adds to an index's (or table's) stats record inside `txn`.
-pub fn adjust_stats(
+/// Writes a new entry and counts it in the index's statistics.
+pub fn insert_entry(
     txn: &mut dyn WriteTransaction,
-    storage_id: u32,
-    count_delta: i64,
-    size_delta: i64,
+    index: &IndexMeta,
+    entry: &IndexEntry,
 ) -> Result<(), DynamoError> {
-    if count_delta == 0 && size_delta == 0 {
-        return Ok(());
-    }
-    let key = keys::table_stats(storage_id);
-    let (count, size) = txn.get(&key)?.map(|b| decode_stats(&b)).unwrap_or((0, 0));
-    txn.put(&key, &encode_stats(count + count_delta, size + size_delta))?;
-    Ok(())
+    txn.put(&entry.key, &encode_entry(entry))?;
+    stats::adjust(
+        txn,
+        index.storage_id,
+        1,
+        entry.size as i64 + INDEX_ENTRY_OVERHEAD,
+    )
 }
 
-/// Write units each index was charged, by name: (global, local).
+/// What keeping the indexes in step with one item write did.
 #[derive(Default)]
 pub struct IndexWrites {
-    pub global: Vec<(String, f64)>,
-    pub local: Vec<(String, f64)>,
+    /// Write units each index was charged.
+    pub units: IndexUnits,
     /// Change in the bytes of local index entries (part of the item collection's size).
     pub local_bytes_delta: i64,
 }
@@ -156,14 +153,14 @@ pub fn maintain(
                     continue;
                 }
                 txn.put(&n.key, &encode_entry(n))?;
-                adjust_stats(txn, index.storage_id, 0, n.size as i64 - o.size as i64)?;
+                stats::adjust(txn, index.storage_id, 0, n.size as i64 - o.size as i64)?;
                 write_units(o.size, n.size)
             }
             _ => {
                 let mut units = 0.0;
                 if let Some(o) = &old_entry {
                     txn.delete(&o.key)?;
-                    adjust_stats(
+                    stats::adjust(
                         txn,
                         index.storage_id,
                         -1,
@@ -172,22 +169,16 @@ pub fn maintain(
                     units += write_units(o.size, 0);
                 }
                 if let Some(n) = &new_entry {
-                    txn.put(&n.key, &encode_entry(n))?;
-                    adjust_stats(
-                        txn,
-                        index.storage_id,
-                        1,
-                        n.size as i64 + INDEX_ENTRY_OVERHEAD,
-                    )?;
+                    insert_entry(txn, index, n)?;
                     units += write_units(0, n.size);
                 }
                 units
             }
         };
         let list = if global {
-            &mut writes.global
+            &mut writes.units.global
         } else {
-            &mut writes.local
+            &mut writes.units.local
         };
         list.push((index.name.clone(), units));
     }

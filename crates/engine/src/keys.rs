@@ -1,9 +1,13 @@
 //! The storage key layout: how catalog records and items map to byte keys.
 //!
 //! ```text
-//! catalog   00 'n'                              -> next table storage id (u32 BE)
+//! catalog   00 'v'                              -> database format version (u32 BE)
+//!           00 'n'                              -> next table storage id (u32 BE)
 //!           00 't' <table name>                 -> TableMeta (JSON)
-//!           00 's' <storage id u32 BE>          -> table stats: item count, bytes (2 x i64 BE)
+//!           00 'g' <storage id u32 BE>          -> catalog generation of the table (u64 BE)
+//!           00 's' <storage id u32 BE> <slot u32 BE>
+//!                                               -> stats share of one writer slot: item
+//!                                                  count, bytes (2 x i64 BE)
 //!           00 'd' <storage id u32 BE>          -> (empty) a dropped table awaiting cleanup
 //! items     01 <storage id u32 BE> <hash64 BE> <pk> [<sk>]  -> item (stator_types::itemcodec)
 //! index     02 <index storage id u32 BE> <hash64 BE> <ipk> [<isk>] <pk> [<sk>]
@@ -14,7 +18,10 @@
 //! An index entry's key is the index key followed by the base table key, so entries with
 //! equal index keys stay distinct and sorted by table key; every component but the last is
 //! encoded "not last" (escaped and terminated). Index ids come from the same never-reused
-//! counter as table ids, so the stats record `00 's' <id>` serves indexes too.
+//! counter as table ids, so the stats records `00 's' <id> …` serve indexes too. Stats are
+//! kept one record per writer slot (`WriteTransaction::writer_slot`: always 0 on the
+//! embedded backends) and summed by readers, so concurrent writers on a shared database
+//! never update the same record.
 //! `<pk>` and `<sk>` use the order-preserving encodings of `stator_types::keycodec`; the
 //! partition key is encoded as "last" when the table has no sort key. The 64-bit hash of the
 //! encoded partition key comes first so that a table scan visits partitions in hash order
@@ -28,6 +35,11 @@ const CATALOG: u8 = 0x00;
 const ITEMS: u8 = 0x01;
 const INDEX: u8 = 0x02;
 const COLLECTION: u8 = 0x03;
+
+/// The record that says which layout this database uses (see `records::FORMAT_VERSION`).
+pub fn format_version() -> Vec<u8> {
+    vec![CATALOG, b'v']
+}
 
 pub fn next_storage_id() -> Vec<u8> {
     vec![CATALOG, b'n']
@@ -45,7 +57,23 @@ pub fn table_meta_range() -> (Vec<u8>, Vec<u8>) {
     (vec![CATALOG, b't'], vec![CATALOG, b't' + 1])
 }
 
-pub fn table_stats(storage_id: u32) -> Vec<u8> {
+/// The catalog generation of a table: bumped by every change of its metadata, read by every
+/// write inside its own transaction to prove the metadata it used is current.
+pub fn table_generation(storage_id: u32) -> Vec<u8> {
+    let mut key = vec![CATALOG, b'g'];
+    key.extend_from_slice(&storage_id.to_be_bytes());
+    key
+}
+
+/// The stats share of one writer slot of a table or index.
+pub fn stats(storage_id: u32, slot: u32) -> Vec<u8> {
+    let mut key = stats_prefix(storage_id);
+    key.extend_from_slice(&slot.to_be_bytes());
+    key
+}
+
+/// The prefix of every stats share of a table or index.
+pub fn stats_prefix(storage_id: u32) -> Vec<u8> {
     let mut key = vec![CATALOG, b's'];
     key.extend_from_slice(&storage_id.to_be_bytes());
     key
@@ -63,6 +91,12 @@ pub fn dropped_table_range() -> (Vec<u8>, Vec<u8>) {
 
 /// Decodes the storage id from a key produced by [`dropped_table`].
 pub fn dropped_table_id(key: &[u8]) -> Option<u32> {
+    catalog_storage_id(key)
+}
+
+/// The storage id in a catalog key of the form `00 <tag> <storage id> …` (generation,
+/// stats, dropped marker).
+pub fn catalog_storage_id(key: &[u8]) -> Option<u32> {
     let bytes: [u8; 4] = key.get(2..6)?.try_into().ok()?;
     Some(u32::from_be_bytes(bytes))
 }

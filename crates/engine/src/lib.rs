@@ -25,19 +25,27 @@ pub mod background;
 pub mod batch;
 pub mod capacity;
 pub mod catalog;
+pub mod collections;
+pub mod ddl;
 pub mod error;
 pub mod indexes;
+pub mod itemcheck;
 pub mod items;
+pub mod jobs;
 pub mod keys;
 pub mod query;
+pub mod records;
 pub mod schema;
+pub mod stats;
 pub mod transact;
+pub mod write;
 
 use std::collections::HashMap;
+use std::ops::Bound;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, RwLock};
 
-use stator_storage::{Direction, Storage};
+use stator_storage::{Direction, Storage, WriteTransaction};
 
 pub use capacity::{CapacityKind, ConsumedCapacity, ReturnCapacity};
 pub use error::{DynamoError, ErrorKind};
@@ -65,69 +73,65 @@ impl Default for EngineConfig {
 pub struct Engine {
     storage: Arc<dyn Storage>,
     config: EngineConfig,
-    /// Table metadata by name, loaded at open and kept in step with the catalog keys.
+    /// Table metadata by name: a cache of the catalog records, checked by every write (see
+    /// [`catalog`]).
     tables: RwLock<HashMap<String, Arc<schema::TableMeta>>>,
-    /// Serializes catalog changes (create/update/delete table, tags) so that the check
-    /// "does this table exist" and the change it guards happen as one step.
+    /// Serializes this process's catalog changes (create/update/delete table, tags); the
+    /// catalog's correctness does not depend on it (see [`ddl`]).
     ddl: Mutex<()>,
     /// The background worker's queue (dropped data, index backfills).
-    worker: Mutex<Option<mpsc::Sender<background::Job>>>,
+    worker: Mutex<Option<mpsc::Sender<jobs::Job>>>,
     /// Recent `ClientRequestToken`s of TransactWriteItems.
     idempotency: Mutex<transact::IdempotencyTokens>,
 }
 
 impl Engine {
-    /// Opens the engine on `storage`: loads the catalog and resumes cleanup of tables that
-    /// were dropped before a restart.
+    /// Opens the engine on `storage`: checks (and if need be migrates) the database format,
+    /// loads the catalog, and resumes background work a previous run left unfinished
+    /// (dropped tables' data, index backfills).
     pub fn open(
         storage: Arc<dyn Storage>,
         config: EngineConfig,
     ) -> Result<Arc<Engine>, DynamoError> {
-        let mut tables = HashMap::new();
-        let mut dropped = Vec::new();
-        {
-            let snapshot = storage.snapshot()?;
-            let (start, end) = keys::table_meta_range();
-            for entry in snapshot.range(
-                std::ops::Bound::Included(&start),
-                std::ops::Bound::Excluded(&end),
-                Direction::Forward,
-            )? {
-                let (_, value) = entry?;
-                let meta: schema::TableMeta = serde_json::from_slice(&value).map_err(|e| {
-                    DynamoError::internal(format!("corrupt table metadata in storage: {e}"))
-                })?;
-                tables.insert(meta.name.clone(), Arc::new(meta));
-            }
-            let (start, end) = keys::dropped_table_range();
-            for entry in snapshot.range(
-                std::ops::Bound::Included(&start),
-                std::ops::Bound::Excluded(&end),
-                Direction::Forward,
-            )? {
-                let (key, _) = entry?;
-                if let Some(id) = keys::dropped_table_id(&key) {
-                    dropped.push(id);
-                }
-            }
-        }
         let engine = Arc::new(Engine {
             storage,
             config,
-            tables: RwLock::new(tables),
+            tables: RwLock::new(HashMap::new()),
             ddl: Mutex::new(()),
             worker: Mutex::new(None),
             idempotency: Mutex::new(transact::IdempotencyTokens::default()),
         });
-        let mut pending: Vec<background::Job> =
-            dropped.into_iter().map(background::Job::Drop).collect();
-        for meta in engine_tables(&engine) {
-            for index in &meta.global_indexes {
-                if index.status == schema::IndexStatus::Creating {
-                    pending.push(background::Job::Backfill {
-                        table: meta.name.clone(),
-                        index_storage_id: index.storage_id,
-                    });
+        engine.write(prepare_format)?;
+        let mut pending: Vec<jobs::Job> = Vec::new();
+        {
+            let snapshot = engine.storage.snapshot()?;
+            let (start, end) = keys::table_meta_range();
+            for entry in snapshot.range(
+                Bound::Included(&start),
+                Bound::Excluded(&end),
+                Direction::Forward,
+            )? {
+                let (_, value) = entry?;
+                let meta = Arc::new(catalog::decode_meta(&value)?);
+                for index in &meta.global_indexes {
+                    if index.status == schema::IndexStatus::Creating {
+                        pending.push(jobs::Job::Backfill {
+                            table: meta.name.clone(),
+                            index_storage_id: index.storage_id,
+                        });
+                    }
+                }
+                engine.cache_table(meta);
+            }
+            let (start, end) = keys::dropped_table_range();
+            for entry in snapshot.range(
+                Bound::Included(&start),
+                Bound::Excluded(&end),
+                Direction::Forward,
+            )? {
+                let (key, _) = entry?;
+                if let Some(id) = keys::dropped_table_id(&key) {
+                    pending.insert(0, jobs::Job::Drop(id));
                 }
             }
         }
@@ -141,14 +145,6 @@ impl Engine {
 
     pub fn config(&self) -> &EngineConfig {
         &self.config
-    }
-
-    /// The metadata of table `name`, or `None`.
-    pub fn table(&self, name: &str) -> Option<Arc<schema::TableMeta>> {
-        match self.tables.read() {
-            Ok(tables) => tables.get(name).cloned(),
-            Err(poisoned) => poisoned.into_inner().get(name).cloned(),
-        }
     }
 
     /// `Err(reason)` when the engine cannot currently do its job (the storage reports a
@@ -167,11 +163,76 @@ impl Engine {
     }
 }
 
-fn engine_tables(engine: &Engine) -> Vec<Arc<schema::TableMeta>> {
-    match engine.tables.read() {
-        Ok(t) => t.values().cloned().collect(),
-        Err(poisoned) => poisoned.into_inner().values().cloned().collect(),
+/// Makes sure the database is in the layout this build uses ([`records::FORMAT_VERSION`]):
+/// a new database gets the version record; a format 0 database (round 1, no version
+/// record) is migrated in this one transaction; a newer or unknown format is refused, so a
+/// downgrade never misreads data.
+fn prepare_format(txn: &mut dyn WriteTransaction) -> Result<(), DynamoError> {
+    let version = match txn.get(&keys::format_version())? {
+        Some(bytes) => records::decode_u32(&bytes, "format version record")?,
+        None => {
+            let empty = txn
+                .range(Bound::Unbounded, Bound::Unbounded, Direction::Forward)?
+                .next()
+                .is_none();
+            if !empty {
+                migrate_from_format_0(txn)?;
+            }
+            txn.put(
+                &keys::format_version(),
+                &records::encode_u32(records::FORMAT_VERSION),
+            )?;
+            return Ok(());
+        }
+    };
+    if version == records::FORMAT_VERSION {
+        return Ok(());
     }
+    Err(DynamoError::internal(format!(
+        "the data directory holds database format version {version}, and this build of \
+         Stator reads format {}: it was written by a newer Stator. Run that version (or a \
+         later one), or start this one on another directory",
+        records::FORMAT_VERSION
+    )))
+}
+
+/// Format 0 → 1: every table gets generation 1 (metadata and generation record), and each
+/// table's or index's single stats record becomes the share of writer slot 0.
+fn migrate_from_format_0(txn: &mut dyn WriteTransaction) -> Result<(), DynamoError> {
+    let (start, end) = keys::table_meta_range();
+    let metas: Vec<schema::TableMeta> = txn
+        .range(
+            Bound::Included(&start),
+            Bound::Excluded(&end),
+            Direction::Forward,
+        )?
+        .map(|entry| {
+            entry
+                .map_err(DynamoError::from)
+                .and_then(|(_, value)| catalog::decode_meta(&value))
+        })
+        .collect::<Result<_, _>>()?;
+    for mut meta in metas {
+        meta.generation = 0;
+        catalog::store_meta(txn, &mut meta)?;
+    }
+    // Old stats keys are `00 's' <id>`: exactly the 6-byte prefix of the new ones.
+    let prefix = [0x00, b's'];
+    let old_stats: Vec<(Vec<u8>, Vec<u8>)> = txn
+        .range(
+            Bound::Included(&prefix[..]),
+            Bound::Excluded(&[0x00, b's' + 1][..]),
+            Direction::Forward,
+        )?
+        .filter(|entry| entry.as_ref().map_or(true, |(key, _)| key.len() == 6))
+        .collect::<Result<_, _>>()?;
+    for (key, value) in old_stats {
+        let storage_id = keys::catalog_storage_id(&key)
+            .ok_or_else(|| records::corrupt("statistics record key"))?;
+        txn.delete(&key)?;
+        txn.put(&keys::stats(storage_id, 0), &value)?;
+    }
+    Ok(())
 }
 
 /// Seconds since the Unix epoch with millisecond precision, as DynamoDB reports timestamps.

@@ -14,10 +14,10 @@ use stator_expr::{Condition, Name, Operand, Path, PathElement, Projection, SortK
 use stator_storage::Direction;
 use stator_types::{AttributeValue, Item};
 
-use crate::capacity::{read_units, CapacityKind, ConsumedCapacity, ReturnCapacity};
+use crate::capacity::{read_units, CapacityKind, ConsumedCapacity};
 use crate::error::DynamoError;
-use crate::items::{decode_stored, stored_size, ReadItem};
 use crate::keys;
+use crate::records::{decode_stored, stored_size, ReadItem};
 use crate::schema::{IndexMeta, ProjectionType, TableMeta};
 use crate::Engine;
 
@@ -60,7 +60,6 @@ pub struct QueryRequest {
     /// Key attributes of the item to start after (table key, plus index key for indexes).
     pub exclusive_start_key: Option<Item>,
     pub consistent: bool,
-    pub return_capacity: ReturnCapacity,
 }
 
 /// A Scan after validation.
@@ -76,11 +75,10 @@ pub struct ScanRequest {
     pub consistent: bool,
     /// `(Segment, TotalSegments)` for a parallel scan.
     pub segment: Option<(u32, u32)>,
-    pub return_capacity: ReturnCapacity,
 }
 
 /// One page of results.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Page {
     /// The items that passed the filter (empty for `Select::Count`).
     pub items: Vec<ReadItem>,
@@ -89,7 +87,8 @@ pub struct Page {
     /// `ScannedCount`: items evaluated before the filter.
     pub scanned_count: usize,
     pub last_evaluated_key: Option<Item>,
-    pub consumed: Option<ConsumedCapacity>,
+    /// What the read consumed (reported only if the client asked).
+    pub consumed: ConsumedCapacity,
 }
 
 impl Page {
@@ -423,7 +422,6 @@ struct PageSpec<'a> {
     limit: Option<usize>,
     forward: bool,
     consistent: bool,
-    return_capacity: ReturnCapacity,
 }
 
 impl Engine {
@@ -445,7 +443,6 @@ impl Engine {
                 limit: req.limit,
                 forward: req.forward,
                 consistent: req.consistent,
-                return_capacity: req.return_capacity,
             },
         )
     }
@@ -477,7 +474,6 @@ impl Engine {
                 limit: req.limit,
                 forward: true,
                 consistent: req.consistent,
-                return_capacity: req.return_capacity,
             },
         )
     }
@@ -541,7 +537,13 @@ impl Engine {
             Bound::Excluded(k) => Bound::Excluded(k.as_slice()),
             Bound::Unbounded => Bound::Unbounded,
         };
-        let mut page = Page::default();
+        let mut page = Page {
+            items: Vec::new(),
+            count: 0,
+            scanned_count: 0,
+            last_evaluated_key: None,
+            consumed: ConsumedCapacity::zero(&meta.name, CapacityKind::Read),
+        };
         let mut bytes_read = 0usize;
         let mut fetched_bytes = 0usize;
         let mut last: Option<Item> = None;
@@ -617,30 +619,21 @@ impl Engine {
         if stopped_early {
             page.last_evaluated_key = last;
         }
-        if spec.return_capacity != ReturnCapacity::None {
-            let units = read_units(bytes_read, spec.consistent);
-            let fetched = if fetch_from_table && fetched_bytes > 0 {
-                read_units(fetched_bytes, spec.consistent)
+        let units = read_units(bytes_read, spec.consistent);
+        let fetched = if fetch_from_table && fetched_bytes > 0 {
+            read_units(fetched_bytes, spec.consistent)
+        } else {
+            0.0
+        };
+        page.consumed.table_units = units;
+        if let Some(index) = target.index {
+            page.consumed.table_units = fetched;
+            let list = if target.is_global_index() {
+                &mut page.consumed.global_indexes
             } else {
-                0.0
+                &mut page.consumed.local_indexes
             };
-            let mut consumed = ConsumedCapacity {
-                table_name: meta.name.clone(),
-                table_units: units,
-                kind: CapacityKind::Read,
-                global_indexes: Vec::new(),
-                local_indexes: Vec::new(),
-            };
-            if let Some(index) = target.index {
-                consumed.table_units = fetched;
-                let list = if target.is_global_index() {
-                    &mut consumed.global_indexes
-                } else {
-                    &mut consumed.local_indexes
-                };
-                list.push((index.name.clone(), units));
-            }
-            page.consumed = Some(consumed);
+            list.push((index.name.clone(), units));
         }
         Ok(page)
     }

@@ -188,6 +188,10 @@ pub struct TableMeta {
     /// Internal number that prefixes every storage key of this table. Never reused, so a
     /// deleted table's leftover data can never show through a new table of the same name.
     pub storage_id: u32,
+    /// Bumped by every change of this record; equal to the table's generation record
+    /// (see `crate::catalog`). Absent in format 0 records, which the migration numbers 1.
+    #[serde(default)]
+    pub generation: u64,
     /// The `TableId` UUID DynamoDB reports.
     pub table_id: String,
     pub arn: String,

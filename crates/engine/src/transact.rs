@@ -1,31 +1,40 @@
 //! TransactGetItems and TransactWriteItems.
 //!
-//! A TransactWriteItems runs in **one** storage write transaction: every action's item is
-//! read, every condition evaluated and every update computed first; if any action fails, the
-//! transaction writes nothing and fails with `TransactionCanceledException`, whose
-//! cancellation reasons list every action in request order (`None` for the ones that would
-//! have succeeded). Otherwise all writes are applied and committed together. Because storage
-//! write transactions are serialized, transactions are serializable with respect to each
-//! other and to single-item writes. A TransactGetItems reads every item from one snapshot.
+//! A TransactWriteItems is **one** run of [`Engine::write`]: every table's current metadata
+//! is taken inside the transaction, every action's item is read, every condition evaluated
+//! and every update computed first; if any action fails, the transaction writes nothing
+//! and fails with `TransactionCanceledException`, whose cancellation reasons list every
+//! action in request order (`None` for the ones that would have succeeded). Otherwise every
+//! write goes through the one write path ([`crate::write::apply`]) and they commit
+//! together. Storage transactions are serializable, so transactions are serializable with
+//! respect to each other and to single-item writes; on the embedded backends, which
+//! serialize writers, two requests on one item never conflict, so Stator never needs
+//! `TransactionConflict` there. A TransactGetItems reads every item from one snapshot.
 //!
 //! `ClientRequestToken` makes a TransactWriteItems idempotent for 10 minutes: the same
 //! token with the same request succeeds again without writing; with a different request it
-//! fails with `IdempotentParameterMismatchException`.
+//! fails with `IdempotentParameterMismatchException`. The tokens are kept in this process
+//! (a shared-database deployment will need them in the database).
 
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use stator_expr::{Condition, Projection, Update};
-use stator_types::{item_size, AttributeValue, Item, MAX_ITEM_SIZE};
+use stator_types::{AttributeValue, Item};
 
-use crate::batch::CapacityTally;
-use crate::capacity::{read_units, write_units, CapacityKind, ConsumedCapacity, ReturnCapacity};
-use crate::error::{DynamoError, ErrorKind};
-use crate::items::{
-    check_item, check_key, check_update_spares_key, decode_stored, encode_stored,
-    CollectionMetrics, NewItem, StoredItem, KEY_MISMATCH,
+use crate::capacity::{
+    read_units, tally_for, write_units, CapacityKind, CapacityTally, ConsumedCapacity,
+};
+use crate::collections::CollectionMetrics;
+use crate::error::{CancellationCode, CancellationReason, DynamoError, ErrorKind};
+use crate::itemcheck::{
+    check_item, check_key, check_update_spares_key, check_updated_size, KEY_MISMATCH,
 };
 use crate::keys;
+use crate::records::{decode_stored, encode_stored, StoredItem};
+use crate::schema::TableMeta;
+use crate::write::{self, Cause, Change, ItemKey, NewItem};
 use crate::Engine;
 
 /// How long a `ClientRequestToken` is remembered.
@@ -44,6 +53,7 @@ pub struct TransactGet {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TransactGetOutput {
     pub items: Vec<Option<Item>>,
+    /// What was consumed, one entry per table.
     pub consumed: Vec<ConsumedCapacity>,
 }
 
@@ -88,26 +98,15 @@ pub struct TransactWriteRequest {
     /// A digest of the whole request apart from the token, computed by the API layer, to
     /// tell a retry of the same request from a different request with the same token.
     pub request_fingerprint: u64,
-    pub return_capacity: crate::ReturnCapacity,
-    pub return_collection_metrics: bool,
 }
 
 /// What a successful TransactWriteItems returns.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TransactWriteOutput {
-    /// One entry per table, when asked for.
+    /// What was consumed, one entry per table (none for a repeated idempotent request,
+    /// which writes nothing).
     pub consumed: Vec<ConsumedCapacity>,
     pub collection_metrics: Vec<(String, Vec<CollectionMetrics>)>,
-}
-
-/// One entry of `CancellationReasons`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct CancellationReason {
-    /// `None`, `ConditionalCheckFailed`, `ValidationError`, `ItemCollectionSizeLimitExceeded`…
-    pub code: String,
-    pub message: Option<String>,
-    /// The item, for `ConditionalCheckFailed` with `ReturnValuesOnConditionCheckFailure`.
-    pub item: Option<Item>,
 }
 
 /// Tokens of recent successful TransactWriteItems: token → (request fingerprint, when).
@@ -129,36 +128,6 @@ impl IdempotencyTokens {
     fn remember(&mut self, token: String, fingerprint: u64) {
         self.seen.insert(token, (fingerprint, Instant::now()));
     }
-}
-
-fn no_reason() -> CancellationReason {
-    CancellationReason {
-        code: "None".to_string(),
-        message: None,
-        item: None,
-    }
-}
-
-fn reason(code: &str, message: &str, item: Option<Item>) -> CancellationReason {
-    CancellationReason {
-        code: code.to_string(),
-        message: Some(message.to_string()),
-        item,
-    }
-}
-
-/// `TransactionCanceledException` with DynamoDB's message listing every reason code.
-fn canceled(reasons: Vec<CancellationReason>) -> DynamoError {
-    let codes: Vec<&str> = reasons.iter().map(|r| r.code.as_str()).collect();
-    let mut err = DynamoError::new(
-        ErrorKind::TransactionCanceled,
-        format!(
-            "Transaction cancelled, please refer cancellation reasons for specific reasons [{}]",
-            codes.join(", ")
-        ),
-    );
-    err.cancellation_reasons = Some(reasons);
-    err
 }
 
 /// One action after phase 1: where it writes and what.
@@ -204,11 +173,7 @@ impl TransactAction {
 impl Engine {
     /// TransactGetItems: every item from one snapshot; each read costs twice a strongly
     /// consistent read, as DynamoDB charges transactional reads.
-    pub fn transact_get(
-        &self,
-        gets: Vec<TransactGet>,
-        return_capacity: ReturnCapacity,
-    ) -> Result<TransactGetOutput, DynamoError> {
+    pub fn transact_get(&self, gets: Vec<TransactGet>) -> Result<TransactGetOutput, DynamoError> {
         let metas = self.tables_of(gets.iter().map(|g| g.table.as_str()))?;
         let mut storage_keys = Vec::with_capacity(gets.len());
         for (get, meta) in gets.iter().zip(&metas) {
@@ -221,26 +186,17 @@ impl Engine {
         for ((get, meta), key) in gets.iter().zip(&metas).zip(&storage_keys) {
             let stored = snapshot.get(key)?.map(|b| decode_stored(&b)).transpose()?;
             let size = stored.as_ref().map_or(0, |s| s.size);
-            let units = 2.0 * read_units(size, true);
-            match tallies.iter_mut().find(|t| t.table == meta.name) {
-                Some(t) => t.units += units,
-                None => {
-                    let mut t = CapacityTally::new(&meta.name, CapacityKind::Read);
-                    t.units = units;
-                    tallies.push(t);
-                }
-            }
+            tally_for(&mut tallies, &meta.name, CapacityKind::Read).units +=
+                2.0 * read_units(size, true);
             out.items.push(stored.map(|s| match &get.projection {
                 Some(p) => stator_expr::project(&p.0, &s.item),
                 None => s.item,
             }));
         }
-        if return_capacity != ReturnCapacity::None {
-            out.consumed = tallies
-                .into_iter()
-                .map(CapacityTally::into_consumed)
-                .collect();
-        }
+        out.consumed = tallies
+            .into_iter()
+            .map(CapacityTally::into_consumed)
+            .collect();
         Ok(out)
     }
 
@@ -272,8 +228,20 @@ impl Engine {
                 }
             }
         };
+        let out = self.write(|txn| self.transact_in(txn, &req))?;
+        if let (Some(tokens), Some(token)) = (tokens.as_mut(), &req.client_request_token) {
+            tokens.remember(token.clone(), req.request_fingerprint);
+        }
+        Ok(out)
+    }
 
-        // Static checks, before anything is read: tables, key shapes, items, key updates,
+    /// The body of a TransactWriteItems inside its transaction.
+    fn transact_in(
+        &self,
+        txn: &mut dyn stator_storage::WriteTransaction,
+        req: &TransactWriteRequest,
+    ) -> Result<TransactWriteOutput, DynamoError> {
+        // Static checks, before any item is read: tables, key shapes, items, key updates,
         // and at most one action per item.
         let mut table_names: Vec<&str> = Vec::new();
         for w in &req.writes {
@@ -281,7 +249,10 @@ impl Engine {
                 table_names.push(w.action.table());
             }
         }
-        let metas = self.tables_of(table_names.iter().copied())?;
+        let metas: Vec<Arc<TableMeta>> = table_names
+            .iter()
+            .map(|name| self.table_for_write(txn, name))
+            .collect::<Result<_, _>>()?;
         let meta_index = |name: &str| table_names.iter().position(|t| *t == name).unwrap_or(0);
         let mut seen_keys = HashSet::new();
         let mut targets = Vec::with_capacity(req.writes.len());
@@ -307,7 +278,11 @@ impl Engine {
                     if !matches!(w.action, TransactAction::Put { .. })
                         && e.message == KEY_MISMATCH =>
                 {
-                    key_mismatch[i] = Some(reason("ValidationError", &e.message, None));
+                    key_mismatch[i] = Some(CancellationReason::new(
+                        CancellationCode::ValidationError,
+                        e.message,
+                        None,
+                    ));
                     continue;
                 }
                 Err(e) => return Err(e),
@@ -322,15 +297,14 @@ impl Engine {
         }
 
         if key_mismatch.iter().any(Option::is_some) {
-            return Err(canceled(
+            return Err(DynamoError::transaction_canceled(
                 key_mismatch
                     .into_iter()
-                    .map(|r| r.unwrap_or_else(no_reason))
+                    .map(|r| r.unwrap_or_else(CancellationReason::none))
                     .collect(),
             ));
         }
 
-        let mut txn = self.storage.begin_write()?;
         // Phase 1: read, check, compute — nothing is written yet.
         let mut reasons = Vec::with_capacity(req.writes.len());
         let mut planned = Vec::with_capacity(req.writes.len());
@@ -349,8 +323,8 @@ impl Engine {
             };
             if !holds {
                 failed = true;
-                reasons.push(reason(
-                    "ConditionalCheckFailed",
+                reasons.push(CancellationReason::new(
+                    CancellationCode::ConditionalCheckFailed,
                     "The conditional request failed",
                     old_item.filter(|_| w.return_old_on_failure).cloned(),
                 ));
@@ -359,32 +333,34 @@ impl Engine {
             let new = match &w.action {
                 TransactAction::ConditionCheck { .. } => None,
                 TransactAction::Delete { .. } => Some(None),
-                TransactAction::Put { item, .. } => Some(Some((item.clone(), item_size(item)))),
+                TransactAction::Put { item, .. } => {
+                    Some(Some((item.clone(), stator_types::item_size(item))))
+                }
                 TransactAction::Update { key, update, .. } => {
                     let mut next = old_item.cloned().unwrap_or_else(|| key.clone());
                     let computed = stator_expr::apply_update(update, &mut next)
                         .map_err(DynamoError::from)
                         .and_then(|_| {
-                            let size = item_size(&next);
-                            if size > MAX_ITEM_SIZE {
-                                return Err(DynamoError::validation(
-                                    "Item size to update has exceeded the maximum allowed size",
-                                ));
-                            }
+                            let size = check_updated_size(&next)?;
                             check_item(meta, &next)?;
                             Ok(size)
                         });
                     match computed {
                         Ok(size) => Some(Some((next, size))),
+                        Err(e) if e.kind == ErrorKind::InternalServerError => return Err(e),
                         Err(e) => {
                             failed = true;
-                            reasons.push(reason("ValidationError", &e.message, None));
+                            reasons.push(CancellationReason::new(
+                                CancellationCode::ValidationError,
+                                e.message,
+                                None,
+                            ));
                             continue;
                         }
                     }
                 }
             };
-            reasons.push(no_reason());
+            reasons.push(CancellationReason::none());
             planned.push(Planned {
                 table_index: ti,
                 storage_key,
@@ -394,10 +370,10 @@ impl Engine {
             });
         }
         if failed {
-            return Err(canceled(reasons));
+            return Err(DynamoError::transaction_canceled(reasons));
         }
 
-        // Phase 2: apply every write, then commit once.
+        // Phase 2: apply every write; the caller commits once.
         let mut tallies: Vec<CapacityTally> = metas
             .iter()
             .map(|m| CapacityTally::new(&m.name, CapacityKind::Write))
@@ -412,54 +388,57 @@ impl Engine {
                 continue;
             };
             let encoded = new.as_ref().map(|(item, size)| encode_stored(item, *size));
-            let applied = self.apply_change(
-                txn.as_mut(),
-                meta,
-                &plan.storage_key,
-                &plan.pk,
-                plan.old.as_ref(),
-                new.as_ref()
-                    .zip(encoded.as_deref())
-                    .map(|((item, size), encoded)| NewItem {
-                        item,
-                        size: *size,
-                        encoded,
-                    }),
-                req.return_collection_metrics,
+            let applied = write::apply(
+                txn,
+                Change {
+                    table: meta,
+                    key: ItemKey {
+                        storage: &plan.storage_key,
+                        partition: &plan.pk,
+                    },
+                    old: plan.old.as_ref(),
+                    new: new
+                        .as_ref()
+                        .zip(encoded.as_deref())
+                        .map(|((item, size), encoded)| NewItem {
+                            item,
+                            size: *size,
+                            encoded,
+                        }),
+                    cause: Cause::User,
+                },
+                self.config.item_collection_limit,
             );
-            let applied = match applied {
+            let mut applied = match applied {
                 Ok(a) => a,
                 Err(e) if e.kind == ErrorKind::ItemCollectionSizeLimitExceeded => {
-                    let mut reasons: Vec<CancellationReason> =
-                        (0..req.writes.len()).map(|_| no_reason()).collect();
-                    reasons[i] = reason("ItemCollectionSizeLimitExceeded", &e.message, None);
-                    return Err(canceled(reasons));
+                    let mut reasons: Vec<CancellationReason> = (0..req.writes.len())
+                        .map(|_| CancellationReason::none())
+                        .collect();
+                    reasons[i] = CancellationReason::new(
+                        CancellationCode::ItemCollectionSizeLimitExceeded,
+                        e.message,
+                        None,
+                    );
+                    return Err(DynamoError::transaction_canceled(reasons));
                 }
                 Err(e) => return Err(e),
             };
             let tally = &mut tallies[plan.table_index];
-            tally.units += 2.0 * write_units(old_size, new.as_ref().map_or(0, |(_, s)| *s));
-            tally.add_indexes(&applied.index_writes, 2.0);
-            if let Some(m) = applied.collection_metrics {
+            tally.units += 2.0 * applied.table_units;
+            tally.add_indexes(&applied.index_units, 2.0);
+            if let Some(m) = applied.collection.take() {
                 match metrics.iter_mut().find(|(t, _)| *t == meta.name) {
                     Some((_, list)) => list.push(m),
                     None => metrics.push((meta.name.clone(), vec![m])),
                 }
             }
         }
-        txn.commit()?;
-        if let (Some(tokens), Some(token)) = (tokens.as_mut(), req.client_request_token) {
-            tokens.remember(token, req.request_fingerprint);
-        }
         Ok(TransactWriteOutput {
-            consumed: if req.return_capacity == ReturnCapacity::None {
-                Vec::new()
-            } else {
-                tallies
-                    .into_iter()
-                    .map(CapacityTally::into_consumed)
-                    .collect()
-            },
+            consumed: tallies
+                .into_iter()
+                .map(CapacityTally::into_consumed)
+                .collect(),
             collection_metrics: metrics,
         })
     }

@@ -7,10 +7,10 @@
 use std::sync::Arc;
 
 use stator_engine::batch::{BatchGetTable, BatchWrite, BatchWriteTable};
-use stator_engine::catalog::NewTable;
+use stator_engine::ddl::NewTable;
 use stator_engine::schema::{BillingMode, KeyAttribute, KeySchema, ScalarType};
 use stator_engine::transact::{TransactAction, TransactGet, TransactWrite, TransactWriteRequest};
-use stator_engine::{Engine, EngineConfig, ErrorKind, ReturnCapacity};
+use stator_engine::{Engine, EngineConfig, ErrorKind};
 use stator_expr::parser::{parse_condition, parse_update};
 use stator_expr::resolve::Placeholders;
 use stator_expr::{Condition, ExpressionKind, Update};
@@ -105,14 +105,11 @@ fn update(text: &str, vals: &[(&str, Av)]) -> Update {
 
 fn get(engine: &Engine, table: &str, pk: &str) -> Option<Item> {
     engine
-        .transact_get(
-            vec![TransactGet {
-                table: table.into(),
-                key: key(pk),
-                projection: None,
-            }],
-            ReturnCapacity::None,
-        )
+        .transact_get(vec![TransactGet {
+            table: table.into(),
+            key: key(pk),
+            projection: None,
+        }])
         .unwrap()
         .items
         .remove(0)
@@ -125,46 +122,35 @@ fn batches_write_and_read_across_tables_and_stop_at_16_mb() {
         create(&engine, "two");
         let big = s(&"x".repeat(350 * 1024));
         let out = engine
-            .batch_write(
-                vec![
-                    BatchWriteTable {
-                        table: "one".into(),
-                        writes: (0..25)
-                            .map(|i| BatchWrite::Put(with(&format!("k{i}"), &[("d", big.clone())])))
-                            .collect(),
-                    },
-                    BatchWriteTable {
-                        table: "two".into(),
-                        writes: vec![
-                            BatchWrite::Put(key("a")),
-                            BatchWrite::Delete(key("missing")),
-                        ],
-                    },
-                ],
-                ReturnCapacity::Total,
-                false,
-            )
+            .batch_write(vec![
+                BatchWriteTable {
+                    table: "one".into(),
+                    writes: (0..25)
+                        .map(|i| BatchWrite::Put(with(&format!("k{i}"), &[("d", big.clone())])))
+                        .collect(),
+                },
+                BatchWriteTable {
+                    table: "two".into(),
+                    writes: vec![
+                        BatchWrite::Put(key("a")),
+                        BatchWrite::Delete(key("missing")),
+                    ],
+                },
+            ])
             .unwrap();
         assert!(out.unprocessed.is_empty());
         assert_eq!(out.consumed.len(), 2);
         assert_eq!(out.consumed[0].total(), 25.0 * 351.0);
         for batch in 0..2 {
             engine
-                .batch_write(
-                    vec![BatchWriteTable {
-                        table: "one".into(),
-                        writes: (0..25)
-                            .map(|i| {
-                                BatchWrite::Put(with(
-                                    &format!("b{batch}-{i}"),
-                                    &[("d", big.clone())],
-                                ))
-                            })
-                            .collect(),
-                    }],
-                    ReturnCapacity::None,
-                    false,
-                )
+                .batch_write(vec![BatchWriteTable {
+                    table: "one".into(),
+                    writes: (0..25)
+                        .map(|i| {
+                            BatchWrite::Put(with(&format!("b{batch}-{i}"), &[("d", big.clone())]))
+                        })
+                        .collect(),
+                }])
                 .unwrap();
         }
         // 75 items of 350 KB is ~26 MB: a first BatchGetItem of them returns about 16 MB and
@@ -190,7 +176,7 @@ fn batches_write_and_read_across_tables_and_stop_at_16_mb() {
         let mut read = 0;
         let mut rounds = 0;
         while !request.is_empty() {
-            let out = engine.batch_get(request, ReturnCapacity::None).unwrap();
+            let out = engine.batch_get(request).unwrap();
             for (_, items) in &out.responses {
                 read += items.len();
             }
@@ -210,18 +196,14 @@ fn a_batch_with_one_invalid_write_writes_nothing() {
     for (engine, _dir) in engines() {
         create(&engine, "t");
         let err = engine
-            .batch_write(
-                vec![BatchWriteTable {
-                    table: "t".into(),
-                    writes: vec![
-                        BatchWrite::Put(key("ok")),
-                        BatchWrite::Put(with("bad", &[])).clone(),
-                        BatchWrite::Put(Item::new()),
-                    ],
-                }],
-                ReturnCapacity::None,
-                false,
-            )
+            .batch_write(vec![BatchWriteTable {
+                table: "t".into(),
+                writes: vec![
+                    BatchWrite::Put(key("ok")),
+                    BatchWrite::Put(with("bad", &[])).clone(),
+                    BatchWrite::Put(Item::new()),
+                ],
+            }])
             .unwrap_err();
         assert_eq!(err.kind, ErrorKind::Validation);
         assert!(get(&engine, "t", "ok").is_none());
@@ -244,8 +226,6 @@ fn transactions_are_all_or_nothing_with_reasons_in_request_order() {
                 }],
                 client_request_token: None,
                 request_fingerprint: 0,
-                return_capacity: ReturnCapacity::None,
-                return_collection_metrics: false,
             })
             .unwrap();
         let err = engine
@@ -287,8 +267,6 @@ fn transactions_are_all_or_nothing_with_reasons_in_request_order() {
                 ],
                 client_request_token: None,
                 request_fingerprint: 1,
-                return_capacity: ReturnCapacity::None,
-                return_collection_metrics: false,
             })
             .unwrap_err();
         assert_eq!(err.kind, ErrorKind::TransactionCanceled);
@@ -330,8 +308,6 @@ fn transactions_are_all_or_nothing_with_reasons_in_request_order() {
                 ],
                 client_request_token: None,
                 request_fingerprint: 2,
-                return_capacity: ReturnCapacity::None,
-                return_collection_metrics: false,
             })
             .unwrap_err();
         assert_eq!(
@@ -357,8 +333,6 @@ fn client_request_tokens_make_transactions_idempotent() {
             }],
             client_request_token: Some("token-1".into()),
             request_fingerprint: fingerprint,
-            return_capacity: ReturnCapacity::Total,
-            return_collection_metrics: false,
         };
         let first = engine.transact_write(add(7)).unwrap();
         assert_eq!(first.consumed[0].total(), 2.0);
@@ -376,17 +350,13 @@ fn concurrent_transfers_keep_the_total_and_never_go_negative() {
         const ACCOUNTS: usize = 10;
         for a in 0..ACCOUNTS {
             engine
-                .batch_write(
-                    vec![BatchWriteTable {
-                        table: "bank".into(),
-                        writes: vec![BatchWrite::Put(with(
-                            &format!("acct{a}"),
-                            &[("balance", n(1000))],
-                        ))],
-                    }],
-                    ReturnCapacity::None,
-                    false,
-                )
+                .batch_write(vec![BatchWriteTable {
+                    table: "bank".into(),
+                    writes: vec![BatchWrite::Put(with(
+                        &format!("acct{a}"),
+                        &[("balance", n(1000))],
+                    ))],
+                }])
                 .unwrap();
         }
         let threads: Vec<_> = (0..8u64)
@@ -436,8 +406,6 @@ fn concurrent_transfers_keep_the_total_and_never_go_negative() {
                             ],
                             client_request_token: None,
                             request_fingerprint: 0,
-                            return_capacity: ReturnCapacity::None,
-                            return_collection_metrics: false,
                         });
                         if let Err(e) = result {
                             assert_eq!(e.kind, ErrorKind::TransactionCanceled);
@@ -458,7 +426,6 @@ fn concurrent_transfers_keep_the_total_and_never_go_negative() {
                         projection: None,
                     })
                     .collect(),
-                ReturnCapacity::None,
             )
             .unwrap();
         let mut total = 0i64;
@@ -500,14 +467,12 @@ fn a_key_that_does_not_match_the_schema_cancels_the_transaction() {
                 ],
                 client_request_token: None,
                 request_fingerprint: 3,
-                return_capacity: ReturnCapacity::None,
-                return_collection_metrics: false,
             })
             .unwrap_err();
         assert_eq!(err.kind, ErrorKind::TransactionCanceled);
         let reasons = err.cancellation_reasons.unwrap();
-        assert_eq!(reasons[0].code, "None");
-        assert_eq!(reasons[1].code, "ValidationError");
+        assert_eq!(reasons[0].code.as_str(), "None");
+        assert_eq!(reasons[1].code.as_str(), "ValidationError");
         assert_eq!(
             reasons[1].message.as_deref(),
             Some("The provided key element does not match the schema")

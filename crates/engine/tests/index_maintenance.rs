@@ -10,13 +10,13 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use stator_engine::catalog::{IndexUpdate, NewIndex, NewTable, TableUpdate};
+use stator_engine::ddl::{IndexUpdate, NewIndex, NewTable, TableUpdate};
 use stator_engine::items::{PutRequest, ReturnValues, UpdateRequest};
 use stator_engine::query::{QueryRequest, ScanRequest, Select};
 use stator_engine::schema::{
     BillingMode, KeyAttribute, KeySchema, Projection, ProjectionType, ScalarType,
 };
-use stator_engine::{Engine, EngineConfig, ErrorKind, ReturnCapacity};
+use stator_engine::{Engine, EngineConfig, ErrorKind};
 use stator_expr::{Comparator, SortKeyCondition};
 use stator_storage::{DiskStorage, Durability, MemoryStorage, Storage};
 use stator_types::{AttributeValue as Av, Item, Number};
@@ -139,7 +139,6 @@ fn query(
         forward: true,
         exclusive_start_key: None,
         consistent: false,
-        return_capacity: ReturnCapacity::None,
     }
 }
 
@@ -154,7 +153,6 @@ fn scan(table: &str, segment: Option<(u32, u32)>, limit: Option<usize>) -> ScanR
         exclusive_start_key: None,
         consistent: false,
         segment,
-        return_capacity: ReturnCapacity::None,
     }
 }
 
@@ -233,8 +231,6 @@ fn gsi_entries_follow_puts_updates_and_deletes_and_are_projected() {
                 condition: None,
                 return_values: ReturnValues::None,
                 return_old_on_failure: false,
-                return_capacity: ReturnCapacity::None,
-                return_collection_metrics: false,
             })
             .unwrap();
         let games = engine
@@ -574,7 +570,6 @@ fn item_collections_of_lsi_tables_are_measured_and_limited() {
                     ("x", s("a")),
                     ("data", s(&"d".repeat(1000))),
                 ]),
-                return_collection_metrics: true,
                 ..Default::default()
             })
             .unwrap();

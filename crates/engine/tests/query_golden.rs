@@ -57,10 +57,10 @@ use std::error::Error;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use stator_engine::capacity::ReturnCapacity;
-use stator_engine::catalog::{NewIndex, NewTable};
+use stator_engine::ddl::{NewIndex, NewTable};
 use stator_engine::items::{DeleteRequest, PutRequest, UpdateRequest};
 use stator_engine::query::{Page, QueryRequest, ScanRequest, Select};
+use stator_engine::records::ReadItem;
 use stator_engine::schema::{
     BillingMode, KeyAttribute, KeySchema, Projection as IndexProjection, ProjectionType,
     ScalarType, TableMeta,
@@ -359,10 +359,11 @@ fn units(u: f64) -> String {
     format!("{u}")
 }
 
-fn capacity_text(page: &Page) -> String {
-    let Some(c) = &page.consumed else {
+fn capacity_text(page: &Page, shown: bool) -> String {
+    if !shown {
         return "none".to_owned();
-    };
+    }
+    let c = &page.consumed;
     let mut text = units(c.total());
     if !c.global_indexes.is_empty() || !c.local_indexes.is_empty() {
         let mut parts = vec![format!("table={}", units(c.table_units))];
@@ -444,7 +445,14 @@ fn show_of(text: Option<&str>) -> Res<Show> {
     })
 }
 
-fn print_page(out: &mut String, page: &Page, show: &Show, keys: &[String], meta: &TableMeta) {
+fn print_page(
+    out: &mut String,
+    page: &Page,
+    show: &Show,
+    keys: &[String],
+    meta: &TableMeta,
+    capacity: bool,
+) {
     let decoded = page.decoded_items().unwrap();
     match show {
         Show::Items => {
@@ -452,7 +460,13 @@ fn print_page(out: &mut String, page: &Page, show: &Show, keys: &[String], meta:
             // which must agree with serde's JSON of the decoded item.
             for (item, decoded) in page.items.iter().zip(&decoded) {
                 let mut json = Vec::new();
-                item.write_json(&mut json).unwrap();
+                match item {
+                    ReadItem::Stored(bytes) => {
+                        let encoded = stator_engine::records::stored_encoding(bytes).unwrap();
+                        stator_types::write_item_json(encoded, &mut json).unwrap();
+                    }
+                    ReadItem::Built(item) => stator_types::jsonout::write_item(&mut json, item),
+                }
                 let json = String::from_utf8(json).unwrap();
                 assert_eq!(json, to_json(decoded));
                 writeln!(out, "{json}").unwrap();
@@ -477,7 +491,7 @@ fn print_page(out: &mut String, page: &Page, show: &Show, keys: &[String], meta:
         "Count={} ScannedCount={} Capacity={}",
         page.count,
         page.scanned_count,
-        capacity_text(page)
+        capacity_text(page, capacity)
     )
     .unwrap();
     if let Some(lek) = &page.last_evaluated_key {
@@ -519,7 +533,7 @@ fn size_report(
             full = false;
         }
         let expected_units = (bytes.div_ceil(4096).max(1) as f64) / 2.0;
-        if page.consumed.as_ref().map(|c| c.total()) != Some(expected_units) {
+        if page.consumed.total() != expected_units {
             charged = false;
         }
     }
@@ -591,7 +605,6 @@ impl Read {
                 forward: *forward,
                 exclusive_start_key: start,
                 consistent: self.consistent,
-                return_capacity: ReturnCapacity::Indexes,
             }),
             None => engine.scan(ScanRequest {
                 table: self.table.clone(),
@@ -603,7 +616,6 @@ impl Read {
                 exclusive_start_key: start,
                 consistent: self.consistent,
                 segment: self.segment,
-                return_capacity: ReturnCapacity::Indexes,
             }),
         }
     }
@@ -638,12 +650,7 @@ impl Read {
             .table(&self.table)
             .ok_or_else(|| format!("no table {}", self.table))?;
         let keys = key_names(&meta, self.index.as_deref());
-        let (mut pages, error) = self.pages(engine);
-        if !self.capacity {
-            for page in &mut pages {
-                page.consumed = None;
-            }
-        }
+        let (pages, error) = self.pages(engine);
         let mut out = String::new();
         if let Show::Size = self.show {
             // The reference: the same read with pages of at most 1 item never hits the size
@@ -687,7 +694,7 @@ impl Read {
             )?;
         } else {
             for page in &pages {
-                print_page(&mut out, page, &self.show, &keys, &meta);
+                print_page(&mut out, page, &self.show, &keys, &meta, self.capacity);
             }
         }
         if let Some(e) = error {
@@ -906,8 +913,6 @@ impl QueryRunner {
                     condition: None,
                     return_values: Default::default(),
                     return_old_on_failure: false,
-                    return_capacity: ReturnCapacity::None,
-                    return_collection_metrics: false,
                 }) {
                     Ok(_) => String::new(),
                     Err(e) => error_line(&e),
@@ -1054,7 +1059,6 @@ impl QueryRunner {
                         exclusive_start_key: start.take(),
                         consistent: false,
                         segment,
-                        return_capacity: ReturnCapacity::None,
                     })?;
                     if let Some(l) = limit {
                         if page.scanned_count > l {

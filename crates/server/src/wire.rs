@@ -166,7 +166,7 @@ pub fn error_body(error: &DynamoError) -> Vec<u8> {
             reasons
                 .iter()
                 .map(|r| Reason {
-                    code: &r.code,
+                    code: r.code.as_str(),
                     item: r.item.as_ref(),
                     message: r.message.as_deref(),
                 })
@@ -200,7 +200,7 @@ pub fn text_response(status: StatusCode, text: &str) -> Response<Full<Bytes>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use stator_engine::transact::CancellationReason;
+    use stator_engine::error::{CancellationCode, CancellationReason};
 
     #[test]
     fn request_ids_look_like_dynamodb_ones_and_differ() {
@@ -239,16 +239,12 @@ mod tests {
              [None, ConditionalCheckFailed]",
         );
         err.cancellation_reasons = Some(vec![
-            CancellationReason {
-                code: "None".to_string(),
-                message: None,
-                item: None,
-            },
-            CancellationReason {
-                code: "ConditionalCheckFailed".to_string(),
-                message: Some("The conditional request failed".to_string()),
-                item: Some(item),
-            },
+            CancellationReason::none(),
+            CancellationReason::new(
+                CancellationCode::ConditionalCheckFailed,
+                "The conditional request failed",
+                Some(item),
+            ),
         ]);
         let body = String::from_utf8(error_body(&err)).unwrap();
         assert_eq!(

@@ -164,7 +164,7 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
         let meta = ctx.engine.data_table(&request.table)?;
         let mut storage_keys = Vec::with_capacity(request.keys.len());
         for key in &request.keys {
-            let (pk, sk) = stator_engine::items::check_key(&meta, key)?;
+            let (pk, sk) = stator_engine::itemcheck::check_key(&meta, key)?;
             storage_keys.push(stator_engine::keys::item_key(meta.storage_id, pk, sk));
         }
         for storage_key in storage_keys {
@@ -185,7 +185,6 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
                 consistent: r.consistent_read.unwrap_or(false),
             })
             .collect(),
-        wanted,
     )?;
 
     let mut responses = Pairs(Vec::with_capacity(out.responses.len()));
@@ -221,7 +220,7 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
     let consumed_capacity = (wanted != ReturnCapacity::None).then(|| {
         out.consumed
             .into_iter()
-            .filter_map(|c| ConsumedCapacityOut::from(Some(c), wanted))
+            .filter_map(|c| ConsumedCapacityOut::from(c, wanted))
             .collect()
     });
     super::encode(&Output {

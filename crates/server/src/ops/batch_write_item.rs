@@ -169,10 +169,10 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
             let (pk, sk) = match write {
                 BatchWrite::Put(item) => {
                     check_put_key(&meta, item)?;
-                    let (pk, sk, _) = stator_engine::items::check_item(&meta, item)?;
+                    let (pk, sk, _) = stator_engine::itemcheck::check_item(&meta, item)?;
                     (pk, sk)
                 }
-                BatchWrite::Delete(key) => stator_engine::items::check_key(&meta, key)?,
+                BatchWrite::Delete(key) => stator_engine::itemcheck::check_key(&meta, key)?,
             };
             storage_keys.push(stator_engine::keys::item_key(meta.storage_id, pk, sk));
         }
@@ -197,11 +197,9 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
             .find(|(name, _)| name == table)
             .map_or_else(|| table.to_string(), |(_, key)| key.clone())
     };
-    let out = ctx.engine.batch_write(
-        tables.into_iter().map(|(_, t)| t).collect(),
-        wanted,
-        want_metrics,
-    )?;
+    let out = ctx
+        .engine
+        .batch_write(tables.into_iter().map(|(_, t)| t).collect())?;
 
     let unprocessed_items = Pairs(
         out.unprocessed
@@ -222,7 +220,7 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
     let consumed_capacity = (wanted != ReturnCapacity::None).then(|| {
         out.consumed
             .into_iter()
-            .filter_map(|c| ConsumedCapacityOut::from(Some(c), wanted))
+            .filter_map(|c| ConsumedCapacityOut::from(c, wanted))
             .collect()
     });
     // Only tables with local secondary indexes have item collections to report.
@@ -235,7 +233,7 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
                         client_key_of(&table),
                         metrics
                             .into_iter()
-                            .filter_map(|m| CollectionMetricsOut::from(Some(m)))
+                            .filter_map(|m| CollectionMetricsOut::from(Some(m), true))
                             .collect(),
                     )
                 })

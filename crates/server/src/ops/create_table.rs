@@ -8,7 +8,7 @@
 
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
-use stator_engine::catalog::{NewIndex, NewTable};
+use stator_engine::ddl::{NewIndex, NewTable};
 use stator_engine::schema::{
     BillingMode, KeyAttribute, KeySchema, OnDemandThroughput, Projection, ProjectionType,
     ScalarType, SseMeta, Tag,

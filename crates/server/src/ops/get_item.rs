@@ -3,7 +3,8 @@
 use std::collections::HashMap;
 
 use serde::Deserialize;
-use stator_engine::items::{GetRequest, ReadItem};
+use stator_engine::items::GetRequest;
+use stator_engine::records::ReadItem;
 use stator_engine::DynamoError;
 use stator_types::{Checked, Item};
 
@@ -62,7 +63,6 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
         key,
         projection: prepared.projection,
         consistent: input.consistent_read.unwrap_or(false),
-        return_capacity: wanted,
     })?;
     // `{"Item":…,"ConsumedCapacity":…}`, the item written from its stored bytes.
     let mut body =
@@ -71,7 +71,7 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
             ReadItem::Built(_) => 256,
         }));
     if let Some(item) = &out.item {
-        item.write_json(body.member("Item"))?;
+        super::write_read_item(item, body.member("Item"))?;
     }
     body.serde_member(
         "ConsumedCapacity",

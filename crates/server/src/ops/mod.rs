@@ -4,7 +4,8 @@
 //! operation shares.
 
 use serde::de::DeserializeOwned;
-use stator_engine::items::{ReadItem, ReturnValues};
+use stator_engine::items::ReturnValues;
+use stator_engine::records::ReadItem;
 use stator_engine::{ConsumedCapacity, DynamoError, Engine, ErrorKind, ReturnCapacity};
 use stator_types::{Checked, Item};
 
@@ -162,9 +163,27 @@ pub fn encode<T: serde::Serialize>(output: &T) -> Result<Vec<u8>, DynamoError> {
         .map_err(|e| DynamoError::internal(format!("cannot encode response: {e}")))
 }
 
+/// Appends an item's DynamoDB JSON to `out`: an item in its stored form is transcoded
+/// straight from its codec bytes (the same checks as decoding, output byte-identical to
+/// serde's), a built one goes through the JSON writer. On an error `out` holds a partial
+/// answer that must be discarded.
+pub fn write_read_item(item: &ReadItem, out: &mut Vec<u8>) -> Result<(), DynamoError> {
+    match item {
+        ReadItem::Stored(bytes) => {
+            let encoded = stator_engine::records::stored_encoding(bytes)?;
+            stator_types::write_item_json(encoded, out)
+                .map_err(|_| DynamoError::internal("corrupt item in storage"))
+        }
+        ReadItem::Built(item) => {
+            stator_types::jsonout::write_item(out, item);
+            Ok(())
+        }
+    }
+}
+
 /// A JSON object written member by member, for the outputs made mostly of items (GetItem,
-/// Query, Scan): items go in with [`ReadItem::write_json`] (straight from their stored
-/// bytes), anything else through serde.
+/// Query, Scan): items go in with [`write_read_item`] (straight from their stored bytes),
+/// anything else through serde.
 pub struct ObjectOut {
     buf: Vec<u8>,
     empty: bool,
@@ -209,7 +228,7 @@ impl ObjectOut {
             if i > 0 {
                 out.push(b',');
             }
-            item.write_json(out)?;
+            write_read_item(item, out)?;
         }
         out.push(b']');
         Ok(())
@@ -324,8 +343,11 @@ impl CapacityOut {
 impl ConsumedCapacityOut {
     /// `TOTAL` reports the request's total (table and indexes); `INDEXES` adds the
     /// breakdown: the table and each index touched, read or write units as appropriate.
-    pub fn from(consumed: Option<ConsumedCapacity>, wanted: ReturnCapacity) -> Option<Self> {
-        let c = consumed?;
+    /// `None` when the request did not ask (`ReturnConsumedCapacity` absent or `NONE`).
+    pub fn from(c: ConsumedCapacity, wanted: ReturnCapacity) -> Option<Self> {
+        if wanted == ReturnCapacity::None {
+            return None;
+        }
         let total = c.total();
         let detail = wanted == ReturnCapacity::Indexes;
         let map = |list: &[(String, f64)]| {
@@ -366,8 +388,13 @@ pub struct CollectionMetricsOut {
 }
 
 impl CollectionMetricsOut {
-    pub fn from(metrics: Option<stator_engine::items::CollectionMetrics>) -> Option<Self> {
-        metrics.map(|m| CollectionMetricsOut {
+    /// `None` unless the request asked (`ReturnItemCollectionMetrics=SIZE`) and the table
+    /// has local secondary indexes.
+    pub fn from(
+        metrics: Option<stator_engine::collections::CollectionMetrics>,
+        wanted: bool,
+    ) -> Option<Self> {
+        metrics.filter(|_| wanted).map(|m| CollectionMetricsOut {
             key: m.key,
             size_estimate_range_gb: [m.size_range_gb.0, m.size_range_gb.1],
         })

@@ -102,12 +102,13 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
         return_values,
         return_old_on_failure: input.return_values_on_condition_check_failure.as_deref()
             == Some("ALL_OLD"),
-        return_capacity: wanted,
-        return_collection_metrics: input.return_item_collection_metrics.as_deref() == Some("SIZE"),
     })?;
     super::encode(&Output {
         attributes: out.attributes,
         consumed_capacity: ConsumedCapacityOut::from(out.consumed, wanted),
-        item_collection_metrics: super::CollectionMetricsOut::from(out.collection_metrics),
+        item_collection_metrics: super::CollectionMetricsOut::from(
+            out.collection_metrics,
+            input.return_item_collection_metrics.as_deref() == Some("SIZE"),
+        ),
     })
 }

@@ -159,7 +159,6 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
         forward,
         exclusive_start_key: start_key,
         consistent,
-        return_capacity: wanted,
     })?;
     read_common::page_out(&page, select, wanted)
 }

@@ -25,8 +25,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde::Deserialize;
-use stator_engine::items::ReadItem;
 use stator_engine::query::Select;
+use stator_engine::records::ReadItem;
 use stator_engine::schema::{
     IndexMeta, IndexStatus, KeyAttribute, KeySchema, ProjectionType, TableMeta,
 };
@@ -544,7 +544,7 @@ pub fn check_key_condition(
             return Err(mismatch());
         }
     }
-    stator_engine::items::check_not_empty(&schema.partition, &reduced.partition)?;
+    stator_engine::itemcheck::check_not_empty(&schema.partition, &reduced.partition)?;
     Ok(reduced)
 }
 

@@ -183,7 +183,6 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
         exclusive_start_key: start_key,
         consistent,
         segment,
-        return_capacity: wanted,
     })?;
     read_common::page_out(&page, select, wanted)
 }

@@ -2,7 +2,7 @@
 //! DeleteTable responses, built from the engine's table view.
 
 use serde_json::{json, Map, Value};
-use stator_engine::catalog::TableView;
+use stator_engine::ddl::TableView;
 use stator_engine::schema::{BillingMode, IndexMeta, KeySchema, Throughput};
 
 fn key_schema(schema: &KeySchema) -> Value {

@@ -159,7 +159,7 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
     }
 
     let wanted = super::return_capacity(input.return_consumed_capacity.as_deref());
-    let out = ctx.engine.transact_get(gets, wanted)?;
+    let out = ctx.engine.transact_get(gets)?;
     super::encode(&Output {
         responses: out
             .items
@@ -169,7 +169,7 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
         consumed_capacity: (wanted != ReturnCapacity::None).then(|| {
             out.consumed
                 .into_iter()
-                .filter_map(|c| ConsumedCapacityOut::from(Some(c), wanted))
+                .filter_map(|c| ConsumedCapacityOut::from(c, wanted))
                 .collect()
         }),
     })

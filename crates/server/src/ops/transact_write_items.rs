@@ -463,8 +463,6 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
         writes,
         client_request_token: input.client_request_token,
         request_fingerprint: request_fingerprint(body),
-        return_capacity: wanted,
-        return_collection_metrics: want_metrics,
     })?;
 
     let metrics: BTreeMap<String, Vec<CollectionMetricsOut>> = out
@@ -474,7 +472,7 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
         .map(|(table, list)| {
             let list = list
                 .into_iter()
-                .filter_map(|m| CollectionMetricsOut::from(Some(m)))
+                .filter_map(|m| CollectionMetricsOut::from(Some(m), true))
                 .collect();
             (table, list)
         })
@@ -483,7 +481,7 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
         consumed_capacity: (wanted != ReturnCapacity::None).then(|| {
             out.consumed
                 .into_iter()
-                .filter_map(|c| ConsumedCapacityOut::from(Some(c), wanted))
+                .filter_map(|c| ConsumedCapacityOut::from(c, wanted))
                 .collect()
         }),
         item_collection_metrics: (want_metrics && !metrics.is_empty()).then_some(metrics),

@@ -24,7 +24,7 @@ use std::collections::HashSet;
 
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
-use stator_engine::catalog::{IndexUpdate, NewIndex, TableUpdate};
+use stator_engine::ddl::{IndexUpdate, NewIndex, TableUpdate};
 use stator_engine::schema::{
     BillingMode, IndexMeta, IndexStatus, KeyAttribute, KeySchema, ScalarType, TableMeta,
 };

@@ -1,0 +1,733 @@
+//! DDL: create, describe, list, update and delete tables, and their tags.
+//!
+//! Each change runs in one write transaction ([`Engine::write`], so it is retried like any
+//! write on a storage conflict) that decides from the *stored* catalog, not the cache —
+//! whether the name is taken, whether the table exists, what its indexes are — and writes
+//! the metadata with its next generation ([`catalog::store_meta`]); after the commit the
+//! cache is updated and background jobs are queued. Writes check the generation in their
+//! own transactions, so none of them can miss the change (see [`crate::catalog`]). Local
+//! DDL is also serialized by `Engine::ddl`, which only saves pointless conflicts.
+//!
+//! Dropping a table removes its metadata at once (the name is free again immediately, like
+//! DynamoDB Local) and leaves a "dropped" marker; a background job deletes the table's
+//! items in bounded batches and then the marker, resuming after a restart if needed. Table
+//! storage ids are never reused, so the leftover items of a dropped table can never appear
+//! in a new table of the same name.
+//!
+//! Input validation (names, enums, attribute definitions versus key schemas, index rules)
+//! happens in the API layer before these functions are called; what is checked here is what
+//! depends on the stored state: existence, deletion protection, "nothing would change".
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use stator_storage::{Reader, WriteTransaction};
+
+use crate::catalog::{self, allocate_storage_ids, delete_meta, store_meta, table_name_from_arn};
+use crate::error::DynamoError;
+use crate::jobs::Job;
+use crate::keys;
+use crate::schema::*;
+use crate::stats;
+use crate::{now_epoch_seconds, Engine};
+
+/// The table a CreateTable request describes, after validation.
+#[derive(Clone, Debug)]
+pub struct NewTable {
+    pub name: String,
+    /// Region for the table's ARN (taken from the request's credential scope).
+    pub region: String,
+    pub attribute_definitions: Vec<KeyAttribute>,
+    pub key_schema: KeySchema,
+    pub billing_mode: BillingMode,
+    pub throughput: Option<(i64, i64)>,
+    pub on_demand: Option<OnDemandThroughput>,
+    pub global_indexes: Vec<NewIndex>,
+    pub local_indexes: Vec<NewIndex>,
+    /// `Some(view type)` when a stream is enabled.
+    pub stream_view_type: Option<String>,
+    pub sse: Option<SseMeta>,
+    pub table_class: Option<String>,
+    pub deletion_protection: bool,
+    pub tags: Vec<Tag>,
+}
+
+/// What DescribeTable and friends report: metadata plus live statistics.
+#[derive(Clone, Debug)]
+pub struct TableView {
+    pub meta: Arc<TableMeta>,
+    pub item_count: i64,
+    pub size_bytes: i64,
+    /// `(ItemCount, IndexSizeBytes)` of each index, by name.
+    pub index_stats: HashMap<String, (i64, i64)>,
+    /// `TableStatus`: "ACTIVE" normally; "CREATING", "UPDATING" or "DELETING" in the
+    /// responses of the operation that started that transition.
+    pub status: &'static str,
+}
+
+/// A global secondary index to add, after validation (its storage id is assigned by the
+/// engine).
+#[derive(Clone, Debug)]
+pub struct NewIndex {
+    pub name: String,
+    pub key_schema: KeySchema,
+    pub projection: Projection,
+    pub throughput: Option<(i64, i64)>,
+    pub on_demand: Option<OnDemandThroughput>,
+}
+
+/// One entry of `GlobalSecondaryIndexUpdates`, after validation.
+#[derive(Clone, Debug)]
+pub enum IndexUpdate {
+    /// Add an index; existing items are backfilled in the background.
+    Create(NewIndex),
+    /// Change an index's throughput settings.
+    Update {
+        name: String,
+        throughput: Option<(i64, i64)>,
+        on_demand: Option<OnDemandThroughput>,
+    },
+    /// Remove an index; its entries are deleted in the background.
+    Delete { name: String },
+}
+
+/// Changes an UpdateTable request asks for, after validation. `None` leaves a setting as is.
+#[derive(Clone, Debug, Default)]
+pub struct TableUpdate {
+    /// `GlobalSecondaryIndexUpdates`, in request order.
+    pub index_updates: Vec<IndexUpdate>,
+    /// `AttributeDefinitions` (required with an index creation): definitions for new index
+    /// key attributes are added to the table's.
+    pub attribute_definitions: Option<Vec<KeyAttribute>>,
+    pub billing_mode: Option<BillingMode>,
+    pub throughput: Option<(i64, i64)>,
+    pub on_demand: Option<OnDemandThroughput>,
+    pub deletion_protection: Option<bool>,
+    /// `Some(Some(view))` enables a stream, `Some(None)` disables it.
+    pub stream: Option<Option<String>>,
+    pub table_class: Option<String>,
+    pub sse: Option<SseMeta>,
+}
+
+/// The catalog record of a new index.
+fn new_index_meta(index: NewIndex, storage_id: u32, status: IndexStatus) -> IndexMeta {
+    IndexMeta {
+        name: index.name,
+        storage_id,
+        key_schema: index.key_schema,
+        projection: index.projection,
+        throughput: index.throughput.map(|(read, write)| Throughput {
+            read_capacity_units: read,
+            write_capacity_units: write,
+            ..Throughput::default()
+        }),
+        on_demand: index.on_demand,
+        status,
+    }
+}
+
+fn iso8601_millis(epoch_seconds: f64) -> String {
+    // Civil-from-days (proleptic Gregorian), enough for stream labels.
+    let millis_total = (epoch_seconds * 1000.0).round() as i64;
+    let secs = millis_total.div_euclid(1000);
+    let millis = millis_total.rem_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (h, m, s) = (rem / 3600, (rem % 3600) / 60, rem % 60);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{d:02}T{h:02}:{m:02}:{s:02}.{millis:03}")
+}
+
+/// What UpdateTable's transaction decided.
+struct Updated {
+    /// The metadata as stored.
+    stored: Arc<TableMeta>,
+    /// The answer (deleted indexes shown as `DELETING`).
+    view: TableView,
+    /// Indexes whose entries are to be dropped.
+    deleted: Vec<IndexMeta>,
+    /// Storage ids of indexes to backfill.
+    backfills: Vec<u32>,
+}
+
+fn index_not_found(table: &str, index: &str) -> DynamoError {
+    DynamoError::resource_not_found(format!(
+        "Requested resource not found: Table: {table} index: {index} not found"
+    ))
+}
+
+impl Engine {
+    fn lock_ddl(&self) -> std::sync::MutexGuard<'_, ()> {
+        match self.ddl.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    /// Statistics of a table and its indexes as `reader` sees them.
+    fn view_in(
+        reader: &dyn Reader,
+        meta: Arc<TableMeta>,
+        status: &'static str,
+    ) -> Result<TableView, DynamoError> {
+        let table = stats::read(reader, meta.storage_id)?;
+        let mut index_stats = HashMap::new();
+        for index in meta.global_indexes.iter().chain(&meta.local_indexes) {
+            let s = stats::read(reader, index.storage_id)?;
+            index_stats.insert(index.name.clone(), (s.count, s.bytes));
+        }
+        Ok(TableView {
+            meta,
+            item_count: table.count,
+            size_bytes: table.bytes,
+            index_stats,
+            status,
+        })
+    }
+
+    fn view(&self, meta: Arc<TableMeta>, status: &'static str) -> Result<TableView, DynamoError> {
+        let snapshot = self.storage.snapshot()?;
+        Self::view_in(snapshot.as_ref(), meta, status)
+    }
+
+    /// The stored metadata of `name` for DDL, or DynamoDB's control-plane not-found error.
+    fn existing(
+        &self,
+        txn: &dyn WriteTransaction,
+        name: &str,
+    ) -> Result<Arc<TableMeta>, DynamoError> {
+        self.current_table(txn, name)?
+            .ok_or_else(|| table_not_found(name))
+    }
+
+    /// Creates a table. `ResourceInUseException` if the name is taken.
+    pub fn create_table(&self, new: NewTable) -> Result<TableView, DynamoError> {
+        let _ddl = self.lock_ddl();
+        let now = now_epoch_seconds();
+        let meta = self.write(|txn| {
+            if catalog::load_meta(txn, &new.name)?.is_some() {
+                return Err(DynamoError::resource_in_use(format!(
+                    "Table already exists: {}",
+                    new.name
+                )));
+            }
+            let new = new.clone();
+            let index_count = (new.global_indexes.len() + new.local_indexes.len()) as u32;
+            let storage_id = allocate_storage_ids(txn, 1 + index_count)?;
+            let mut next_index_id = storage_id + 1;
+            let mut index_meta = |index: NewIndex| {
+                let id = next_index_id;
+                next_index_id += 1;
+                new_index_meta(index, id, IndexStatus::Active)
+            };
+            let global_indexes: Vec<IndexMeta> = new
+                .global_indexes
+                .into_iter()
+                .map(&mut index_meta)
+                .collect();
+            let local_indexes: Vec<IndexMeta> =
+                new.local_indexes.into_iter().map(&mut index_meta).collect();
+
+            let arn = format!(
+                "arn:aws:dynamodb:{}:{}:table/{}",
+                new.region, self.config.account_id, new.name
+            );
+            let throughput = match new.throughput {
+                Some((read, write)) => Throughput {
+                    read_capacity_units: read,
+                    write_capacity_units: write,
+                    ..Throughput::default()
+                },
+                None => Throughput::default(),
+            };
+            let mut meta = TableMeta {
+                name: new.name,
+                storage_id,
+                generation: 0,
+                table_id: uuid::Uuid::new_v4().to_string(),
+                arn,
+                creation_time: now,
+                attribute_definitions: new.attribute_definitions,
+                key_schema: new.key_schema,
+                billing_mode: new.billing_mode,
+                pay_per_request_since: (new.billing_mode == BillingMode::PayPerRequest)
+                    .then_some(now),
+                throughput,
+                on_demand: new.on_demand,
+                global_indexes,
+                local_indexes,
+                stream: new.stream_view_type.map(|view_type| StreamMeta {
+                    view_type,
+                    label: iso8601_millis(now),
+                }),
+                sse: new.sse,
+                table_class: new.table_class.unwrap_or_else(|| "STANDARD".to_string()),
+                deletion_protection: new.deletion_protection,
+                tags: new.tags,
+            };
+            store_meta(txn, &mut meta)?;
+            Ok(Arc::new(meta))
+        })?;
+        self.cache_table(meta.clone());
+        Ok(TableView {
+            meta,
+            item_count: 0,
+            size_bytes: 0,
+            index_stats: HashMap::new(),
+            status: "CREATING",
+        })
+    }
+
+    /// DescribeTable. DynamoDB words a missing table here as
+    /// "Requested resource not found: Table: <name> not found".
+    pub fn describe_table(&self, name: &str) -> Result<TableView, DynamoError> {
+        let meta = self.table(name).ok_or_else(|| table_not_found(name))?;
+        self.view(meta, "ACTIVE")
+    }
+
+    /// Table names in order, starting after `exclusive_start`, at most `limit` of them, and
+    /// the last name returned when more remain.
+    pub fn list_tables(
+        &self,
+        exclusive_start: Option<&str>,
+        limit: usize,
+    ) -> (Vec<String>, Option<String>) {
+        let mut names: Vec<String> = self
+            .cached_names()
+            .into_iter()
+            .filter(|name| exclusive_start.is_none_or(|start| name.as_str() > start))
+            .collect();
+        names.sort();
+        let more = names.len() > limit;
+        names.truncate(limit);
+        let last = if more { names.last().cloned() } else { None };
+        (names, last)
+    }
+
+    /// DeleteTable: refuses protected tables, removes the table at once and schedules its
+    /// items for background deletion.
+    pub fn delete_table(&self, name: &str) -> Result<TableView, DynamoError> {
+        let _ddl = self.lock_ddl();
+        let view = self.write(|txn| {
+            let meta = self.existing(txn, name)?;
+            if meta.deletion_protection {
+                return Err(DynamoError::validation(
+                    "Resource cannot be deleted as it is currently protected against deletion. \
+                     Disable deletion protection first.",
+                ));
+            }
+            let view = Self::view_in(txn, meta.clone(), "DELETING")?;
+            delete_meta(txn, &meta)?;
+            for id in storage_ids(&meta) {
+                txn.put(&keys::dropped_table(id), &[])?;
+            }
+            Ok(view)
+        })?;
+        self.uncache_table(name, Some(&view.meta));
+        for id in storage_ids(&view.meta) {
+            self.schedule(Job::Drop(id));
+        }
+        Ok(view)
+    }
+
+    /// UpdateTable for table-level settings. Index changes are handled elsewhere.
+    pub fn update_table(&self, name: &str, update: TableUpdate) -> Result<TableView, DynamoError> {
+        let _ddl = self.lock_ddl();
+        let now = now_epoch_seconds();
+        let updated = self.write(|txn| {
+            let current = self.existing(txn, name)?;
+            self.updated_table(txn, &current, update.clone(), now)
+        })?;
+        self.cache_table(updated.stored);
+        for index in &updated.deleted {
+            self.schedule(Job::Drop(index.storage_id));
+        }
+        for index_storage_id in updated.backfills {
+            self.schedule(Job::Backfill {
+                table: name.to_string(),
+                index_storage_id,
+            });
+        }
+        Ok(updated.view)
+    }
+
+    /// The body of UpdateTable inside its transaction: the new metadata stored, and the
+    /// indexes to drop and to backfill once it has committed.
+    fn updated_table(
+        &self,
+        txn: &mut dyn WriteTransaction,
+        current: &TableMeta,
+        mut update: TableUpdate,
+        now: f64,
+    ) -> Result<Updated, DynamoError> {
+        let name = current.name.as_str();
+        let mut meta = current.clone();
+        let index_updates = std::mem::take(&mut update.index_updates);
+        let attribute_definitions = update.attribute_definitions.take();
+
+        let mode = update.billing_mode.unwrap_or(meta.billing_mode);
+        if let Some(new_mode) = update.billing_mode {
+            if new_mode == BillingMode::PayPerRequest && meta.billing_mode != new_mode {
+                meta.pay_per_request_since = Some(now);
+            }
+        }
+        match mode {
+            BillingMode::Provisioned => {
+                if let Some((read, write)) = update.throughput {
+                    let old = &meta.throughput;
+                    if update.billing_mode.is_none()
+                        && meta.billing_mode == BillingMode::Provisioned
+                        && old.read_capacity_units == read
+                        && old.write_capacity_units == write
+                    {
+                        return Err(DynamoError::validation(format!(
+                            "The provisioned throughput for the table will not change. The \
+                             requested value equals the current value. Current \
+                             ReadCapacityUnits provisioned for the table: {}. Requested \
+                             ReadCapacityUnits: {read}. Current WriteCapacityUnits provisioned \
+                             for the table: {}. Requested WriteCapacityUnits: {write}. Refer to \
+                             the Amazon DynamoDB Developer Guide for current limits and how to \
+                             request higher limits.",
+                            old.read_capacity_units, old.write_capacity_units
+                        )));
+                    }
+                    let increased =
+                        read > old.read_capacity_units || write > old.write_capacity_units;
+                    let decreased =
+                        read < old.read_capacity_units || write < old.write_capacity_units;
+                    let mut next = meta.throughput.clone();
+                    next.read_capacity_units = read;
+                    next.write_capacity_units = write;
+                    if increased {
+                        next.last_increase = Some(now);
+                    }
+                    if decreased {
+                        next.last_decrease = Some(now);
+                        next.decreases_today += 1;
+                    }
+                    meta.throughput = next;
+                } else if meta.billing_mode != BillingMode::Provisioned {
+                    return Err(DynamoError::invalid_parameter(
+                        "ProvisionedThroughput must be specified when BillingMode is PROVISIONED",
+                    ));
+                }
+            }
+            BillingMode::PayPerRequest => {
+                if update.throughput.is_some() {
+                    return Err(DynamoError::invalid_parameter(
+                        "Neither ReadCapacityUnits nor WriteCapacityUnits can be specified when \
+                         BillingMode is PAY_PER_REQUEST",
+                    ));
+                }
+                meta.throughput = Throughput::default();
+                // On-demand indexes report zero provisioned throughput, like the table.
+                for index in &mut meta.global_indexes {
+                    index.throughput = None;
+                }
+            }
+        }
+        meta.billing_mode = mode;
+        if let Some(on_demand) = update.on_demand {
+            meta.on_demand = Some(on_demand);
+        }
+        if let Some(protect) = update.deletion_protection {
+            meta.deletion_protection = protect;
+        }
+        if let Some(stream) = update.stream {
+            match (stream, &meta.stream) {
+                (Some(_), Some(_)) => {
+                    return Err(DynamoError::validation(format!(
+                        "Table already has an enabled stream: TableName: {name}"
+                    )))
+                }
+                (Some(view_type), None) => {
+                    meta.stream = Some(StreamMeta {
+                        view_type,
+                        label: iso8601_millis(now),
+                    })
+                }
+                (None, Some(_)) => meta.stream = None,
+                (None, None) => {
+                    return Err(DynamoError::validation(format!(
+                        "Table {name} does not have a stream enabled"
+                    )))
+                }
+            }
+        }
+        if let Some(class) = update.table_class {
+            meta.table_class = class;
+        }
+        if let Some(sse) = update.sse {
+            meta.sse = Some(sse);
+        }
+        self.apply_index_updates(txn, meta, index_updates, attribute_definitions, now)
+    }
+
+    /// Applies `GlobalSecondaryIndexUpdates` (validated by the API layer, re-checked here
+    /// under the DDL lock where a concurrent change could invalidate it) and stores the
+    /// table. A created index is stored `CREATING` and backfilled in the background; a
+    /// deleted one disappears from the catalog at once (this response still shows it
+    /// `DELETING`) and its entries are removed in the background. `AttributeDefinitions` are
+    /// kept equal to the key attributes in use, as DynamoDB keeps them.
+    fn apply_index_updates(
+        &self,
+        txn: &mut dyn WriteTransaction,
+        mut meta: TableMeta,
+        index_updates: Vec<IndexUpdate>,
+        attribute_definitions: Option<Vec<KeyAttribute>>,
+        now: f64,
+    ) -> Result<Updated, DynamoError> {
+        let mut deleted = Vec::new();
+        let mut backfills = Vec::new();
+        for change in index_updates {
+            match change {
+                IndexUpdate::Create(new) => {
+                    let taken = meta
+                        .global_indexes
+                        .iter()
+                        .chain(&meta.local_indexes)
+                        .any(|i| i.name == new.name);
+                    if taken {
+                        return Err(DynamoError::invalid_parameter(
+                            "Attempting to create an index which already exists",
+                        ));
+                    }
+                    if meta
+                        .global_indexes
+                        .iter()
+                        .any(|i| i.status != IndexStatus::Active)
+                    {
+                        return Err(DynamoError::new(
+                            crate::ErrorKind::LimitExceeded,
+                            "Subscriber limit exceeded: Only 1 online index can be created or \
+                             deleted simultaneously per table",
+                        ));
+                    }
+                    for attr in new.key_schema.attributes() {
+                        if !meta
+                            .attribute_definitions
+                            .iter()
+                            .any(|a| a.name == attr.name)
+                        {
+                            let defined = attribute_definitions
+                                .iter()
+                                .flatten()
+                                .find(|a| a.name == attr.name)
+                                .cloned()
+                                .unwrap_or_else(|| attr.clone());
+                            meta.attribute_definitions.push(defined);
+                        }
+                    }
+                    let id = allocate_storage_ids(txn, 1)?;
+                    backfills.push(id);
+                    meta.global_indexes
+                        .push(new_index_meta(new, id, IndexStatus::Creating));
+                }
+                IndexUpdate::Update {
+                    name,
+                    throughput,
+                    on_demand,
+                } => {
+                    let index = meta
+                        .global_indexes
+                        .iter_mut()
+                        .find(|i| i.name == name)
+                        .ok_or_else(|| index_not_found(&meta.name, &name))?;
+                    if let Some((read, write)) = throughput {
+                        let t = index.throughput.get_or_insert_with(Throughput::default);
+                        if read > t.read_capacity_units || write > t.write_capacity_units {
+                            t.last_increase = Some(now);
+                        }
+                        if read < t.read_capacity_units || write < t.write_capacity_units {
+                            t.last_decrease = Some(now);
+                            t.decreases_today += 1;
+                        }
+                        t.read_capacity_units = read;
+                        t.write_capacity_units = write;
+                    }
+                    if on_demand.is_some() {
+                        index.on_demand = on_demand;
+                    }
+                }
+                IndexUpdate::Delete { name } => {
+                    let at = meta
+                        .global_indexes
+                        .iter()
+                        .position(|i| i.name == name)
+                        .ok_or_else(|| index_not_found(&meta.name, &name))?;
+                    let mut index = meta.global_indexes.remove(at);
+                    txn.put(&keys::dropped_table(index.storage_id), &[])?;
+                    index.status = IndexStatus::Deleting;
+                    deleted.push(index);
+                }
+            }
+        }
+        let in_use: Vec<String> = meta
+            .key_schema
+            .attributes()
+            .chain(
+                meta.global_indexes
+                    .iter()
+                    .chain(&meta.local_indexes)
+                    .flat_map(|i| i.key_schema.attributes()),
+            )
+            .map(|a| a.name.clone())
+            .collect();
+        meta.attribute_definitions
+            .retain(|a| in_use.contains(&a.name));
+
+        store_meta(txn, &mut meta)?;
+        let stored = Arc::new(meta);
+        // The response shows deleted indexes as DELETING.
+        let mut shown = (*stored).clone();
+        shown.global_indexes.extend(deleted.iter().cloned());
+        let view = Self::view_in(txn, Arc::new(shown), "UPDATING")?;
+        Ok(Updated {
+            stored,
+            view,
+            deleted,
+            backfills,
+        })
+    }
+
+    /// Marks a backfilled index `ACTIVE` (unless it was deleted meanwhile).
+    pub(crate) fn finish_backfill(
+        &self,
+        table: &str,
+        index_storage_id: u32,
+    ) -> Result<(), DynamoError> {
+        let _ddl = self.lock_ddl();
+        self.change_meta(table, |meta| {
+            if let Some(index) = meta
+                .global_indexes
+                .iter_mut()
+                .find(|i| i.storage_id == index_storage_id)
+            {
+                index.status = IndexStatus::Active;
+            }
+            Ok(())
+        })
+        .or_else(|e| match e.kind {
+            // Dropped meanwhile: nothing to finish.
+            crate::ErrorKind::ResourceNotFound => Ok(()),
+            _ => Err(e),
+        })
+    }
+
+    /// Applies `edit` to the stored metadata of `table` and stores it with the next
+    /// generation.
+    fn change_meta(
+        &self,
+        table: &str,
+        mut edit: impl FnMut(&mut TableMeta) -> Result<(), DynamoError>,
+    ) -> Result<(), DynamoError> {
+        let meta = self.write(|txn| {
+            let mut meta = (*self.existing(txn, table)?).clone();
+            edit(&mut meta)?;
+            store_meta(txn, &mut meta)?;
+            Ok(Arc::new(meta))
+        })?;
+        self.cache_table(meta);
+        Ok(())
+    }
+
+    fn table_name_of_arn<'a>(&self, arn: &'a str) -> Result<&'a str, DynamoError> {
+        table_name_from_arn(arn)
+            .filter(|name| self.table(name).is_some())
+            .ok_or_else(|| arn_not_found(arn))
+    }
+
+    /// TagResource: adds tags, replacing the values of existing keys.
+    pub fn tag_resource(&self, arn: &str, tags: Vec<Tag>) -> Result<(), DynamoError> {
+        let _ddl = self.lock_ddl();
+        let name = self.table_name_of_arn(arn)?;
+        self.change_meta(name, |meta| {
+            for tag in &tags {
+                match meta.tags.iter_mut().find(|t| t.key == tag.key) {
+                    Some(existing) => existing.value = tag.value.clone(),
+                    None => meta.tags.push(tag.clone()),
+                }
+            }
+            if meta.tags.len() > 50 {
+                return Err(DynamoError::new(
+                    crate::ErrorKind::LimitExceeded,
+                    "The number of tags for the resource exceeds the maximum of 50",
+                ));
+            }
+            Ok(())
+        })
+        .map_err(|e| not_found_as_arn(e, arn))
+    }
+
+    /// UntagResource: removes the tags with the given keys (absent keys are ignored).
+    pub fn untag_resource(&self, arn: &str, keys_to_remove: &[String]) -> Result<(), DynamoError> {
+        let _ddl = self.lock_ddl();
+        let name = self.table_name_of_arn(arn)?;
+        self.change_meta(name, |meta| {
+            meta.tags.retain(|t| !keys_to_remove.contains(&t.key));
+            Ok(())
+        })
+        .map_err(|e| not_found_as_arn(e, arn))
+    }
+
+    /// ListTagsOfResource.
+    pub fn list_tags(&self, arn: &str) -> Result<Vec<Tag>, DynamoError> {
+        let name = self.table_name_of_arn(arn)?;
+        self.table(name)
+            .map(|meta| meta.tags.clone())
+            .ok_or_else(|| arn_not_found(arn))
+    }
+}
+
+/// Every storage id a table owns: its own and its indexes'.
+fn storage_ids(meta: &TableMeta) -> Vec<u32> {
+    std::iter::once(meta.storage_id)
+        .chain(
+            meta.global_indexes
+                .iter()
+                .chain(&meta.local_indexes)
+                .map(|i| i.storage_id),
+        )
+        .collect()
+}
+
+fn table_not_found(name: &str) -> DynamoError {
+    DynamoError::resource_not_found(format!(
+        "Requested resource not found: Table: {name} not found"
+    ))
+}
+
+/// DynamoDB's text for a tagging request on an ARN that names no table (its spelling).
+fn arn_not_found(arn: &str) -> DynamoError {
+    DynamoError::resource_not_found(format!(
+        "Requested resource not found: ResourcArn: {arn} not found"
+    ))
+}
+
+/// A table that vanished between the ARN check and the change is reported by its ARN.
+fn not_found_as_arn(error: DynamoError, arn: &str) -> DynamoError {
+    match error.kind {
+        crate::ErrorKind::ResourceNotFound => arn_not_found(arn),
+        _ => error,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso8601_formats_known_instants() {
+        assert_eq!(iso8601_millis(0.0), "1970-01-01T00:00:00.000");
+        assert_eq!(iso8601_millis(1_700_000_000.123), "2023-11-14T22:13:20.123");
+        assert_eq!(iso8601_millis(951_782_400.0), "2000-02-29T00:00:00.000");
+    }
+}
