@@ -8,8 +8,11 @@
 //! index reads only the index. Each index has statistics (entry count, bytes; see
 //! [`crate::stats`]) under its own storage id, written in the same transaction, which
 //! DescribeTable reports as `ItemCount` / `IndexSizeBytes`. Indexes that are being created (backfilled) are
-//! maintained too, so the backfill and concurrent writes never miss an item; indexes being
-//! deleted are not.
+//! maintained too, so the backfill and concurrent writes never miss an item — an old item
+//! the backfill has not reached yet has no entry, which is why a write to a `CREATING`
+//! index first reads whether the old entry really exists (counting a missing entry as
+//! removed would make the index's `ItemCount` drift); indexes being deleted are not
+//! maintained.
 
 use stator_storage::WriteTransaction;
 use stator_types::{item_size, AttributeValue, Item};
@@ -140,7 +143,17 @@ pub fn maintain(
         if index.status == IndexStatus::Deleting {
             continue;
         }
-        let old_entry = old.and_then(|item| entry_for(meta, index, item));
+        let mut old_entry = old.and_then(|item| entry_for(meta, index, item));
+        if index.status == IndexStatus::Creating {
+            // The backfill may not have reached the old item yet: its entry exists only if
+            // the backfill or an earlier write made it. Counting a missing entry as removed
+            // would make the index's ItemCount drift.
+            if let Some(o) = &old_entry {
+                if txn.get(&o.key)?.is_none() {
+                    old_entry = None;
+                }
+            }
+        }
         let new_entry = new.and_then(|item| entry_for(meta, index, item));
         let size_of = |e: &Option<IndexEntry>| e.as_ref().map_or(0, |e| e.size as i64);
         if !global {

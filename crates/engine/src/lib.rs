@@ -242,3 +242,101 @@ pub fn now_epoch_seconds() -> f64 {
         .unwrap_or_default();
     (now.as_millis() as f64) / 1000.0
 }
+
+#[cfg(test)]
+mod layering {
+    //! The engine's modules in the order they may use each other: each module uses only
+    //! modules listed before it (the crate root, which wires them together, is exempt).
+    //! Foundations (error, keys, schema, records, capacity, item checks), then the catalog,
+    //! statistics, indexes, collections and the job queue, then the write path, then the
+    //! operations, then the background worker.
+
+    const ORDER: &[(&str, &str)] = &[
+        ("error", include_str!("error.rs")),
+        ("keys", include_str!("keys.rs")),
+        ("schema", include_str!("schema.rs")),
+        ("records", include_str!("records.rs")),
+        ("capacity", include_str!("capacity.rs")),
+        ("itemcheck", include_str!("itemcheck.rs")),
+        ("catalog", include_str!("catalog.rs")),
+        ("stats", include_str!("stats.rs")),
+        ("indexes", include_str!("indexes.rs")),
+        ("collections", include_str!("collections.rs")),
+        ("jobs", include_str!("jobs.rs")),
+        ("write", include_str!("write.rs")),
+        ("items", include_str!("items.rs")),
+        ("batch", include_str!("batch.rs")),
+        ("transact", include_str!("transact.rs")),
+        ("query", include_str!("query.rs")),
+        ("ddl", include_str!("ddl.rs")),
+        ("background", include_str!("background.rs")),
+    ];
+
+    /// The names code (not comments) refers to as `crate::<name>`, including the names
+    /// of a `use crate::{a, b::c}` group.
+    fn crate_references(source: &str) -> Vec<String> {
+        let code: String = source
+            .lines()
+            .filter(|line| !line.trim_start().starts_with("//"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let ident = |text: &str| -> String {
+            text.trim_start()
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect()
+        };
+        let mut out = Vec::new();
+        let mut rest = code.as_str();
+        while let Some(at) = rest.find("crate::") {
+            rest = &rest[at + "crate::".len()..];
+            let Some(group) = rest.strip_prefix('{') else {
+                out.push(ident(rest));
+                continue;
+            };
+            let mut depth = 0usize;
+            let mut segment_start = 0usize;
+            for (i, c) in group.char_indices() {
+                match c {
+                    '{' => depth += 1,
+                    '}' if depth > 0 => depth -= 1,
+                    '}' | ',' if depth == 0 => {
+                        out.push(ident(&group[segment_start..i]));
+                        segment_start = i + 1;
+                        if c == '}' {
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        out.retain(|name| !name.is_empty());
+        out
+    }
+
+    #[test]
+    fn modules_only_use_modules_below_them() {
+        let position = |name: &str| ORDER.iter().position(|(m, _)| *m == name);
+        let mut violations = Vec::new();
+        for (i, (module, source)) in ORDER.iter().enumerate() {
+            for used in crate_references(source) {
+                if let Some(j) = position(&used) {
+                    if j >= i && used != *module {
+                        violations.push(format!("{module} uses {used}"));
+                    }
+                }
+            }
+        }
+        assert!(violations.is_empty(), "upward module uses: {violations:?}");
+    }
+
+    #[test]
+    fn the_reference_scanner_sees_groups_and_paths() {
+        let refs = crate_references(
+            "use crate::write::{self, Cause};\nuse crate::{keys, records::{a, b}, Engine};\n\
+             let x = crate::ddl::f();",
+        );
+        assert_eq!(refs, ["write", "keys", "records", "Engine", "ddl"]);
+    }
+}

@@ -4,104 +4,14 @@
 //! workload whose total never changes and whose balances never go negative.
 #![allow(clippy::unwrap_used)]
 
-use std::sync::Arc;
+mod common;
+
+use common::*;
 
 use stator_engine::batch::{BatchGetTable, BatchWrite, BatchWriteTable};
-use stator_engine::ddl::NewTable;
-use stator_engine::schema::{BillingMode, KeyAttribute, KeySchema, ScalarType};
 use stator_engine::transact::{TransactAction, TransactGet, TransactWrite, TransactWriteRequest};
 use stator_engine::{Engine, EngineConfig, ErrorKind};
-use stator_expr::parser::{parse_condition, parse_update};
-use stator_expr::resolve::Placeholders;
-use stator_expr::{Condition, ExpressionKind, Update};
-use stator_storage::{DiskStorage, Durability, MemoryStorage, Storage};
-use stator_types::{AttributeValue as Av, Item, Number};
-
-fn engines() -> Vec<(Arc<Engine>, Option<tempfile::TempDir>)> {
-    let memory: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
-    let dir = tempfile::tempdir().unwrap();
-    let disk: Arc<dyn Storage> =
-        Arc::new(DiskStorage::open(dir.path(), Durability::Process).unwrap());
-    vec![
-        (Engine::open(memory, EngineConfig::default()).unwrap(), None),
-        (
-            Engine::open(disk, EngineConfig::default()).unwrap(),
-            Some(dir),
-        ),
-    ]
-}
-
-fn create(engine: &Engine, name: &str) {
-    let pk = KeyAttribute {
-        name: "pk".into(),
-        attr_type: ScalarType::S,
-    };
-    engine
-        .create_table(NewTable {
-            name: name.into(),
-            region: "us-east-1".into(),
-            attribute_definitions: vec![pk.clone()],
-            key_schema: KeySchema {
-                partition: pk,
-                sort: None,
-            },
-            billing_mode: BillingMode::PayPerRequest,
-            throughput: None,
-            on_demand: None,
-            global_indexes: vec![],
-            local_indexes: vec![],
-            stream_view_type: None,
-            sse: None,
-            table_class: None,
-            deletion_protection: false,
-            tags: vec![],
-        })
-        .unwrap();
-}
-
-fn s(v: &str) -> Av {
-    Av::S(v.into())
-}
-
-fn n(v: i64) -> Av {
-    Av::N(Number::from_i64(v))
-}
-
-fn key(pk: &str) -> Item {
-    [("pk".to_string(), s(pk))].into_iter().collect()
-}
-
-fn with(pk: &str, attrs: &[(&str, Av)]) -> Item {
-    let mut item = key(pk);
-    for (k, v) in attrs {
-        item.insert(k.to_string(), v.clone());
-    }
-    item
-}
-
-fn values(pairs: &[(&str, Av)]) -> std::collections::HashMap<String, Av> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.clone()))
-        .collect()
-}
-
-fn condition(text: &str, vals: &[(&str, Av)]) -> Condition {
-    let v = values(vals);
-    Placeholders::new(None, Some(&v))
-        .resolve_condition(
-            parse_condition(text, ExpressionKind::Condition).unwrap(),
-            ExpressionKind::Condition,
-        )
-        .unwrap()
-}
-
-fn update(text: &str, vals: &[(&str, Av)]) -> Update {
-    let v = values(vals);
-    Placeholders::new(None, Some(&v))
-        .resolve_update(parse_update(text).unwrap())
-        .unwrap()
-}
+use stator_types::{AttributeValue as Av, Item};
 
 fn get(engine: &Engine, table: &str, pk: &str) -> Option<Item> {
     engine
@@ -117,7 +27,7 @@ fn get(engine: &Engine, table: &str, pk: &str) -> Option<Item> {
 
 #[test]
 fn batches_write_and_read_across_tables_and_stop_at_16_mb() {
-    for (engine, _dir) in engines() {
+    for (engine, _dir) in engines(EngineConfig::default()) {
         create(&engine, "one");
         create(&engine, "two");
         let big = s(&"x".repeat(350 * 1024));
@@ -193,7 +103,7 @@ fn batches_write_and_read_across_tables_and_stop_at_16_mb() {
 
 #[test]
 fn a_batch_with_one_invalid_write_writes_nothing() {
-    for (engine, _dir) in engines() {
+    for (engine, _dir) in engines(EngineConfig::default()) {
         create(&engine, "t");
         let err = engine
             .batch_write(vec![BatchWriteTable {
@@ -212,7 +122,7 @@ fn a_batch_with_one_invalid_write_writes_nothing() {
 
 #[test]
 fn transactions_are_all_or_nothing_with_reasons_in_request_order() {
-    for (engine, _dir) in engines() {
+    for (engine, _dir) in engines(EngineConfig::default()) {
         create(&engine, "t");
         engine
             .transact_write(TransactWriteRequest {
@@ -319,7 +229,7 @@ fn transactions_are_all_or_nothing_with_reasons_in_request_order() {
 
 #[test]
 fn client_request_tokens_make_transactions_idempotent() {
-    for (engine, _dir) in engines() {
+    for (engine, _dir) in engines(EngineConfig::default()) {
         create(&engine, "t");
         let add = |fingerprint| TransactWriteRequest {
             writes: vec![TransactWrite {
@@ -345,7 +255,7 @@ fn client_request_tokens_make_transactions_idempotent() {
 
 #[test]
 fn concurrent_transfers_keep_the_total_and_never_go_negative() {
-    for (engine, _dir) in engines() {
+    for (engine, _dir) in engines(EngineConfig::default()) {
         create(&engine, "bank");
         const ACCOUNTS: usize = 10;
         for a in 0..ACCOUNTS {
@@ -443,7 +353,7 @@ fn concurrent_transfers_keep_the_total_and_never_go_negative() {
 
 #[test]
 fn a_key_that_does_not_match_the_schema_cancels_the_transaction() {
-    for (engine, _dir) in engines() {
+    for (engine, _dir) in engines(EngineConfig::default()) {
         create(&engine, "t");
         let err = engine
             .transact_write(TransactWriteRequest {

@@ -6,114 +6,20 @@
 //! runs on both storage backends.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::*;
+
 use std::collections::BTreeSet;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use stator_engine::ddl::{IndexUpdate, NewIndex, NewTable, TableUpdate};
+use stator_engine::ddl::{IndexUpdate, TableUpdate};
 use stator_engine::items::{PutRequest, ReturnValues, UpdateRequest};
 use stator_engine::query::{QueryRequest, ScanRequest, Select};
-use stator_engine::schema::{
-    BillingMode, KeyAttribute, KeySchema, Projection, ProjectionType, ScalarType,
-};
+use stator_engine::schema::{ProjectionType, ScalarType};
 use stator_engine::{Engine, EngineConfig, ErrorKind};
 use stator_expr::{Comparator, SortKeyCondition};
-use stator_storage::{DiskStorage, Durability, MemoryStorage, Storage};
-use stator_types::{AttributeValue as Av, Item, Number};
-
-fn engines(config: EngineConfig) -> Vec<(Arc<Engine>, Option<tempfile::TempDir>)> {
-    let memory: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
-    let dir = tempfile::tempdir().unwrap();
-    let disk: Arc<dyn Storage> =
-        Arc::new(DiskStorage::open(dir.path(), Durability::Process).unwrap());
-    vec![
-        (Engine::open(memory, config.clone()).unwrap(), None),
-        (Engine::open(disk, config).unwrap(), Some(dir)),
-    ]
-}
-
-fn attr(name: &str, t: ScalarType) -> KeyAttribute {
-    KeyAttribute {
-        name: name.to_string(),
-        attr_type: t,
-    }
-}
-
-fn s(v: &str) -> Av {
-    Av::S(v.to_string())
-}
-
-fn n(v: &str) -> Av {
-    Av::N(Number::parse(v).unwrap())
-}
-
-fn item(pairs: &[(&str, Av)]) -> Item {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.clone()))
-        .collect()
-}
-
-fn new_index(
-    name: &str,
-    pk: KeyAttribute,
-    sk: Option<KeyAttribute>,
-    projection: ProjectionType,
-    include: &[&str],
-) -> NewIndex {
-    NewIndex {
-        name: name.to_string(),
-        key_schema: KeySchema {
-            partition: pk,
-            sort: sk,
-        },
-        projection: Projection {
-            projection_type: projection,
-            non_key_attributes: include.iter().map(|s| s.to_string()).collect(),
-        },
-        throughput: None,
-        on_demand: None,
-    }
-}
-
-fn table(
-    name: &str,
-    sort: Option<KeyAttribute>,
-    gsis: Vec<NewIndex>,
-    lsis: Vec<NewIndex>,
-) -> NewTable {
-    let mut defs = vec![attr("pk", ScalarType::S)];
-    defs.extend(sort.clone());
-    NewTable {
-        name: name.to_string(),
-        region: "us-east-1".to_string(),
-        attribute_definitions: defs,
-        key_schema: KeySchema {
-            partition: attr("pk", ScalarType::S),
-            sort,
-        },
-        billing_mode: BillingMode::PayPerRequest,
-        throughput: None,
-        on_demand: None,
-        global_indexes: gsis,
-        local_indexes: lsis,
-        stream_view_type: None,
-        sse: None,
-        table_class: None,
-        deletion_protection: false,
-        tags: Vec::new(),
-    }
-}
-
-fn put(engine: &Engine, table: &str, item: Item) {
-    engine
-        .put_item(PutRequest {
-            table: table.to_string(),
-            item,
-            ..Default::default()
-        })
-        .unwrap();
-}
+use stator_types::AttributeValue as Av;
 
 fn query(
     engine: &Engine,
