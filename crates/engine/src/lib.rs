@@ -27,6 +27,7 @@ pub mod capacity;
 pub mod catalog;
 pub mod collections;
 pub mod ddl;
+pub mod dump;
 pub mod error;
 pub mod indexes;
 pub mod itemcheck;
@@ -270,6 +271,7 @@ mod layering {
         ("query", include_str!("query.rs")),
         ("ddl", include_str!("ddl.rs")),
         ("background", include_str!("background.rs")),
+        ("dump", include_str!("dump.rs")),
     ];
 
     /// The names code (not comments) refers to as `crate::<name>`, including the names

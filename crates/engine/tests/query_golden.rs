@@ -1,7 +1,15 @@
-//! Golden tests of Query and Scan at the engine API: the scripts in `tests/golden/query/`
-//! create tables with secondary indexes, write items, and read them back with
-//! [`Engine::query`] and [`Engine::scan`], printing what DynamoDB's response would carry
-//! (items, `Count`, `ScannedCount`, `LastEvaluatedKey`, consumed capacity).
+//! Golden tests at the engine API.
+//!
+//! The scripts in `tests/golden/query/` create tables with secondary indexes, write items,
+//! and read them back with [`Engine::query`] and [`Engine::scan`], printing what DynamoDB's
+//! response would carry (items, `Count`, `ScannedCount`, `LastEvaluatedKey`, consumed
+//! capacity).
+//!
+//! The scripts in `tests/golden/writes/` print, after every command, the storage writes it
+//! caused, commit by commit and decoded (`stator_engine::dump`): items, index entries,
+//! statistics shares, item collection records, catalog records — and, after DDL, the writes
+//! of the background jobs it started (backfill, cleanup), which the runner waits for. They
+//! pin the storage layout and the one write path: what each kind of request writes.
 //!
 //! Every command runs on two engines at once, one on `MemoryStorage` and one on
 //! `DiskStorage` in a temporary directory; their outputs must be identical, so a script
@@ -34,6 +42,11 @@
 //! - `segments TABLE total=N [limit=N] [index=NAME]`: a parallel scan: every segment paged
 //!   to its end; prints whether the segments together returned every item of a full scan
 //!   exactly once.
+//! - `batch TABLE [put=JSON]… [delete=KEY-JSON]…`: one BatchWriteItem.
+//! - `transact TABLE [put=JSON]… [delete=KEY-JSON]… [update=KEY-JSON]… [expr=UPDATE]
+//!   [values=JSON]`: one TransactWriteItems (every update uses `expr`).
+//! - `add_index TABLE "NAME HK=T [RK=T] ALL|KEYS_ONLY|INCLUDE [ATTR…]"`, `drop_index TABLE
+//!   NAME`, `drop TABLE`: UpdateTable and DeleteTable.
 //!
 //! Output of a read: one line per item (its JSON; with `show=keys` only its table and index
 //! key attributes), then `Count=… ScannedCount=… Capacity=…` and, when present,
@@ -51,20 +64,27 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::recording::Recording;
+
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::error::Error;
 use std::fmt::Write as _;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use stator_engine::ddl::{NewIndex, NewTable};
+use stator_engine::batch::{BatchWrite, BatchWriteTable};
+use stator_engine::ddl::{IndexUpdate, NewIndex, NewTable, TableUpdate};
+use stator_engine::dump::Decoder;
 use stator_engine::items::{DeleteRequest, PutRequest, UpdateRequest};
 use stator_engine::query::{Page, QueryRequest, ScanRequest, Select};
 use stator_engine::records::ReadItem;
 use stator_engine::schema::{
-    BillingMode, KeyAttribute, KeySchema, Projection as IndexProjection, ProjectionType,
-    ScalarType, TableMeta,
+    BillingMode, IndexStatus, KeyAttribute, KeySchema, Projection as IndexProjection,
+    ProjectionType, ScalarType, TableMeta,
 };
+use stator_engine::transact::{TransactAction, TransactWrite, TransactWriteRequest};
 use stator_engine::{DynamoError, Engine, EngineConfig};
 use stator_expr::{
     parse_condition, parse_projection, parse_update, validate_condition, validate_projection,
@@ -82,6 +102,10 @@ const MB: usize = 1024 * 1024;
 struct Backend {
     name: &'static str,
     engine: Arc<Engine>,
+    /// The engine's storage, recording every commit.
+    recording: Arc<Recording>,
+    /// Knows every table the backend has seen, to decode its records.
+    decoder: Mutex<Decoder>,
     // Dropped after the engine: the database closes before its directory is removed.
     _dir: Option<tempfile::TempDir>,
 }
@@ -94,29 +118,88 @@ impl Drop for Backend {
 
 struct QueryRunner {
     backends: Vec<Backend>,
+    /// Print each command's storage writes (the `writes/` scripts).
+    show_writes: bool,
 }
 
 impl QueryRunner {
-    fn new() -> QueryRunner {
-        let memory = Engine::open(Arc::new(MemoryStorage::new()), EngineConfig::default()).unwrap();
+    fn new(show_writes: bool) -> QueryRunner {
+        let memory = Recording::new(Arc::new(MemoryStorage::new()));
         let dir = tempfile::tempdir().unwrap();
         let disk_storage = DiskStorage::open(&dir.path().join("db"), Durability::Process).unwrap();
-        let disk = Engine::open(Arc::new(disk_storage), EngineConfig::default()).unwrap();
+        let disk = Recording::new(Arc::new(disk_storage));
+        let backend = |name, recording: Arc<Recording>, dir| {
+            let engine = Engine::open(recording.clone(), EngineConfig::default()).unwrap();
+            // Opening writes the format record; scripts start after it.
+            recording.take();
+            Backend {
+                name,
+                engine,
+                recording,
+                decoder: Mutex::new(Decoder::default()),
+                _dir: dir,
+            }
+        };
         QueryRunner {
             backends: vec![
-                Backend {
-                    name: "memory",
-                    engine: memory,
-                    _dir: None,
-                },
-                Backend {
-                    name: "disk",
-                    engine: disk,
-                    _dir: Some(dir),
-                },
+                backend("memory", memory, None),
+                backend("disk", disk, Some(dir)),
             ],
+            show_writes,
         }
     }
+}
+
+/// Waits until the engine's background work is done: no index being built, no dropped
+/// storage id left to clean up.
+fn wait_for_background(engine: &Engine) {
+    let busy = || {
+        let snapshot = engine.storage().snapshot().unwrap();
+        let dropped = snapshot
+            .range(
+                std::ops::Bound::Included(&b"\x00d"[..]),
+                std::ops::Bound::Excluded(&b"\x00e"[..]),
+                stator_storage::Direction::Forward,
+            )
+            .unwrap()
+            .next()
+            .is_some();
+        let (tables, _) = engine.list_tables(None, usize::MAX);
+        let building = tables.iter().any(|name| {
+            engine.table(name).is_some_and(|meta| {
+                meta.global_indexes
+                    .iter()
+                    .any(|i| i.status == IndexStatus::Creating)
+            })
+        });
+        dropped || building
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while busy() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "background work never finished"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
+
+/// The commits a backend recorded, decoded, one block per commit.
+fn writes_text(backend: &Backend) -> String {
+    wait_for_background(&backend.engine);
+    let mut decoder = backend.decoder.lock().unwrap();
+    let mut out = String::new();
+    for commit in backend.recording.take() {
+        out.push_str("commit\n");
+        for (key, value) in &commit {
+            decoder.learn_from(key, value.as_deref());
+        }
+        for (key, value) in &commit {
+            let verb = if value.is_some() { "put" } else { "del" };
+            writeln!(out, "  {verb} {}", decoder.describe(key, value.as_deref())).unwrap();
+        }
+    }
+    out
 }
 
 // ------------------------------------------------------------------------------------------
@@ -226,6 +309,20 @@ fn sort_condition(text: &str, t: ScalarType) -> Res<SortKeyCondition> {
         }
         other => Err(format!("unknown sort key operator {other}").into()),
     }
+}
+
+/// `NAME KEY=T [KEY=T] ALL|KEYS_ONLY|INCLUDE [ATTR…]`: the index name, its key attributes
+/// and projection.
+fn index_spec(spec: &str) -> Res<(String, Vec<KeyAttribute>, IndexProjection)> {
+    let words: Vec<&str> = spec.split_whitespace().collect();
+    let (index_name, rest) = words.split_first().ok_or("empty index definition")?;
+    let key_count = rest.iter().take_while(|w| w.contains('=')).count();
+    let index_keys = rest[..key_count]
+        .iter()
+        .map(|k| key_attribute(k))
+        .collect::<Res<Vec<_>>>()?;
+    let projection = projection_of(&rest[key_count..])?;
+    Ok((index_name.to_string(), index_keys, projection))
 }
 
 /// Filter and projection expressions with their placeholder maps.
@@ -344,6 +441,10 @@ impl<'a> Args<'a> {
             .first()
             .copied()
             .ok_or_else(|| "missing table name".into())
+    }
+
+    fn positional(&self, i: usize) -> Option<&'a str> {
+        self.positional.get(i).copied()
     }
 }
 
@@ -751,11 +852,16 @@ impl QueryRunner {
             .ok_or_else(|| format!("no table {table}").into())
     }
 
-    /// Runs `f` on every backend; their outputs must agree.
+    /// Runs `f` on every backend (and, in a writes script, appends the storage writes it
+    /// caused); their outputs must agree.
     fn on_each(&self, f: impl Fn(&Engine) -> Res<String>) -> Res<String> {
         let mut outputs = Vec::new();
         for backend in &self.backends {
-            outputs.push((backend.name, f(&backend.engine)?));
+            let mut output = f(&backend.engine)?;
+            if self.show_writes {
+                output.push_str(&writes_text(backend));
+            }
+            outputs.push((backend.name, output));
         }
         let (_, first) = &outputs[0];
         for (name, output) in &outputs[1..] {
@@ -799,14 +905,7 @@ impl QueryRunner {
         let mut global_indexes = Vec::new();
         let mut local_indexes = Vec::new();
         for (kind, spec) in &indexes {
-            let words: Vec<&str> = spec.split_whitespace().collect();
-            let (index_name, rest) = words.split_first().ok_or("empty index definition")?;
-            let key_count = rest.iter().take_while(|w| w.contains('=')).count();
-            let index_keys = rest[..key_count]
-                .iter()
-                .map(|k| key_attribute(k))
-                .collect::<Res<Vec<_>>>()?;
-            let projection = projection_of(&rest[key_count..])?;
+            let (index_name, index_keys, projection) = index_spec(spec)?;
             let key_schema = if *kind == "gsi" {
                 let mut it = index_keys.into_iter();
                 KeySchema {
@@ -828,7 +927,7 @@ impl QueryRunner {
                 define(&mut defs, k);
             }
             let index = NewIndex {
-                name: index_name.to_string(),
+                name: index_name,
                 key_schema,
                 projection,
                 throughput: None,
@@ -965,6 +1064,173 @@ impl QueryRunner {
                 }
             }
             Ok(String::new())
+        })
+    }
+
+    fn batch(&self, command: &goldenscript::Command) -> Res<String> {
+        let mut table = None;
+        let mut writes = Vec::new();
+        for arg in &command.args {
+            match arg {
+                goldenscript::Argument::Positional(name) if table.is_none() => {
+                    table = Some(name.clone())
+                }
+                goldenscript::Argument::KeyValue(k, json) if k == "put" => {
+                    writes.push(BatchWrite::Put(decode_item(json)?))
+                }
+                goldenscript::Argument::KeyValue(k, json) if k == "delete" => {
+                    writes.push(BatchWrite::Delete(decode_item(json)?))
+                }
+                other => return Err(format!("unexpected argument {other}").into()),
+            }
+        }
+        let table = table.ok_or("batch TABLE put=JSON…")?;
+        self.on_each(|engine| {
+            Ok(
+                match engine.batch_write(vec![BatchWriteTable {
+                    table: table.clone(),
+                    writes: writes.clone(),
+                }]) {
+                    Ok(out) => format!("unprocessed: {}\n", out.unprocessed.len()),
+                    Err(e) => error_line(&e),
+                },
+            )
+        })
+    }
+
+    fn transact(&self, command: &goldenscript::Command) -> Res<String> {
+        let mut table = None;
+        let (mut expr, mut values) = (None, None);
+        let mut actions = Vec::new();
+        let mut updates = Vec::new();
+        for arg in &command.args {
+            match arg {
+                goldenscript::Argument::Positional(name) if table.is_none() => {
+                    table = Some(name.clone())
+                }
+                goldenscript::Argument::KeyValue(k, v) => match k.as_str() {
+                    "put" => actions.push(("put", decode_item(v)?)),
+                    "delete" => actions.push(("delete", decode_item(v)?)),
+                    "update" => updates.push(decode_item(v)?),
+                    "expr" => expr = Some(v.clone()),
+                    "values" => values = Some(v.clone()),
+                    other => return Err(format!("unexpected argument {other}").into()),
+                },
+                other => return Err(format!("unexpected argument {other}").into()),
+            }
+        }
+        let table = table.ok_or("transact TABLE …")?;
+        let mut writes: Vec<TransactWrite> = actions
+            .into_iter()
+            .map(|(verb, item)| TransactWrite {
+                action: if verb == "put" {
+                    TransactAction::Put {
+                        table: table.clone(),
+                        item,
+                        condition: None,
+                    }
+                } else {
+                    TransactAction::Delete {
+                        table: table.clone(),
+                        key: item,
+                        condition: None,
+                    }
+                },
+                return_old_on_failure: false,
+            })
+            .collect();
+        if !updates.is_empty() {
+            let update = update_expression(
+                expr.as_deref().ok_or("update= needs expr=")?,
+                None,
+                values.as_deref(),
+            )?;
+            for key in updates {
+                writes.push(TransactWrite {
+                    action: TransactAction::Update {
+                        table: table.clone(),
+                        key,
+                        update: update.clone(),
+                        condition: None,
+                    },
+                    return_old_on_failure: false,
+                });
+            }
+        }
+        self.on_each(|engine| {
+            Ok(
+                match engine.transact_write(TransactWriteRequest {
+                    writes: writes.clone(),
+                    client_request_token: None,
+                    request_fingerprint: 0,
+                }) {
+                    Ok(_) => String::new(),
+                    Err(e) => error_line(&e),
+                },
+            )
+        })
+    }
+
+    fn add_index(&self, command: &goldenscript::Command) -> Res<String> {
+        let args = Args::of(command, &[])?;
+        let table = args.table()?;
+        let spec = args.positional(1).ok_or("add_index TABLE \"SPEC\"")?;
+        let (name, keys, projection) = index_spec(spec)?;
+        let mut keys = keys.into_iter();
+        let key_schema = KeySchema {
+            partition: keys.next().ok_or("index lacks a partition key")?,
+            sort: keys.next(),
+        };
+        let meta = self.meta(table)?;
+        let mut defs = meta.attribute_definitions.clone();
+        for k in key_schema.attributes() {
+            define(&mut defs, k);
+        }
+        let update = TableUpdate {
+            index_updates: vec![IndexUpdate::Create(NewIndex {
+                name,
+                key_schema,
+                projection,
+                throughput: None,
+                on_demand: None,
+            })],
+            attribute_definitions: Some(defs),
+            ..Default::default()
+        };
+        self.on_each(|engine| {
+            Ok(match engine.update_table(table, update.clone()) {
+                Ok(_) => String::new(),
+                Err(e) => error_line(&e),
+            })
+        })
+    }
+
+    fn drop_index(&self, command: &goldenscript::Command) -> Res<String> {
+        let args = Args::of(command, &[])?;
+        let table = args.table()?;
+        let name = args.positional(1).ok_or("drop_index TABLE NAME")?;
+        let update = TableUpdate {
+            index_updates: vec![IndexUpdate::Delete {
+                name: name.to_owned(),
+            }],
+            ..Default::default()
+        };
+        self.on_each(|engine| {
+            Ok(match engine.update_table(table, update.clone()) {
+                Ok(_) => String::new(),
+                Err(e) => error_line(&e),
+            })
+        })
+    }
+
+    fn drop_table(&self, command: &goldenscript::Command) -> Res<String> {
+        let args = Args::of(command, &[])?;
+        let table = args.table()?;
+        self.on_each(|engine| {
+            Ok(match engine.delete_table(table) {
+                Ok(_) => String::new(),
+                Err(e) => error_line(&e),
+            })
         })
     }
 
@@ -1133,6 +1399,11 @@ impl goldenscript::Runner for QueryRunner {
         }
         match command.name.as_str() {
             "table" => self.create_table(command),
+            "batch" => self.batch(command),
+            "transact" => self.transact(command),
+            "add_index" => self.add_index(command),
+            "drop_index" => self.drop_index(command),
+            "drop" => self.drop_table(command),
             "update" => self.update(command),
             "fill" => self.fill(command),
             "query" => self.read(command, true),
@@ -1147,7 +1418,19 @@ impl goldenscript::Runner for QueryRunner {
 /// failing scripts at once.
 #[test]
 fn query_golden_scripts() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/query");
+    run_scripts("query", false);
+}
+
+/// Runs every script in `tests/golden/writes/`, printing each command's storage writes.
+#[test]
+fn write_golden_scripts() {
+    run_scripts("writes", true);
+}
+
+fn run_scripts(directory: &str, show_writes: bool) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(directory);
     let mut scripts: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|entry| entry.unwrap().path())
@@ -1157,8 +1440,9 @@ fn query_golden_scripts() {
     assert!(!scripts.is_empty(), "no scripts in {}", dir.display());
     let mut failures = Vec::new();
     for script in &scripts {
-        let outcome =
-            std::panic::catch_unwind(|| goldenscript::run(&mut QueryRunner::new(), script));
+        let outcome = std::panic::catch_unwind(|| {
+            goldenscript::run(&mut QueryRunner::new(show_writes), script)
+        });
         match outcome {
             Ok(Ok(())) => {}
             Ok(Err(e)) => failures.push(format!("{}: {e}", script.display())),

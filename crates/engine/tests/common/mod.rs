@@ -2,6 +2,8 @@
 //! builders for tables, indexes, items and expressions, and the index-consistency check.
 #![allow(clippy::unwrap_used, dead_code)]
 
+pub mod recording;
+
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
