@@ -10,7 +10,7 @@
 use std::collections::BTreeSet;
 use std::ops::Bound;
 
-use stator_expr::{Condition, Name, Operand, Path, PathElement, Projection, SortKeyCondition};
+use stator_expr::{Condition, Name, Path, PathElement, Projection, SortKeyCondition};
 use stator_storage::Direction;
 use stator_types::{AttributeValue, Item};
 
@@ -364,54 +364,14 @@ fn resume_after(range: &mut KeyRange, start_key: Vec<u8>, forward: bool) {
     }
 }
 
-/// Top-level attribute names an expression reads.
-fn top_level_names(paths: impl Iterator<Item = Path>) -> BTreeSet<String> {
+/// The top-level attribute names `paths` start with.
+fn top_level_names<'p>(paths: impl Iterator<Item = &'p Path>) -> BTreeSet<&'p str> {
     paths
-        .filter_map(|p| match p.0.into_iter().next() {
-            Some(PathElement::Attribute(Name::Literal(n))) => Some(n),
+        .filter_map(|p| match p.0.first() {
+            Some(PathElement::Attribute(Name::Literal(n))) => Some(n.as_str()),
             _ => None,
         })
         .collect()
-}
-
-fn operand_paths(op: &Operand, out: &mut Vec<Path>) {
-    match op {
-        Operand::Path(p) => out.push(p.clone()),
-        Operand::Function(f) => f.args.iter().for_each(|a| operand_paths(a, out)),
-        Operand::Arithmetic(a, _, b) => {
-            operand_paths(a, out);
-            operand_paths(b, out);
-        }
-        Operand::Value(_) | Operand::Literal(_) => {}
-    }
-}
-
-fn condition_paths(c: &Condition, out: &mut Vec<Path>) {
-    // Explicit stack: filters can be long AND/OR chains.
-    let mut stack = vec![c];
-    while let Some(c) = stack.pop() {
-        match c {
-            Condition::Compare(a, _, b) => {
-                operand_paths(a, out);
-                operand_paths(b, out);
-            }
-            Condition::Between(a, b, d) => {
-                for o in [a, b, d] {
-                    operand_paths(o, out);
-                }
-            }
-            Condition::In(a, list) => {
-                operand_paths(a, out);
-                list.iter().for_each(|o| operand_paths(o, out));
-            }
-            Condition::Function(f) => f.args.iter().for_each(|o| operand_paths(o, out)),
-            Condition::And(a, b) | Condition::Or(a, b) => {
-                stack.push(a);
-                stack.push(b);
-            }
-            Condition::Not(a) => stack.push(a),
-        }
-    }
 }
 
 /// The shared part of Query and Scan once the key range is known.
@@ -506,17 +466,14 @@ impl Engine {
                             .map(String::as_str),
                     )
                     .collect();
-                let mut paths = Vec::new();
-                if let Some(f) = spec.filter {
-                    condition_paths(f, &mut paths);
-                }
+                let mut paths = spec.filter.map(Condition::paths).unwrap_or_default();
                 if spec.select == Select::SpecificAttributes {
-                    paths.extend(spec.projection.iter().flat_map(|p| p.0.iter().cloned()));
+                    paths.extend(spec.projection.iter().flat_map(|p| p.0.iter()));
                 }
                 spec.select == Select::AllAttributes
                     || top_level_names(paths.into_iter())
                         .iter()
-                        .any(|n| !projected.contains(n.as_str()))
+                        .any(|n| !projected.contains(n))
             }
             _ => false,
         };

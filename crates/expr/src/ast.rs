@@ -132,3 +132,74 @@ impl ExpressionKind {
         }
     }
 }
+
+impl Operand {
+    /// Appends the document paths this operand reads, left to right.
+    pub fn collect_paths<'a>(&'a self, out: &mut Vec<&'a Path>) {
+        match self {
+            Operand::Path(path) => out.push(path),
+            Operand::Function(function) => {
+                function.args.iter().for_each(|arg| arg.collect_paths(out));
+            }
+            Operand::Arithmetic(left, _, right) => {
+                left.collect_paths(out);
+                right.collect_paths(out);
+            }
+            Operand::Value(_) | Operand::Literal(_) => {}
+        }
+    }
+}
+
+impl Condition {
+    /// The document paths this condition reads, in the order they appear in the
+    /// expression. This is the one walker over a condition's paths (filters, key
+    /// conditions, projections checks, LSI fetch decisions all use it). Iterative over
+    /// `AND`/`OR`/`NOT`, so a long chain cannot exhaust the stack.
+    pub fn paths(&self) -> Vec<&Path> {
+        let mut out = Vec::new();
+        let mut pending = vec![self];
+        while let Some(condition) = pending.pop() {
+            match condition {
+                Condition::Compare(left, _, right) => {
+                    left.collect_paths(&mut out);
+                    right.collect_paths(&mut out);
+                }
+                Condition::Between(operand, low, high) => {
+                    for o in [operand, low, high] {
+                        o.collect_paths(&mut out);
+                    }
+                }
+                Condition::In(operand, list) => {
+                    operand.collect_paths(&mut out);
+                    list.iter().for_each(|o| o.collect_paths(&mut out));
+                }
+                Condition::Function(function) => {
+                    function.args.iter().for_each(|o| o.collect_paths(&mut out));
+                }
+                // Right pushed first so that the left side is visited first.
+                Condition::And(left, right) | Condition::Or(left, right) => {
+                    pending.push(right);
+                    pending.push(left);
+                }
+                Condition::Not(inner) => pending.push(inner),
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_come_in_expression_order() {
+        let condition = crate::parser::parse_condition(
+            "a = b.c AND (size(d) < e[1] OR NOT contains(f, g)) AND h BETWEEN i AND j",
+            ExpressionKind::Condition,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let names: Vec<String> = condition.paths().iter().map(|p| p.to_string()).collect();
+        assert_eq!(names, ["a", "b.c", "d", "e[1]", "f", "g", "h", "i", "j"]);
+    }
+}

@@ -256,9 +256,13 @@ pub fn attribute_updates_to_update(
 /// Names are taken literally: `a.b` is one attribute named `a.b`, not a path.
 pub fn attributes_to_get_to_projection(names: &[String]) -> Result<Projection, ExprError> {
     if names.is_empty() {
+        let violation = stator_types::constraint::violation(
+            "'[]'",
+            "attributesToGet",
+            "Member must have length greater than or equal to 1",
+        );
         return Err(ExprError::message_only(
-            "1 validation error detected: Value '[]' at 'attributesToGet' failed to satisfy \
-             constraint: Member must have length greater than or equal to 1",
+            stator_types::constraint::detected(&[violation]).unwrap_or_default(),
         ));
     }
     let mut seen: HashSet<&str> = HashSet::with_capacity(names.len());
@@ -547,8 +551,10 @@ fn condition_operators(
     for &(name, entry) in conditions {
         let path = format!("{member}.{name}.member.comparisonOperator");
         match entry.comparison_operator.as_deref() {
-            None => violations.push(format!(
-                "Value null at '{path}' failed to satisfy constraint: Member must not be null"
+            None => violations.push(stator_types::constraint::violation(
+                "null",
+                &path,
+                "Member must not be null",
             )),
             Some(text) => match Operator::parse(text) {
                 Some(operator) => operators.push(operator),
@@ -630,24 +636,18 @@ impl Violations {
     }
 
     fn check(&self) -> Result<(), ExprError> {
-        match self.0.len() {
-            0 => Ok(()),
-            1 => Err(ExprError::message_only(format!(
-                "1 validation error detected: {}",
-                self.0[0]
-            ))),
-            count => Err(ExprError::message_only(format!(
-                "{count} validation errors detected: {}",
-                self.0.join("; ")
-            ))),
+        match stator_types::constraint::detected(&self.0) {
+            None => Ok(()),
+            Some(message) => Err(ExprError::message_only(message)),
         }
     }
 }
 
 fn enum_violation(value: &str, path: &str, set: &str) -> String {
-    format!(
-        "Value '{value}' at '{path}' failed to satisfy constraint: Member must satisfy enum \
-         value set: {set}"
+    stator_types::constraint::violation(
+        &format!("'{value}'"),
+        path,
+        &format!("Member must satisfy enum value set: {set}"),
     )
 }
 

@@ -686,8 +686,7 @@ fn refine_unsupported(
     if error != not_supported() {
         return error;
     }
-    let mut paths = Vec::new();
-    collect_condition_paths(condition, &mut paths);
+    let paths = condition.paths();
     fn first(p: &Path) -> Option<&str> {
         match p.0.first() {
             Some(PathElement::Attribute(Name::Literal(n))) => Some(n.as_str()),
@@ -712,43 +711,6 @@ fn refine_unsupported(
         ));
     }
     error
-}
-
-fn collect_operand_paths<'a>(operand: &'a Operand, out: &mut Vec<&'a Path>) {
-    match operand {
-        Operand::Path(p) => out.push(p),
-        Operand::Function(f) => f.args.iter().for_each(|a| collect_operand_paths(a, out)),
-        Operand::Arithmetic(a, _, b) => {
-            collect_operand_paths(a, out);
-            collect_operand_paths(b, out);
-        }
-        Operand::Value(_) | Operand::Literal(_) => {}
-    }
-}
-
-fn collect_condition_paths<'a>(condition: &'a Condition, out: &mut Vec<&'a Path>) {
-    let mut stack = vec![condition];
-    while let Some(c) = stack.pop() {
-        match c {
-            Condition::Compare(a, _, b) => {
-                collect_operand_paths(a, out);
-                collect_operand_paths(b, out);
-            }
-            Condition::Between(a, b, d) => [a, b, d]
-                .into_iter()
-                .for_each(|o| collect_operand_paths(o, out)),
-            Condition::In(a, list) => {
-                collect_operand_paths(a, out);
-                list.iter().for_each(|o| collect_operand_paths(o, out));
-            }
-            Condition::Function(f) => f.args.iter().for_each(|o| collect_operand_paths(o, out)),
-            Condition::And(a, b) | Condition::Or(a, b) => {
-                stack.push(a);
-                stack.push(b);
-            }
-            Condition::Not(a) => stack.push(a),
-        }
-    }
 }
 
 fn key_condition_shape(

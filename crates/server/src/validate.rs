@@ -89,9 +89,8 @@ impl Validator {
     }
 
     fn fail(&mut self, value: &str, path: &str, constraint: &str) {
-        self.errors.push(format!(
-            "Value {value} at '{path}' failed to satisfy constraint: {constraint}"
-        ));
+        self.errors
+            .push(stator_types::constraint::violation(value, path, constraint));
     }
 
     fn quoted(value: &str) -> String {
@@ -212,13 +211,9 @@ impl Validator {
 
     /// The ValidationException for everything found, or `Ok`.
     pub fn finish(self) -> Result<(), DynamoError> {
-        match self.errors.len() {
-            0 => Ok(()),
-            n => Err(DynamoError::validation(format!(
-                "{n} validation error{} detected: {}",
-                if n == 1 { "" } else { "s" },
-                self.errors.join("; ")
-            ))),
+        match stator_types::constraint::detected(&self.errors) {
+            None => Ok(()),
+            Some(message) => Err(DynamoError::validation(message)),
         }
     }
 }

@@ -10,6 +10,8 @@
 //! - [`keycodec`]: order-preserving encodings of key values and the partition hash, which
 //!   fix the on-disk key layout.
 //! - [`itemcodec`]: the compact binary encoding of items stored as values.
+//! - [`constraint`]: the request validator's wording of constraint violations, shared by
+//!   every layer that reports them.
 //! - [`jsonout`]: item JSON written straight into a buffer (and transcoded from stored
 //!   bytes) for the read responses, identical to the serde output.
 //!
@@ -19,6 +21,7 @@
 //! into (filters, projections, conditions) go through `decode_item` and are written with
 //! `jsonout` or `Serialize`.
 
+pub mod constraint;
 pub mod itemcodec;
 pub mod json;
 pub mod jsonout;

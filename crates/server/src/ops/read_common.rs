@@ -34,7 +34,7 @@ use stator_engine::DynamoError;
 use stator_expr::legacy::{self, LegacyCondition};
 use stator_expr::resolve::Placeholders;
 use stator_expr::{
-    Condition, ExpressionKind, Name, Operand, Path, PathElement, Projection, SortKeyCondition,
+    Condition, ExpressionKind, Name, Path, PathElement, Projection, SortKeyCondition,
 };
 use stator_types::{AttributeValue, Checked, Item};
 
@@ -103,9 +103,9 @@ pub fn check_select(
     index: bool,
 ) -> Result<(), DynamoError> {
     let envelope = |message: String| match operation {
-        Operation::Query => {
-            DynamoError::validation(format!("1 validation error detected: {message}"))
-        }
+        Operation::Query => DynamoError::validation(
+            stator_types::constraint::detected(&[message]).unwrap_or_default(),
+        ),
         Operation::Scan => DynamoError::validation(message),
     };
     let Some(select) = select else {
@@ -433,7 +433,7 @@ impl Target {
         };
         let mut paths: Vec<&Path> = projection.map(|p| p.0.iter().collect()).unwrap_or_default();
         if let Some(filter) = filter {
-            condition_paths(filter, &mut paths);
+            paths.extend(filter.paths());
         }
         let mut missing: Vec<&str> = Vec::new();
         for name in paths.into_iter().filter_map(first_name) {
@@ -552,9 +552,8 @@ pub fn check_key_condition(
 /// belong in the key condition. (Scan has no such rule.) The first key attribute found, in
 /// reading order, is reported.
 pub fn check_filter_keys(filter: &Condition, schema: &KeySchema) -> Result<(), DynamoError> {
-    let mut paths = Vec::new();
-    condition_paths(filter, &mut paths);
-    let key = paths
+    let key = filter
+        .paths()
         .into_iter()
         .filter_map(first_name)
         .find(|name| schema.attributes().any(|a| a.name == *name));
@@ -564,52 +563,6 @@ pub fn check_filter_keys(filter: &Condition, schema: &KeySchema) -> Result<(), D
              attribute: {name}"
         ))),
         None => Ok(()),
-    }
-}
-
-/// The document paths a (resolved) condition refers to, in reading order. Iterative, so a
-/// long AND/OR chain cannot exhaust the stack.
-fn condition_paths<'c>(condition: &'c Condition, paths: &mut Vec<&'c Path>) {
-    let mut pending = vec![condition];
-    while let Some(condition) = pending.pop() {
-        match condition {
-            Condition::Compare(left, _, right) => {
-                operand_paths(left, paths);
-                operand_paths(right, paths);
-            }
-            Condition::Between(operand, low, high) => {
-                for o in [operand, low, high] {
-                    operand_paths(o, paths);
-                }
-            }
-            Condition::In(operand, list) => {
-                operand_paths(operand, paths);
-                list.iter().for_each(|o| operand_paths(o, paths));
-            }
-            Condition::Function(function) => {
-                function.args.iter().for_each(|o| operand_paths(o, paths));
-            }
-            // Right pushed first so that the left side is visited first.
-            Condition::And(left, right) | Condition::Or(left, right) => {
-                pending.push(right);
-                pending.push(left);
-            }
-            Condition::Not(inner) => pending.push(inner),
-        }
-    }
-}
-
-fn operand_paths<'c>(operand: &'c Operand, paths: &mut Vec<&'c Path>) {
-    match operand {
-        Operand::Path(path) => paths.push(path),
-        Operand::Function(function) => {
-            function.args.iter().for_each(|o| operand_paths(o, paths));
-        }
-        Operand::Arithmetic(left, _, right) => {
-            operand_paths(left, paths);
-            operand_paths(right, paths);
-        }
-        Operand::Value(_) | Operand::Literal(_) => {}
     }
 }
 
