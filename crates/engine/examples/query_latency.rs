@@ -124,11 +124,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let page = engine.query(QueryRequest {
                 table: "bench".into(),
                 index: None,
-                partition: AttributeValue::S(format!("p{p}")),
-                sort: None,
+                key_condition: stator_expr::KeyCondition {
+                    partition: AttributeValue::S(format!("p{p}")),
+                    sort: None,
+                }
+                .to_condition("pk", Some("sk")),
                 filter: None,
                 projection: None,
-                select: Select::AllAttributes,
+                select: Some(Select::AllAttributes),
                 limit: None,
                 forward: true,
                 exclusive_start_key: None,

@@ -14,6 +14,7 @@
 //! returns keys it did not read because the response reached DynamoDB's 16 MB limit in
 //! `UnprocessedKeys`, the same way.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use stator_expr::Projection;
@@ -24,7 +25,7 @@ use crate::capacity::{
 };
 use crate::collections::CollectionMetrics;
 use crate::error::DynamoError;
-use crate::itemcheck::check_key;
+use crate::itemcheck::{check_batch_put_key, check_key, duplicate_keys};
 use crate::keys;
 use crate::records::decode_stored;
 use crate::schema::TableMeta;
@@ -92,15 +93,27 @@ impl Engine {
         names.map(|name| self.data_table(name)).collect()
     }
 
-    /// BatchGetItem: reads every key (tables must exist; keys are validated first). Each item
-    /// is charged like a GetItem of it; once the response reaches 16 MB the remaining keys
-    /// are returned unprocessed.
+    /// BatchGetItem: reads every key. First, table by table in request order: the table
+    /// exists, every key matches its key schema, and no key of the request names an item
+    /// already named (the storage key identifies the table and the item with numbers
+    /// normalised, so `1` and `1.0` are one key). Each item is charged like a GetItem of it;
+    /// once the response reaches 16 MB the remaining keys are returned unprocessed.
     pub fn batch_get(&self, tables: Vec<BatchGetTable>) -> Result<BatchGetOutput, DynamoError> {
-        let metas = self.tables_of(tables.iter().map(|t| t.table.as_str()))?;
-        for (table, meta) in tables.iter().zip(&metas) {
+        let mut metas = Vec::with_capacity(tables.len());
+        let mut seen = HashSet::new();
+        for table in &tables {
+            let meta = self.data_table(&table.table)?;
+            let mut storage_keys = Vec::with_capacity(table.keys.len());
             for key in &table.keys {
-                check_key(meta, key)?;
+                let (pk, sk) = check_key(&meta, key)?;
+                storage_keys.push(keys::item_key(meta.storage_id, pk, sk));
             }
+            for storage_key in storage_keys {
+                if !seen.insert(storage_key) {
+                    return Err(duplicate_keys());
+                }
+            }
+            metas.push(meta);
         }
         let snapshot = self.storage.snapshot()?;
         let mut out = BatchGetOutput::default();
@@ -143,24 +156,38 @@ impl Engine {
         Ok(out)
     }
 
-    /// BatchWriteItem: validates every write, then applies each in its own transaction.
+    /// BatchWriteItem: checks every write, then applies each in its own transaction. The
+    /// checks run table by table in request order: the table exists; each put carries the
+    /// key attributes with the right types (worded as a schema mismatch in a batch), then
+    /// PutItem's item checks; each delete key matches the key schema; no item of the request
+    /// is written twice.
     pub fn batch_write(
         &self,
         tables: Vec<BatchWriteTable>,
     ) -> Result<BatchWriteOutput, DynamoError> {
-        let metas = self.tables_of(tables.iter().map(|t| t.table.as_str()))?;
-        // Every write is checked before any is applied; the plans are reused by the writes
-        // unless the table's metadata changes meanwhile.
+        // The plans are reused by the writes unless the table's metadata changes meanwhile.
+        let mut metas = Vec::with_capacity(tables.len());
         let mut plans: Vec<Vec<WritePlan<'_>>> = Vec::with_capacity(tables.len());
-        for (table, meta) in tables.iter().zip(&metas) {
+        let mut seen = HashSet::new();
+        for table in &tables {
+            let meta = self.data_table(&table.table)?;
             let mut table_plans = Vec::with_capacity(table.writes.len());
             for write in &table.writes {
                 table_plans.push(match write {
-                    BatchWrite::Put(item) => WritePlan::put(meta, item)?,
-                    BatchWrite::Delete(key) => WritePlan::delete(meta, key)?,
+                    BatchWrite::Put(item) => {
+                        check_batch_put_key(&meta, item)?;
+                        WritePlan::put(&meta, item)?
+                    }
+                    BatchWrite::Delete(key) => WritePlan::delete(&meta, key)?,
                 });
             }
+            for plan in &table_plans {
+                if !seen.insert(plan.key.clone()) {
+                    return Err(duplicate_keys());
+                }
+            }
             plans.push(table_plans);
+            metas.push(meta);
         }
         let mut out = BatchWriteOutput::default();
         let mut tallies: Vec<CapacityTally> = metas

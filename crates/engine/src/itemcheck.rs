@@ -184,3 +184,20 @@ pub fn check_updated_size(item: &Item) -> Result<usize, DynamoError> {
     }
     Ok(size)
 }
+
+/// In a batch, an item without the table's key attributes, or with one of the wrong type,
+/// is refused with the schema-mismatch text (PutItem words these cases differently).
+pub fn check_batch_put_key(meta: &TableMeta, item: &Item) -> Result<(), DynamoError> {
+    for attr in meta.key_schema.attributes() {
+        match item.get(&attr.name) {
+            Some(value) if attr.attr_type.matches(value) => {}
+            _ => return Err(DynamoError::validation(KEY_MISMATCH)),
+        }
+    }
+    Ok(())
+}
+
+/// DynamoDB's text for a batch that names one item twice.
+pub fn duplicate_keys() -> DynamoError {
+    DynamoError::validation("Provided list of item keys contains duplicates")
+}

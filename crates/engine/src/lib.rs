@@ -38,6 +38,7 @@ pub mod query;
 pub mod records;
 pub mod schema;
 pub mod stats;
+pub mod target;
 pub mod transact;
 pub mod write;
 
@@ -268,6 +269,7 @@ mod layering {
         ("items", include_str!("items.rs")),
         ("batch", include_str!("batch.rs")),
         ("transact", include_str!("transact.rs")),
+        ("target", include_str!("target.rs")),
         ("query", include_str!("query.rs")),
         ("ddl", include_str!("ddl.rs")),
         ("background", include_str!("background.rs")),

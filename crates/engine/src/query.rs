@@ -1,11 +1,14 @@
 //! Query and Scan: reading pages of items from a table or one of its secondary indexes.
 //!
-//! The API layer validates everything about the request (key condition against the key
-//! schema, index existence and status, `Select` and `ConsistentRead` rules, the shape of
-//! `ExclusiveStartKey`, segments) and hands the engine a [`QueryRequest`] or [`ScanRequest`];
-//! the engine turns it into one range scan over the table's or index's key space, reads at
-//! most `Limit` entries and at most 1 MB, applies the filter and projection, and reports
-//! `Count`, `ScannedCount`, `LastEvaluatedKey` and consumed capacity as DynamoDB does.
+//! The API layer checks what needs only the request (member constraints, expressions, the
+//! request-only `Select` rules, segments) and hands the engine a [`QueryRequest`] or
+//! [`ScanRequest`]. The engine applies every rule that depends on the table, in DynamoDB's
+//! order ([`crate::target`]: the index and its state, `ConsistentRead` and `Select` on a
+//! GSI, attributes a GSI does not project, the key condition against the key schema, key
+//! attributes in a Query filter, the start key), then turns the request into one range scan
+//! over the table's or index's key space, reads at most `Limit` entries and at most 1 MB,
+//! applies the filter and projection, and reports `Count`, `ScannedCount`,
+//! `LastEvaluatedKey` and consumed capacity as DynamoDB does.
 
 use std::collections::BTreeSet;
 use std::ops::Bound;
@@ -18,41 +21,33 @@ use crate::capacity::{read_units, CapacityKind, ConsumedCapacity};
 use crate::error::DynamoError;
 use crate::keys;
 use crate::records::{decode_stored, stored_size, ReadItem};
-use crate::schema::{IndexMeta, ProjectionType, TableMeta};
+use crate::schema::ProjectionType;
+use crate::target::{
+    check_filter_keys, check_key_condition, check_start_key_in_range, effective_select, Read,
+    Target,
+};
 use crate::Engine;
 
 /// DynamoDB stops a page once it has read 1 MB of items, before filtering.
 pub const MAX_PAGE_BYTES: usize = 1024 * 1024;
 
-/// `Select`, already checked against what the target allows.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Select {
-    /// Every attribute of the item (for an LSI whose projection lacks some, they are fetched
-    /// from the table, at extra read cost).
-    #[default]
-    AllAttributes,
-    /// What the index projects.
-    AllProjectedAttributes,
-    /// The attributes of `projection`.
-    SpecificAttributes,
-    /// Only `Count` and `ScannedCount`.
-    Count,
-}
+pub use crate::target::Select;
 
-/// A Query after validation.
+/// A Query whose request-only rules were checked (its expressions parsed, resolved and
+/// validated).
 #[derive(Clone, Debug)]
 pub struct QueryRequest {
     pub table: String,
     /// `IndexName`, for a query on a secondary index.
     pub index: Option<String>,
-    /// The partition key value (of the index when querying one).
-    pub partition: AttributeValue,
-    /// The sort key condition, if any.
-    pub sort: Option<SortKeyCondition>,
+    /// The key condition (`KeyConditionExpression`, or the converted `KeyConditions`); the
+    /// engine checks it against the key schema.
+    pub key_condition: Condition,
     pub filter: Option<Condition>,
-    /// With `Select::SpecificAttributes`: the attributes to return.
+    /// The attributes to return (`ProjectionExpression` or `AttributesToGet`).
     pub projection: Option<Projection>,
-    pub select: Select,
+    /// `Select` as requested; `None` takes DynamoDB's default.
+    pub select: Option<Select>,
     /// Maximum number of items to evaluate (before the filter).
     pub limit: Option<usize>,
     /// `ScanIndexForward`.
@@ -62,14 +57,15 @@ pub struct QueryRequest {
     pub consistent: bool,
 }
 
-/// A Scan after validation.
+/// A Scan whose request-only rules were checked.
 #[derive(Clone, Debug)]
 pub struct ScanRequest {
     pub table: String,
     pub index: Option<String>,
     pub filter: Option<Condition>,
     pub projection: Option<Projection>,
-    pub select: Select,
+    /// `Select` as requested; `None` takes DynamoDB's default.
+    pub select: Option<Select>,
     pub limit: Option<usize>,
     pub exclusive_start_key: Option<Item>,
     pub consistent: bool,
@@ -95,89 +91,6 @@ impl Page {
     /// The page's items as attribute maps.
     pub fn decoded_items(&self) -> Result<Vec<Item>, DynamoError> {
         self.items.iter().map(ReadItem::to_item).collect()
-    }
-}
-
-/// What a page reads: a table's items or one index's entries.
-struct Target<'m> {
-    meta: &'m TableMeta,
-    index: Option<&'m IndexMeta>,
-}
-
-impl<'m> Target<'m> {
-    fn resolve(meta: &'m TableMeta, index: Option<&str>) -> Result<Self, DynamoError> {
-        let index = match index {
-            None => None,
-            Some(name) => Some(
-                meta.global_indexes
-                    .iter()
-                    .chain(&meta.local_indexes)
-                    .find(|i| i.name == name)
-                    .ok_or_else(|| {
-                        DynamoError::validation(format!(
-                            "The table does not have the specified index: {name}"
-                        ))
-                    })?,
-            ),
-        };
-        Ok(Target { meta, index })
-    }
-
-    fn space_prefix(&self) -> Vec<u8> {
-        match self.index {
-            Some(index) => keys::index_prefix(index.storage_id),
-            None => keys::table_items_prefix(self.meta.storage_id),
-        }
-    }
-
-    /// In the table's own key space the partition key is last when there is no sort key and
-    /// the sort key is always last; in an index the base table key follows, so neither is.
-    fn partition_is_last(&self) -> bool {
-        self.index.is_none() && self.meta.key_schema.sort.is_none()
-    }
-
-    fn sort_is_last(&self) -> bool {
-        self.index.is_none()
-    }
-
-    fn is_global_index(&self) -> bool {
-        self.index
-            .is_some_and(|i| self.meta.global_indexes.iter().any(|g| g.name == i.name))
-    }
-
-    /// The storage key of the entry identified by an `ExclusiveStartKey` (validated by the
-    /// API layer to hold exactly the right key attributes).
-    fn start_key(&self, esk: &Item) -> Result<Vec<u8>, DynamoError> {
-        let get = |name: &str| {
-            esk.get(name)
-                .ok_or_else(|| DynamoError::validation("The provided starting key is invalid"))
-        };
-        let pk = get(&self.meta.key_schema.partition.name)?;
-        let sk = match &self.meta.key_schema.sort {
-            Some(attr) => Some(get(&attr.name)?),
-            None => None,
-        };
-        Ok(match self.index {
-            None => keys::item_key(self.meta.storage_id, pk, sk),
-            Some(index) => {
-                let ipk = get(&index.key_schema.partition.name)?;
-                let isk = match &index.key_schema.sort {
-                    Some(attr) => Some(get(&attr.name)?),
-                    None => None,
-                };
-                keys::index_entry_key(index.storage_id, ipk, isk, pk, sk)
-            }
-        })
-    }
-
-    /// `LastEvaluatedKey` for an entry: the table key, plus the index key for an index.
-    fn last_evaluated_key(&self, item: &Item) -> Item {
-        self.meta
-            .key_schema
-            .attributes()
-            .chain(self.index.iter().flat_map(|i| i.key_schema.attributes()))
-            .filter_map(|attr| item.get(&attr.name).map(|v| (attr.name.clone(), v.clone())))
-            .collect()
     }
 }
 
@@ -389,7 +302,19 @@ impl Engine {
     pub fn query(&self, req: QueryRequest) -> Result<Page, DynamoError> {
         let meta = self.data_table(&req.table)?;
         let target = Target::resolve(&meta, req.index.as_deref())?;
-        let mut range = partition_range(&target, &req.partition, req.sort.as_ref());
+        target.check_read_options(req.consistent, req.select)?;
+        target.check_gsi_projection(req.projection.as_ref(), req.filter.as_ref())?;
+        let schema = target.key_schema();
+        let key = check_key_condition(&req.key_condition, schema)?;
+        if let Some(filter) = &req.filter {
+            check_filter_keys(filter, schema)?;
+        }
+        if let Some(start) = &req.exclusive_start_key {
+            target.check_start_key(Read::Query, start)?;
+            check_start_key_in_range(start, schema, &key, req.forward)?;
+        }
+        let select = effective_select(req.select, req.projection.is_some(), target.index.is_some());
+        let mut range = partition_range(&target, &key.partition, key.sort.as_ref());
         if let Some(esk) = &req.exclusive_start_key {
             resume_after(&mut range, target.start_key(esk)?, req.forward);
         }
@@ -399,7 +324,7 @@ impl Engine {
             PageSpec {
                 filter: req.filter.as_ref(),
                 projection: req.projection.as_ref(),
-                select: req.select,
+                select,
                 limit: req.limit,
                 forward: req.forward,
                 consistent: req.consistent,
@@ -411,16 +336,23 @@ impl Engine {
     pub fn scan(&self, req: ScanRequest) -> Result<Page, DynamoError> {
         let meta = self.data_table(&req.table)?;
         let target = Target::resolve(&meta, req.index.as_deref())?;
+        target.check_read_options(req.consistent, req.select)?;
+        target.check_gsi_projection(req.projection.as_ref(), req.filter.as_ref())?;
+        if let Some(start) = &req.exclusive_start_key {
+            target.check_start_key(Read::Scan, start)?;
+        }
+        let select = effective_select(req.select, req.projection.is_some(), target.index.is_some());
         let mut range = scan_range(&target, req.segment);
         if let Some(esk) = &req.exclusive_start_key {
             let key = target.start_key(esk)?;
-            if req.segment.is_some() && !contains(&range, &key) {
-                let (segment, total) = req.segment.unwrap_or((0, 1));
-                return Err(DynamoError::validation(format!(
-                    "The provided starting key is invalid: Invalid ExclusiveStartKey. Please use \
-                     ExclusiveStartKey with correct Segment. TotalSegments: {total} Segment: \
-                     {segment}"
-                )));
+            if let Some((segment, total)) = req.segment {
+                if !contains(&range, &key) {
+                    return Err(DynamoError::validation(format!(
+                        "The provided starting key is invalid: Invalid ExclusiveStartKey. \
+                         Please use ExclusiveStartKey with correct Segment. TotalSegments: \
+                         {total} Segment: {segment}"
+                    )));
+                }
             }
             resume_after(&mut range, key, true);
         }
@@ -430,7 +362,7 @@ impl Engine {
             PageSpec {
                 filter: req.filter.as_ref(),
                 projection: req.projection.as_ref(),
-                select: req.select,
+                select,
                 limit: req.limit,
                 forward: true,
                 consistent: req.consistent,
@@ -450,8 +382,7 @@ impl Engine {
         // same). A GSI never fetches: the API layer refuses such requests.
         let fetch_from_table = match target.index {
             Some(index)
-                if !target.is_global_index()
-                    && index.projection.projection_type != ProjectionType::All =>
+                if !target.global && index.projection.projection_type != ProjectionType::All =>
             {
                 let projected: BTreeSet<&str> = meta
                     .key_schema
@@ -585,7 +516,7 @@ impl Engine {
         page.consumed.table_units = units;
         if let Some(index) = target.index {
             page.consumed.table_units = fetched;
-            let list = if target.is_global_index() {
+            let list = if target.global {
                 &mut page.consumed.global_indexes
             } else {
                 &mut page.consumed.local_indexes

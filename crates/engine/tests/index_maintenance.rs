@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use stator_engine::ddl::{IndexUpdate, TableUpdate};
 use stator_engine::items::{PutRequest, ReturnValues, UpdateRequest};
-use stator_engine::query::{QueryRequest, ScanRequest, Select};
+use stator_engine::query::{QueryRequest, ScanRequest};
 use stator_engine::schema::{ProjectionType, ScalarType};
 use stator_engine::{Engine, EngineConfig, ErrorKind};
 use stator_expr::{Comparator, SortKeyCondition};
@@ -28,19 +28,13 @@ fn query(
     pk: Av,
     sort: Option<SortKeyCondition>,
 ) -> QueryRequest {
-    let _ = engine;
     QueryRequest {
         table: table.to_string(),
         index: index.map(str::to_string),
-        partition: pk,
-        sort,
+        key_condition: key_condition(engine, table, index, pk, sort),
         filter: None,
         projection: None,
-        select: if index.is_some() {
-            Select::AllProjectedAttributes
-        } else {
-            Select::AllAttributes
-        },
+        select: None,
         limit: None,
         forward: true,
         exclusive_start_key: None,
@@ -54,7 +48,7 @@ fn scan(table: &str, segment: Option<(u32, u32)>, limit: Option<usize>) -> ScanR
         index: None,
         filter: None,
         projection: None,
-        select: Select::AllAttributes,
+        select: None,
         limit,
         exclusive_start_key: None,
         consistent: false,

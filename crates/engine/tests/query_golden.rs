@@ -380,17 +380,14 @@ fn update_expression(text: &str, names: Option<&str>, values: Option<&str>) -> R
     Ok(resolved)
 }
 
-/// `Select`, defaulting as DynamoDB does: the projected attributes with
-/// `ProjectionExpression`, else everything projected into an index, else the whole item.
-fn select_of(text: Option<&str>, has_projection: bool, on_index: bool) -> Res<Select> {
+/// `Select` as the script gives it; `None` leaves the engine to apply DynamoDB's default.
+fn select_of(text: Option<&str>) -> Res<Option<Select>> {
     Ok(match text {
-        None if has_projection => Select::SpecificAttributes,
-        None if on_index => Select::AllProjectedAttributes,
-        None => Select::AllAttributes,
-        Some("all") => Select::AllAttributes,
-        Some("projected") => Select::AllProjectedAttributes,
-        Some("specific") => Select::SpecificAttributes,
-        Some("count") => Select::Count,
+        None => None,
+        Some("all") => Some(Select::AllAttributes),
+        Some("projected") => Some(Select::AllProjectedAttributes),
+        Some("specific") => Some(Select::SpecificAttributes),
+        Some("count") => Some(Select::Count),
         Some(other) => return Err(format!("unknown select {other}").into()),
     })
 }
@@ -682,7 +679,7 @@ struct Read {
     query: Option<(AttributeValue, Option<SortKeyCondition>, bool)>,
     segment: Option<(u32, u32)>,
     exprs: Expressions,
-    select: Select,
+    select: Option<Select>,
     limit: Option<usize>,
     start: Option<Item>,
     consistent: bool,
@@ -692,13 +689,42 @@ struct Read {
 }
 
 impl Read {
+    /// `pk = V [AND sort condition]` on the key names of the target (the table's for an
+    /// unknown index, which the engine then refuses).
+    fn key_condition(
+        &self,
+        engine: &Engine,
+        partition: &AttributeValue,
+        sort: &Option<SortKeyCondition>,
+    ) -> Condition {
+        let schema = engine
+            .table(&self.table)
+            .map(|meta| {
+                target_schema(&meta, self.index.as_deref()).unwrap_or(meta.key_schema.clone())
+            })
+            .unwrap_or_else(|| KeySchema {
+                partition: KeyAttribute {
+                    name: "pk".to_owned(),
+                    attr_type: ScalarType::S,
+                },
+                sort: None,
+            });
+        stator_expr::KeyCondition {
+            partition: partition.clone(),
+            sort: sort.clone(),
+        }
+        .to_condition(
+            &schema.partition.name,
+            schema.sort.as_ref().map(|s| s.name.as_str()),
+        )
+    }
+
     fn page(&self, engine: &Engine, start: Option<Item>) -> Result<Page, DynamoError> {
         match &self.query {
             Some((partition, sort, forward)) => engine.query(QueryRequest {
                 table: self.table.clone(),
                 index: self.index.clone(),
-                partition: partition.clone(),
-                sort: sort.clone(),
+                key_condition: self.key_condition(engine, partition, sort),
                 filter: self.exprs.filter.clone(),
                 projection: self.exprs.projection.clone(),
                 select: self.select,
@@ -1270,11 +1296,7 @@ impl QueryRunner {
             args.get("names"),
             args.get("values"),
         )?;
-        let select = select_of(
-            args.get("select"),
-            exprs.projection.is_some(),
-            args.get("index").is_some(),
-        )?;
+        let select = select_of(args.get("select"))?;
         let read = Read {
             table: table.to_owned(),
             index,
@@ -1320,7 +1342,7 @@ impl QueryRunner {
                         index: index.clone(),
                         filter: None,
                         projection: None,
-                        select: Select::AllAttributes,
+                        select: None,
                         limit,
                         exclusive_start_key: start.take(),
                         consistent: false,

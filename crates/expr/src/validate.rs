@@ -549,6 +549,40 @@ pub enum SortKeyCondition {
     BeginsWith(AttributeValue),
 }
 
+impl KeyCondition {
+    /// The key condition this reduced form stands for, on the named key attributes:
+    /// `pk = :v`, `AND` the sort key condition if there is one (with a sort key name). Front
+    /// ends that plan key conditions themselves (and tests) build Query requests with it;
+    /// [`key_condition`] of the result gives this form back.
+    pub fn to_condition(&self, partition_key: &str, sort_key: Option<&str>) -> Condition {
+        let path = |name: &str| {
+            Operand::Path(Path(vec![PathElement::Attribute(Name::Literal(
+                name.to_string(),
+            ))]))
+        };
+        let literal = |v: &AttributeValue| Operand::Literal(v.clone());
+        let partition = Condition::Compare(
+            path(partition_key),
+            Comparator::Eq,
+            literal(&self.partition),
+        );
+        let (Some(sort), Some(name)) = (&self.sort, sort_key) else {
+            return partition;
+        };
+        let sort = match sort {
+            SortKeyCondition::Compare(op, v) => Condition::Compare(path(name), *op, literal(v)),
+            SortKeyCondition::Between(low, high) => {
+                Condition::Between(path(name), literal(low), literal(high))
+            }
+            SortKeyCondition::BeginsWith(prefix) => Condition::Function(FunctionCall {
+                name: "begins_with".to_string(),
+                args: vec![path(name), literal(prefix)],
+            }),
+        };
+        Condition::And(Box::new(partition), Box::new(sort))
+    }
+}
+
 fn operator_not_allowed(operator: impl std::fmt::Display) -> ExprError {
     ExprError::message_only(format!(
         "Invalid operator used in KeyConditionExpression: {operator}"
@@ -772,4 +806,30 @@ fn key_condition_shape(
         )));
     };
     Ok(KeyCondition { partition, sort })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_conditions_round_trip_through_their_condition_form() {
+        let s = |v: &str| AttributeValue::S(v.to_string());
+        for sort in [
+            None,
+            Some(SortKeyCondition::Compare(Comparator::Ge, s("m"))),
+            Some(SortKeyCondition::Between(s("a"), s("c"))),
+            Some(SortKeyCondition::BeginsWith(s("pre"))),
+        ] {
+            let reduced = KeyCondition {
+                partition: s("p"),
+                sort,
+            };
+            let condition = reduced.to_condition("pk", Some("sk"));
+            assert_eq!(
+                key_condition(&condition, "pk", Some("sk")).map_err(|e| e.to_string()),
+                Ok(reduced)
+            );
+        }
+    }
 }

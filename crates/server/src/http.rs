@@ -20,7 +20,7 @@ use hyper_util::rt::TokioIo;
 use stator_engine::{DynamoError, Engine, ErrorKind};
 use tokio::net::TcpListener;
 
-use crate::{auth, ops, wire};
+use crate::{auth, json, wire};
 
 /// DynamoDB's maximum request body.
 pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
@@ -115,8 +115,8 @@ async fn handle(server: Arc<Server>, req: Request<Incoming>) -> Response<Full<By
         .headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok());
-    let handler = match ops::resolve(target) {
-        Ok(h) => h,
+    let op = match stator_api::resolve(target) {
+        Ok(op) => op,
         Err(e) => return wire::error_response(&e),
     };
     let host = parts
@@ -128,12 +128,12 @@ async fn handle(server: Arc<Server>, req: Request<Incoming>) -> Response<Full<By
     let run = {
         let server = server.clone();
         move || {
-            let ctx = ops::Context {
+            let ctx = stator_api::Context {
                 engine: &server.engine,
                 region: &credentials.region,
                 host: &host,
             };
-            handler(&ctx, &body)
+            json::handle(op, &ctx, &body)
         }
     };
     let result = if server.blocking_engine_calls {

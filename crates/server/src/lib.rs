@@ -1,8 +1,9 @@
 //! Stator's server: the DynamoDB wire protocol over HTTP, the API operations, and start-up.
 //!
 //! ```text
-//! http (listener, body limits, gzip) → auth → ops::resolve(X-Amz-Target)
-//!      → ops::<operation>::handle: decode JSON → validate → engine call → encode
+//! http (listener, body limits, gzip) → auth → stator_api::resolve(X-Amz-Target)
+//!      → json::handle: decode JSON → stator_api::ops::<op>::run (validate, engine call,
+//!        typed output) → encode JSON
 //!      → wire (the one response writer: request id, CRC-32, content type)
 //! ```
 //! `config` turns the command line into a [`config::ServeConfig`]; [`run`] opens storage and
@@ -11,9 +12,9 @@
 
 pub mod auth;
 pub mod config;
+pub mod fingerprint;
 pub mod http;
-pub mod ops;
-pub mod validate;
+pub mod json;
 pub mod wire;
 
 use std::sync::Arc;

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use stator_engine::ddl::{NewIndex, NewTable};
 use stator_engine::items::PutRequest;
-use stator_engine::query::{ScanRequest, Select};
+use stator_engine::query::ScanRequest;
 use stator_engine::schema::{
     BillingMode, IndexMeta, IndexStatus, KeyAttribute, KeySchema, Projection, ProjectionType,
     ScalarType, TableMeta,
@@ -177,16 +177,38 @@ pub fn scan_request(table: &str, index: Option<&str>) -> ScanRequest {
         index: index.map(str::to_string),
         filter: None,
         projection: None,
-        select: if index.is_some() {
-            Select::AllProjectedAttributes
-        } else {
-            Select::AllAttributes
-        },
+        select: None,
         limit: None,
         exclusive_start_key: None,
         consistent: false,
         segment: None,
     }
+}
+
+/// The key condition `pk = :v [AND <sort>]` on the key schema of `table` or its `index`.
+pub fn key_condition(
+    engine: &Engine,
+    table: &str,
+    index: Option<&str>,
+    partition: Av,
+    sort: Option<stator_expr::SortKeyCondition>,
+) -> Condition {
+    let meta = engine.table(table).unwrap();
+    let schema = match index {
+        None => meta.key_schema.clone(),
+        Some(name) => meta
+            .global_indexes
+            .iter()
+            .chain(&meta.local_indexes)
+            .find(|i| i.name == name)
+            .unwrap()
+            .key_schema
+            .clone(),
+    };
+    stator_expr::KeyCondition { partition, sort }.to_condition(
+        &schema.partition.name,
+        schema.sort.as_ref().map(|s| s.name.as_str()),
+    )
 }
 
 /// Every item of a table or every entry of an index, following `LastEvaluatedKey`.

@@ -4,31 +4,30 @@
 use serde::{Deserialize, Serialize};
 use stator_engine::DynamoError;
 
-use super::Context;
 use crate::validate::{self, Validator};
+use crate::Context;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct Input {
-    resource_arn: Option<String>,
-    next_token: Option<String>,
+pub struct Input {
+    pub resource_arn: Option<String>,
+    pub next_token: Option<String>,
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
-struct TagOut {
-    key: String,
-    value: String,
+pub struct TagOut {
+    pub key: String,
+    pub value: String,
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
-struct Output {
-    tags: Vec<TagOut>,
+pub struct Output {
+    pub tags: Vec<TagOut>,
 }
 
-pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
-    let input: Input = super::decode(body)?;
+pub fn run(ctx: &Context<'_>, input: Input) -> Result<Output, DynamoError> {
     let mut v = Validator::new();
     v.text(
         input.resource_arn.as_deref(),
@@ -44,7 +43,7 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
     let tags = ctx
         .engine
         .list_tags(input.resource_arn.as_deref().unwrap_or_default())?;
-    super::encode(&Output {
+    Ok(Output {
         tags: tags
             .into_iter()
             .map(|t| TagOut {

@@ -3,45 +3,48 @@
 //!
 //! Checks run in DynamoDB's order (see [`super::read_common`] for the shared phases):
 //! request constraints; the `Segment` / `TotalSegments` pairing; attribute values in
-//! `ExclusiveStartKey`; the request-only `Select` rules; expressions and legacy parameters;
-//! then, with the table: index existence and state, `ConsistentRead` and
-//! `Select=ALL_ATTRIBUTES` on a GSI, attributes a GSI does not project, and the start key's
-//! shape. Unlike Query, a Scan filter
-//! may name key attributes. Whether a start key belongs to the requested segment is the
-//! engine's check, since only it knows how items map to segments.
+//! `ExclusiveStartKey`; the request-only `Select` rules; expressions and legacy parameters.
+//! The engine then checks, with the table: index existence and state, `ConsistentRead` and
+//! `Select=ALL_ATTRIBUTES` on a GSI, attributes a GSI does not project, the start key's
+//! shape, and whether it belongs to the requested segment. Unlike Query, a Scan filter may
+//! name key attributes.
 
 use std::collections::HashMap;
 
 use serde::Deserialize;
-use stator_engine::query::ScanRequest;
+use stator_engine::capacity::ReturnCapacity;
+use stator_engine::query::{ScanRequest, Select};
 use stator_engine::DynamoError;
 use stator_types::{AttributeValue, Checked, Item};
 
-use super::expressions::OrderedMap;
-use super::read_common::{self, ConditionIn, Operation, Target};
-use super::Context;
+use super::read_common::{self, ConditionIn, Operation, PageOutput};
+use crate::enums::{ConditionalOperator, EnumValue};
+use crate::expressions::OrderedMap;
 use crate::validate::{self, Validator};
+use crate::Context;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(rename_all = "PascalCase")]
-struct Input {
-    table_name: Option<String>,
-    index_name: Option<String>,
-    attributes_to_get: Option<Vec<String>>,
-    limit: Option<i64>,
-    select: Option<String>,
-    scan_filter: Option<OrderedMap<ConditionIn>>,
-    conditional_operator: Option<String>,
-    exclusive_start_key: Option<Checked<Item>>,
-    return_consumed_capacity: Option<String>,
-    total_segments: Option<i64>,
-    segment: Option<i64>,
-    projection_expression: Option<String>,
-    filter_expression: Option<String>,
-    expression_attribute_names: Option<HashMap<String, String>>,
-    expression_attribute_values: Option<HashMap<String, Checked<AttributeValue>>>,
-    consistent_read: Option<bool>,
+pub struct Input {
+    pub table_name: Option<String>,
+    pub index_name: Option<String>,
+    pub attributes_to_get: Option<Vec<String>>,
+    pub limit: Option<i64>,
+    pub select: Option<EnumValue<Select>>,
+    pub scan_filter: Option<OrderedMap<ConditionIn>>,
+    pub conditional_operator: Option<EnumValue<ConditionalOperator>>,
+    pub exclusive_start_key: Option<Checked<Item>>,
+    pub return_consumed_capacity: Option<EnumValue<ReturnCapacity>>,
+    pub total_segments: Option<i64>,
+    pub segment: Option<i64>,
+    pub projection_expression: Option<String>,
+    pub filter_expression: Option<String>,
+    pub expression_attribute_names: Option<HashMap<String, String>>,
+    pub expression_attribute_values: Option<HashMap<String, Checked<AttributeValue>>>,
+    pub consistent_read: Option<bool>,
 }
+
+pub type Output = PageOutput;
 
 /// `(Segment, TotalSegments)` once both are within their ranges: each requires the other,
 /// and the segment is zero-based. (Texts decided from memory of the service; not found in a
@@ -73,9 +76,15 @@ fn segments(segment: Option<i64>, total: Option<i64>) -> Result<Option<(u32, u32
     }
 }
 
-pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
-    let input: Input = super::decode(body)?;
+pub fn run(ctx: &Context<'_>, input: Input) -> Result<Output, DynamoError> {
+    let (request, wanted) = validate(input)?;
+    let select = request.select;
+    let page = ctx.engine.scan(request)?;
+    Ok(PageOutput::new(page, select, wanted))
+}
 
+/// The request-only checks in DynamoDB's order; then the engine request.
+pub fn validate(input: Input) -> Result<(ScanRequest, ReturnCapacity), DynamoError> {
     // 1. Request constraints, in the order of the members in the API model.
     let mut v = Validator::new();
     let table = super::table_name(&mut v, input.table_name.as_deref());
@@ -98,22 +107,15 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
         );
     }
     v.int_range(input.limit, "limit", 1, i64::MAX, false);
-    v.one_of(
-        input.select.as_deref(),
-        "select",
-        read_common::SELECT_VALUES,
-        false,
-    );
-    v.one_of(
-        input.conditional_operator.as_deref(),
+    let select = v.enumeration(input.select.as_ref(), "select", false);
+    v.enumeration(
+        input.conditional_operator.as_ref(),
         "conditionalOperator",
-        validate::CONDITIONAL_OPERATORS,
         false,
     );
-    v.one_of(
-        input.return_consumed_capacity.as_deref(),
+    let wanted = v.enumeration(
+        input.return_consumed_capacity.as_ref(),
         "returnConsumedCapacity",
-        validate::RETURN_CONSUMED_CAPACITY,
         false,
     );
     v.int_range(
@@ -135,7 +137,6 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
     };
 
     // 3. Select rules that need only the request.
-    let select = read_common::parse_select(input.select.as_deref());
     read_common::check_select(
         Operation::Scan,
         select,
@@ -154,37 +155,22 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
         projection: input.projection_expression.as_deref(),
         key_conditions: None,
         filter_map: input.scan_filter.as_ref(),
-        conditional_operator: input.conditional_operator.as_deref(),
+        conditional_operator: input.conditional_operator.as_ref().map(EnumValue::text),
         attributes_to_get: input.attributes_to_get.as_ref(),
     })?;
-
-    // 5. What needs the table.
     let table = super::require_table_name(table)?;
-    let target = Target::resolve(ctx, table, input.index_name.as_deref())?;
-    let consistent = input.consistent_read.unwrap_or(false);
-    target.check_read_options(consistent, select)?;
-    target.check_gsi_projection(prepared.projection.as_ref(), prepared.filter.as_ref())?;
-    if let Some(start) = &start_key {
-        target.check_start_key(Operation::Scan, start)?;
-    }
-
-    // 6. The read.
-    let index = target.index_name();
-    let select =
-        read_common::effective_select(select, prepared.projection.is_some(), index.is_some());
-    let wanted = super::return_capacity(input.return_consumed_capacity.as_deref());
-    let page = ctx.engine.scan(ScanRequest {
+    let request = ScanRequest {
         table: table.to_string(),
-        index,
+        index: input.index_name,
         filter: prepared.filter,
         projection: prepared.projection,
         select,
         limit: read_common::limit(input.limit),
         exclusive_start_key: start_key,
-        consistent,
+        consistent: input.consistent_read.unwrap_or(false),
         segment,
-    })?;
-    read_common::page_out(&page, select, wanted)
+    };
+    Ok((request, wanted.unwrap_or_default()))
 }
 
 #[cfg(test)]

@@ -17,51 +17,53 @@ use stator_engine::transact::TransactGet;
 use stator_engine::{DynamoError, ReturnCapacity};
 use stator_types::{Checked, Item};
 
-use super::expressions;
-use super::{ConsumedCapacityOut, Context};
+use super::ConsumedCapacityOut;
+use crate::enums::EnumValue;
+use crate::expressions;
 use crate::validate::{self, Validator};
+use crate::Context;
 
 /// DynamoDB's limit on the number of actions in one transaction.
 pub const MAX_TRANSACT_ITEMS: usize = 100;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(rename_all = "PascalCase")]
-struct Input {
-    transact_items: Option<Vec<TransactGetItem>>,
-    return_consumed_capacity: Option<String>,
+pub struct Input {
+    pub transact_items: Option<Vec<TransactGetItem>>,
+    pub return_consumed_capacity: Option<EnumValue<ReturnCapacity>>,
 }
 
 /// `TransactGetItem` of the API model (serde errors name it).
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(rename_all = "PascalCase")]
-struct TransactGetItem {
-    get: Option<Get>,
+pub struct TransactGetItem {
+    pub get: Option<Get>,
 }
 
 /// `Get` of the API model (serde errors name it).
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(rename_all = "PascalCase")]
-struct Get {
-    key: Option<Checked<Item>>,
-    table_name: Option<String>,
-    projection_expression: Option<String>,
-    expression_attribute_names: Option<HashMap<String, String>>,
+pub struct Get {
+    pub key: Option<Checked<Item>>,
+    pub table_name: Option<String>,
+    pub projection_expression: Option<String>,
+    pub expression_attribute_names: Option<HashMap<String, String>>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Debug)]
 #[serde(rename_all = "PascalCase")]
-struct Output {
-    responses: Vec<ItemResponse>,
+pub struct Output {
+    pub responses: Vec<ItemResponse>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    consumed_capacity: Option<Vec<ConsumedCapacityOut>>,
+    pub consumed_capacity: Option<Vec<ConsumedCapacityOut>>,
 }
 
 /// One entry of `Responses`: `{}` when the item does not exist.
-#[derive(Serialize)]
+#[derive(Serialize, Debug)]
 #[serde(rename_all = "PascalCase")]
-struct ItemResponse {
+pub struct ItemResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
-    item: Option<Item>,
+    pub item: Option<Item>,
 }
 
 /// Checks the `TableName` of one action at `path` (e.g.
@@ -97,8 +99,7 @@ pub fn java_object_list(class: &str, len: usize) -> String {
     format!("[{}]", parts.join(", "))
 }
 
-pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
-    let input: Input = super::decode(body)?;
+pub fn run(ctx: &Context<'_>, input: Input) -> Result<Output, DynamoError> {
     let mut v = Validator::new();
     let mut tables = Vec::new();
     match &input.transact_items {
@@ -130,12 +131,13 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
             }
         }
     }
-    v.one_of(
-        input.return_consumed_capacity.as_deref(),
-        "returnConsumedCapacity",
-        validate::RETURN_CONSUMED_CAPACITY,
-        false,
-    );
+    let wanted = v
+        .enumeration(
+            input.return_consumed_capacity.as_ref(),
+            "returnConsumedCapacity",
+            false,
+        )
+        .unwrap_or_default();
     v.finish()?;
 
     // Constraint validation passed, so every member has a Get with a Key and a TableName.
@@ -158,9 +160,8 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
         });
     }
 
-    let wanted = super::return_capacity(input.return_consumed_capacity.as_deref());
     let out = ctx.engine.transact_get(gets)?;
-    super::encode(&Output {
+    Ok(Output {
         responses: out
             .items
             .into_iter()

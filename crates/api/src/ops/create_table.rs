@@ -15,8 +15,9 @@ use stator_engine::schema::{
 };
 use stator_engine::DynamoError;
 
-use super::Context;
+use crate::enums::{DynamoEnum, EnumValue, KeyType, SseType, StreamViewType, TableClass};
 use crate::validate::{self, Validator};
+use crate::Context;
 
 /// Request model pieces shared by the table-level operations.
 pub mod model {
@@ -26,14 +27,14 @@ pub mod model {
     #[serde(rename_all = "PascalCase")]
     pub struct AttributeDefinitionIn {
         pub attribute_name: Option<String>,
-        pub attribute_type: Option<String>,
+        pub attribute_type: Option<EnumValue<ScalarType>>,
     }
 
     #[derive(Deserialize, Clone)]
     #[serde(rename_all = "PascalCase")]
     pub struct KeySchemaElementIn {
         pub attribute_name: Option<String>,
-        pub key_type: Option<String>,
+        pub key_type: Option<EnumValue<KeyType>>,
     }
 
     #[derive(Deserialize, Clone)]
@@ -53,7 +54,7 @@ pub mod model {
     #[derive(Deserialize, Clone)]
     #[serde(rename_all = "PascalCase")]
     pub struct ProjectionIn {
-        pub projection_type: Option<String>,
+        pub projection_type: Option<EnumValue<ProjectionType>>,
         pub non_key_attributes: Option<Vec<String>>,
     }
 
@@ -72,7 +73,7 @@ pub mod model {
     #[serde(rename_all = "PascalCase")]
     pub struct StreamSpecificationIn {
         pub stream_enabled: Option<bool>,
-        pub stream_view_type: Option<String>,
+        pub stream_view_type: Option<EnumValue<StreamViewType>>,
     }
 
     #[derive(Deserialize, Clone)]
@@ -80,7 +81,7 @@ pub mod model {
         #[serde(rename = "Enabled")]
         pub enabled: Option<bool>,
         #[serde(rename = "SSEType")]
-        pub sse_type: Option<String>,
+        pub sse_type: Option<EnumValue<SseType>>,
         #[serde(rename = "KMSMasterKeyId")]
         pub kms_master_key_id: Option<String>,
     }
@@ -100,7 +101,7 @@ pub mod model {
                 format!(
                     "KeySchemaElement(attributeName={}, keyType={})",
                     k.attribute_name.as_deref().unwrap_or("null"),
-                    k.key_type.as_deref().unwrap_or("null")
+                    k.key_type.as_ref().map_or("null", EnumValue::text)
                 )
             })
             .collect();
@@ -124,12 +125,7 @@ pub mod model {
                 validate::ATTRIBUTE_NAME,
                 true,
             );
-            v.one_of(
-                element.key_type.as_deref(),
-                &format!("{at}.keyType"),
-                validate::KEY_TYPES,
-                true,
-            );
+            v.enumeration(element.key_type.as_ref(), &format!("{at}.keyType"), true);
         }
         v.list_len(schema.len(), &show_key_schema(schema), path, 1, 2);
     }
@@ -158,10 +154,9 @@ pub mod model {
             v.required::<()>(None, path);
             return;
         };
-        v.one_of(
-            p.projection_type.as_deref(),
+        v.enumeration(
+            p.projection_type.as_ref(),
             &format!("{path}.projectionType"),
-            validate::PROJECTION_TYPES,
             false,
         );
         if let Some(attrs) = &p.non_key_attributes {
@@ -178,10 +173,9 @@ pub mod model {
     pub fn check_stream(v: &mut Validator, s: Option<&StreamSpecificationIn>, path: &str) {
         if let Some(s) = s {
             v.required(s.stream_enabled.as_ref(), &format!("{path}.streamEnabled"));
-            v.one_of(
-                s.stream_view_type.as_deref(),
+            v.enumeration(
+                s.stream_view_type.as_ref(),
                 &format!("{path}.streamViewType"),
-                validate::STREAM_VIEW_TYPES,
                 false,
             );
         }
@@ -189,12 +183,7 @@ pub mod model {
 
     pub fn check_sse(v: &mut Validator, s: Option<&SseSpecificationIn>, path: &str) {
         if let Some(s) = s {
-            v.one_of(
-                s.sse_type.as_deref(),
-                &format!("{path}.sSEType"),
-                validate::SSE_TYPES,
-                false,
-            );
+            v.enumeration(s.sse_type.as_ref(), &format!("{path}.sSEType"), false);
         }
     }
 
@@ -227,13 +216,6 @@ pub mod model {
             .collect()
     }
 
-    pub fn billing_mode(mode: Option<&str>) -> Option<BillingMode> {
-        match mode? {
-            "PAY_PER_REQUEST" => Some(BillingMode::PayPerRequest),
-            _ => Some(BillingMode::Provisioned),
-        }
-    }
-
     pub fn on_demand(o: Option<&OnDemandIn>) -> Option<OnDemandThroughput> {
         o.map(|o| OnDemandThroughput {
             max_read_request_units: o.max_read_request_units,
@@ -251,6 +233,23 @@ pub mod model {
         })
     }
 
+    /// The names and types of constraint-checked attribute definitions.
+    pub fn attribute_types(
+        defs: Option<&[AttributeDefinitionIn]>,
+    ) -> Result<Vec<(String, ScalarType)>, DynamoError> {
+        defs.unwrap_or_default()
+            .iter()
+            .map(|d| {
+                let t = d
+                    .attribute_type
+                    .as_ref()
+                    .and_then(EnumValue::value)
+                    .ok_or_else(|| DynamoError::internal("unchecked attribute definition"))?;
+                Ok((d.attribute_name.clone().unwrap_or_default(), t))
+            })
+            .collect()
+    }
+
     /// The projection of a new index (CreateTable and UpdateTable share the rules).
     pub fn projection(p: Option<&ProjectionIn>, index: &str) -> Result<Projection, DynamoError> {
         let Some(p) = p else {
@@ -258,15 +257,12 @@ pub mod model {
                 "Unknown ProjectionType: null for index: {index}"
             )));
         };
-        let projection_type = match p.projection_type.as_deref() {
-            Some("ALL") => ProjectionType::All,
-            Some("KEYS_ONLY") => ProjectionType::KeysOnly,
-            Some("INCLUDE") => ProjectionType::Include,
-            _ => {
-                return Err(DynamoError::invalid_parameter(format!(
-                    "Unknown ProjectionType: null for index: {index}"
-                )))
-            }
+        // An absent type (the member is optional in the model) is refused here; a wrong
+        // one was refused by the request validator.
+        let Some(projection_type) = p.projection_type.as_ref().and_then(EnumValue::value) else {
+            return Err(DynamoError::invalid_parameter(format!(
+                "Unknown ProjectionType: null for index: {index}"
+            )));
         };
         let non_key_attributes = match (projection_type, &p.non_key_attributes) {
             (ProjectionType::Include, None) => {
@@ -300,7 +296,8 @@ pub mod model {
     /// `AES256` means DynamoDB's default encryption, which it does not describe.
     pub fn sse(s: Option<&SseSpecificationIn>) -> Option<SseMeta> {
         let s = s?;
-        if s.enabled == Some(false) || s.sse_type.as_deref() == Some("AES256") {
+        let sse_type = s.sse_type.as_ref().and_then(EnumValue::value);
+        if s.enabled == Some(false) || sse_type == Some(SseType::Aes256) {
             return None;
         }
         if s.enabled == Some(true) || s.sse_type.is_some() || s.kms_master_key_id.is_some() {
@@ -317,29 +314,29 @@ use model::*;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct Input {
-    attribute_definitions: Option<Vec<AttributeDefinitionIn>>,
-    table_name: Option<String>,
-    key_schema: Option<Vec<KeySchemaElementIn>>,
-    local_secondary_indexes: Option<Vec<IndexIn>>,
-    global_secondary_indexes: Option<Vec<IndexIn>>,
-    billing_mode: Option<String>,
-    provisioned_throughput: Option<ThroughputIn>,
-    stream_specification: Option<StreamSpecificationIn>,
+pub struct Input {
+    pub attribute_definitions: Option<Vec<AttributeDefinitionIn>>,
+    pub table_name: Option<String>,
+    pub key_schema: Option<Vec<KeySchemaElementIn>>,
+    pub local_secondary_indexes: Option<Vec<IndexIn>>,
+    pub global_secondary_indexes: Option<Vec<IndexIn>>,
+    pub billing_mode: Option<EnumValue<BillingMode>>,
+    pub provisioned_throughput: Option<ThroughputIn>,
+    pub stream_specification: Option<StreamSpecificationIn>,
     #[serde(rename = "SSESpecification")]
-    sse_specification: Option<SseSpecificationIn>,
-    tags: Option<Vec<TagIn>>,
-    table_class: Option<String>,
-    deletion_protection_enabled: Option<bool>,
-    on_demand_throughput: Option<OnDemandIn>,
-    resource_policy: Option<IgnoredAny>,
-    warm_throughput: Option<IgnoredAny>,
+    pub sse_specification: Option<SseSpecificationIn>,
+    pub tags: Option<Vec<TagIn>>,
+    pub table_class: Option<EnumValue<TableClass>>,
+    pub deletion_protection_enabled: Option<bool>,
+    pub on_demand_throughput: Option<OnDemandIn>,
+    pub resource_policy: Option<IgnoredAny>,
+    pub warm_throughput: Option<IgnoredAny>,
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
-struct Output {
-    table_description: serde_json::Value,
+pub struct Output {
+    pub table_description: serde_json::Value,
 }
 
 fn invalid(detail: impl std::fmt::Display) -> DynamoError {
@@ -364,7 +361,8 @@ fn key_schema(
     let first = elements.first().ok_or_else(|| {
         DynamoError::validation("Invalid KeySchema: Some KeySchemaElement is missing")
     })?;
-    if first.key_type.as_deref() != Some("HASH") {
+    let key_type = |e: &KeySchemaElementIn| e.key_type.as_ref().and_then(EnumValue::value);
+    if key_type(first) != Some(KeyType::Hash) {
         return Err(DynamoError::validation(
             "Invalid KeySchema: The first KeySchemaElement is not a HASH key type",
         ));
@@ -376,7 +374,7 @@ fn key_schema(
     let sort = match elements.get(1) {
         None => None,
         Some(second) => {
-            if second.key_type.as_deref() != Some("RANGE") {
+            if key_type(second) != Some(KeyType::Range) {
                 return Err(DynamoError::validation(
                     "Invalid KeySchema: The second KeySchemaElement is not a RANGE key type",
                 ));
@@ -395,9 +393,7 @@ fn key_schema(
     Ok(KeySchema { partition, sort })
 }
 
-pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
-    let input: Input = super::decode(body)?;
-
+pub fn run(ctx: &Context<'_>, input: Input) -> Result<Output, DynamoError> {
     // Stage 1: model constraints.
     let mut v = Validator::new();
     match &input.attribute_definitions {
@@ -413,10 +409,9 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
                     validate::ATTRIBUTE_NAME,
                     true,
                 );
-                v.one_of(
-                    d.attribute_type.as_deref(),
+                v.enumeration(
+                    d.attribute_type.as_ref(),
                     &format!("{at}.attributeType"),
-                    validate::ATTRIBUTE_TYPES,
                     true,
                 );
             }
@@ -458,12 +453,9 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
             );
         }
     }
-    v.one_of(
-        input.billing_mode.as_deref(),
-        "billingMode",
-        validate::BILLING_MODES,
-        false,
-    );
+    let billing = v
+        .enumeration(input.billing_mode.as_ref(), "billingMode", false)
+        .unwrap_or(BillingMode::Provisioned);
     check_throughput(
         &mut v,
         input.provisioned_throughput.as_ref(),
@@ -476,12 +468,7 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
     );
     check_sse(&mut v, input.sse_specification.as_ref(), "sSESpecification");
     check_tags(&mut v, input.tags.as_ref(), "tags");
-    v.one_of(
-        input.table_class.as_deref(),
-        "tableClass",
-        validate::TABLE_CLASSES,
-        false,
-    );
+    let table_class = v.enumeration(input.table_class.as_ref(), "tableClass", false);
     v.finish()?;
 
     if input.resource_policy.is_some() {
@@ -492,23 +479,9 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
     }
 
     // Stage 2: meaning.
-    let defs: Vec<(String, ScalarType)> = input
-        .attribute_definitions
-        .iter()
-        .flatten()
-        .map(|d| {
-            (
-                d.attribute_name.clone().unwrap_or_default(),
-                d.attribute_type
-                    .as_deref()
-                    .and_then(ScalarType::parse)
-                    .unwrap_or(ScalarType::S),
-            )
-        })
-        .collect();
+    let defs = attribute_types(input.attribute_definitions.as_deref())?;
     let table_key = key_schema(input.key_schema.as_deref().unwrap_or_default(), &defs)?;
 
-    let billing = billing_mode(input.billing_mode.as_deref()).unwrap_or(BillingMode::Provisioned);
     match billing {
         BillingMode::Provisioned if input.provisioned_throughput.is_none() => {
             return Err(invalid(
@@ -698,7 +671,7 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
 
     let stream_view_type = match &input.stream_specification {
         Some(s) if s.stream_enabled == Some(true) => match &s.stream_view_type {
-            Some(view) => Some(view.clone()),
+            Some(view) => view.value().map(|v| v.as_str().to_string()),
             None => {
                 return Err(invalid(
                     "You must specify a StreamViewType when enabling a stream",
@@ -723,12 +696,12 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
         local_indexes,
         stream_view_type,
         sse: sse(input.sse_specification.as_ref()),
-        table_class: input.table_class,
+        table_class: table_class.map(|c| c.as_str().to_string()),
         deletion_protection: input.deletion_protection_enabled.unwrap_or(false),
         tags: tags(input.tags),
     };
     let view = ctx.engine.create_table(new)?;
-    super::encode(&Output {
+    Ok(Output {
         table_description: super::table_description::describe(&view),
     })
 }

@@ -8,9 +8,9 @@
 //! 3. Per table, in request order: the keys' attribute values, then the expression
 //!    parameters (`ProjectionExpression` + `ExpressionAttributeNames`, or the legacy
 //!    `AttributesToGet`) through [`expressions::prepare`].
-//! 4. Per table, in request order: the table exists, every key matches its key schema, and
-//!    no key appears twice.
-//! 5. [`stator_engine::Engine::batch_get`] reads every key from one snapshot; the keys it
+//! 4. [`stator_engine::Engine::batch_get`] checks, per table in request order, that the
+//!    table exists, every key matches its key schema, and no key appears twice; then it
+//!    reads every key from one snapshot; the keys it
 //!    did not read because the response reached 16 MB come back in `UnprocessedKeys`, under
 //!    the name or ARN the client used and with the client's own `ProjectionExpression`,
 //!    `ExpressionAttributeNames`, `AttributesToGet` and `ConsistentRead`, so that the
@@ -19,7 +19,7 @@
 //! The helpers shared with BatchWriteItem (table keys of `RequestItems`, how DynamoDB's
 //! validator prints the request back, ordered JSON maps) live here too.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize};
@@ -28,54 +28,56 @@ use stator_engine::{DynamoError, ReturnCapacity};
 use stator_expr::Projection;
 use stator_types::{Checked, Item};
 
-use super::expressions::{self, OrderedMap};
-use super::{ConsumedCapacityOut, Context};
+use super::ConsumedCapacityOut;
+use crate::enums::EnumValue;
+use crate::expressions::{self, OrderedMap};
 use crate::validate::{self, Validator};
+use crate::Context;
 
 /// Most keys per table, and in the whole request.
 const MAX_KEYS: usize = 100;
 /// Most tables in one request.
 const MAX_TABLES: usize = 100;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(rename_all = "PascalCase")]
-struct Input {
-    request_items: Option<OrderedMap<Option<KeysAndAttributesIn>>>,
-    return_consumed_capacity: Option<String>,
+pub struct Input {
+    pub request_items: Option<OrderedMap<Option<KeysAndAttributesIn>>>,
+    pub return_consumed_capacity: Option<EnumValue<ReturnCapacity>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(rename_all = "PascalCase")]
-struct KeysAndAttributesIn {
-    keys: Option<Vec<Checked<Item>>>,
-    attributes_to_get: Option<Vec<String>>,
-    consistent_read: Option<bool>,
-    projection_expression: Option<String>,
-    expression_attribute_names: Option<HashMap<String, String>>,
+pub struct KeysAndAttributesIn {
+    pub keys: Option<Vec<Checked<Item>>>,
+    pub attributes_to_get: Option<Vec<String>>,
+    pub consistent_read: Option<bool>,
+    pub projection_expression: Option<String>,
+    pub expression_attribute_names: Option<HashMap<String, String>>,
 }
 
 /// One table's part of `UnprocessedKeys`: the request's own form.
-#[derive(Serialize)]
+#[derive(Serialize, Debug)]
 #[serde(rename_all = "PascalCase")]
-struct KeysAndAttributesOut {
-    keys: Vec<Item>,
+pub struct KeysAndAttributesOut {
+    pub keys: Vec<Item>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    attributes_to_get: Option<Vec<String>>,
+    pub attributes_to_get: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    consistent_read: Option<bool>,
+    pub consistent_read: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    projection_expression: Option<String>,
+    pub projection_expression: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    expression_attribute_names: Option<HashMap<String, String>>,
+    pub expression_attribute_names: Option<HashMap<String, String>>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Debug)]
 #[serde(rename_all = "PascalCase")]
-struct Output {
-    responses: Pairs<Vec<Item>>,
-    unprocessed_keys: Pairs<KeysAndAttributesOut>,
+pub struct Output {
+    pub responses: Pairs<Vec<Item>>,
+    pub unprocessed_keys: Pairs<KeysAndAttributesOut>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    consumed_capacity: Option<Vec<ConsumedCapacityOut>>,
+    pub consumed_capacity: Option<Vec<ConsumedCapacityOut>>,
 }
 
 /// One validated table of the request.
@@ -93,8 +95,7 @@ struct TableRequest {
     expression_attribute_names: Option<HashMap<String, String>>,
 }
 
-pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
-    let input: Input = super::decode(body)?;
+pub fn run(ctx: &Context<'_>, input: Input) -> Result<Output, DynamoError> {
     let mut v = Validator::new();
     let entries = match input.request_items {
         None => {
@@ -111,12 +112,13 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
         Some(map) => last_wins(map.0),
     };
     check_constraints(&mut v, &entries);
-    v.one_of(
-        input.return_consumed_capacity.as_deref(),
-        "returnConsumedCapacity",
-        validate::RETURN_CONSUMED_CAPACITY,
-        false,
-    );
+    let wanted = v
+        .enumeration(
+            input.return_consumed_capacity.as_ref(),
+            "returnConsumedCapacity",
+            false,
+        )
+        .unwrap_or_default();
     v.finish()?;
 
     // Each table may have up to 100 keys by the model, but the request as a whole may not
@@ -157,24 +159,6 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
         });
     }
 
-    // Tables, key schemas and duplicates, table by table. The storage key identifies the
-    // table and the item with numbers normalised, so `1` and `1.0` are the same key.
-    let mut seen = HashSet::new();
-    for request in &requests {
-        let meta = ctx.engine.data_table(&request.table)?;
-        let mut storage_keys = Vec::with_capacity(request.keys.len());
-        for key in &request.keys {
-            let (pk, sk) = stator_engine::itemcheck::check_key(&meta, key)?;
-            storage_keys.push(stator_engine::keys::item_key(meta.storage_id, pk, sk));
-        }
-        for storage_key in storage_keys {
-            if !seen.insert(storage_key) {
-                return Err(duplicates());
-            }
-        }
-    }
-
-    let wanted = super::return_capacity(input.return_consumed_capacity.as_deref());
     let out = ctx.engine.batch_get(
         requests
             .iter()
@@ -223,7 +207,7 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
             .filter_map(|c| ConsumedCapacityOut::from(c, wanted))
             .collect()
     });
-    super::encode(&Output {
+    Ok(Output {
         responses,
         unprocessed_keys: unprocessed,
         consumed_capacity,
@@ -282,10 +266,6 @@ fn check_constraints(v: &mut Validator, entries: &[(String, Option<KeysAndAttrib
     }
 }
 
-fn duplicates() -> DynamoError {
-    DynamoError::validation("Provided list of item keys contains duplicates")
-}
-
 /// The client's name for the `i`-th table of the engine's answer (the engine answers in
 /// request order, one entry per table; the name search is only a safety net).
 fn client_key_for(requests: &[TableRequest], i: usize, table: &str) -> String {
@@ -307,7 +287,8 @@ pub(super) const MAP_VALUE_NOT_NULL: &str =
     "Map value must satisfy constraint: [Member must not be null]";
 
 /// A JSON object written in a chosen order (response maps keep the request's table order).
-pub(super) struct Pairs<T>(pub Vec<(String, T)>);
+#[derive(Debug)]
+pub struct Pairs<T>(pub Vec<(String, T)>);
 
 impl<T> Pairs<Vec<T>> {
     /// Adds `items` under `key`, extending the list if the key is already there.

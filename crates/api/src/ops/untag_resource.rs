@@ -3,18 +3,20 @@
 use serde::Deserialize;
 use stator_engine::DynamoError;
 
-use super::Context;
 use crate::validate::{self, Validator};
+use crate::Context;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct Input {
-    resource_arn: Option<String>,
-    tag_keys: Option<Vec<String>>,
+pub struct Input {
+    pub resource_arn: Option<String>,
+    pub tag_keys: Option<Vec<String>>,
 }
 
-pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
-    let input: Input = super::decode(body)?;
+/// The operation answers an empty body.
+pub type Output = super::NoOutput;
+
+pub fn run(ctx: &Context<'_>, input: Input) -> Result<Output, DynamoError> {
     let mut v = Validator::new();
     v.text(
         input.resource_arn.as_deref(),
@@ -37,5 +39,5 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
         input.resource_arn.as_deref().unwrap_or_default(),
         &input.tag_keys.unwrap_or_default(),
     )?;
-    Ok(Vec::new())
+    Ok(super::NoOutput)
 }

@@ -4,18 +4,20 @@ use serde::Deserialize;
 use stator_engine::DynamoError;
 
 use super::create_table::model::{check_tags, tags, TagIn};
-use super::Context;
 use crate::validate::{self, Validator};
+use crate::Context;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct Input {
-    resource_arn: Option<String>,
-    tags: Option<Vec<TagIn>>,
+pub struct Input {
+    pub resource_arn: Option<String>,
+    pub tags: Option<Vec<TagIn>>,
 }
 
-pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
-    let input: Input = super::decode(body)?;
+/// The operation answers an empty body.
+pub type Output = super::NoOutput;
+
+pub fn run(ctx: &Context<'_>, input: Input) -> Result<Output, DynamoError> {
     let mut v = Validator::new();
     v.text(
         input.resource_arn.as_deref(),
@@ -31,5 +33,5 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
         input.resource_arn.as_deref().unwrap_or_default(),
         tags(input.tags),
     )?;
-    Ok(Vec::new())
+    Ok(super::NoOutput)
 }

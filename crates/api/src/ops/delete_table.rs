@@ -3,23 +3,22 @@
 use serde::{Deserialize, Serialize};
 use stator_engine::DynamoError;
 
-use super::Context;
 use crate::validate::Validator;
+use crate::Context;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct Input {
-    table_name: Option<String>,
+pub struct Input {
+    pub table_name: Option<String>,
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
-struct Output {
-    table_description: serde_json::Value,
+pub struct Output {
+    pub table_description: serde_json::Value,
 }
 
-pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
-    let input: Input = super::decode(body)?;
+pub fn run(ctx: &Context<'_>, input: Input) -> Result<Output, DynamoError> {
     let mut v = Validator::new();
     let table = super::table_name(&mut v, input.table_name.as_deref());
     if table.is_none() {
@@ -27,7 +26,7 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
     }
     v.finish()?;
     let view = ctx.engine.delete_table(table.unwrap_or_default())?;
-    super::encode(&Output {
+    Ok(Output {
         table_description: super::table_description::describe(&view),
     })
 }

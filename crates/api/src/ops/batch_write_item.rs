@@ -10,60 +10,62 @@
 //!    call`).
 //! 3. Per request, in order: exactly one of `PutRequest` / `DeleteRequest`, and its attribute
 //!    values.
-//! 4. Per table, in order: the table exists; every put carries the table's key attributes
-//!    with the right types (in a batch DynamoDB reports a missing or mistyped key attribute
-//!    of an item as `The provided key element does not match the schema`, not with
-//!    PutItem's wording), then PutItem's item checks (empty key values, index keys, 400 KB,
-//!    key sizes); every delete key matches the key schema; no item is written twice.
-//! 5. [`stator_engine::Engine::batch_write`] applies each write in its own storage
-//!    transaction. Stator never throttles, so `UnprocessedItems` is always `{}`.
+//! 4. [`stator_engine::Engine::batch_write`] checks, per table in order: the table exists;
+//!    every put carries the table's key attributes with the right types (in a batch
+//!    DynamoDB reports a missing or mistyped key attribute of an item as `The provided key
+//!    element does not match the schema`, not with PutItem's wording), then PutItem's item
+//!    checks (empty key values, index keys, 400 KB, key sizes); every delete key matches
+//!    the key schema; no item is written twice. Then it applies each write in its own
+//!    storage transaction; once one has committed, a failure returns the rest in
+//!    `UnprocessedItems` instead of an error.
 
 use serde::{Deserialize, Serialize};
 use stator_engine::batch::{BatchWrite, BatchWriteTable};
-use stator_engine::schema::TableMeta;
 use stator_engine::{DynamoError, ReturnCapacity};
 use stator_types::{Checked, Item};
 
 use super::batch_get_item::{
     last_wins, object_tag, resolve_table, table_key_violation, Pairs, MAP_VALUE_NOT_NULL,
 };
-use super::expressions::OrderedMap;
-use super::{CollectionMetricsOut, ConsumedCapacityOut, Context};
-use crate::validate::{self, Validator};
+use super::{CollectionMetricsOut, ConsumedCapacityOut};
+use crate::enums::{EnumValue, ReturnItemCollectionMetrics};
+use crate::expressions::OrderedMap;
+use crate::validate::Validator;
+use crate::Context;
 
 /// Most requests per table, in the whole call, and most tables.
 const MAX_WRITES: usize = 25;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(rename_all = "PascalCase")]
-struct Input {
-    request_items: Option<OrderedMap<Option<Vec<WriteRequestIn>>>>,
-    return_consumed_capacity: Option<String>,
-    return_item_collection_metrics: Option<String>,
+pub struct Input {
+    pub request_items: Option<OrderedMap<Option<Vec<WriteRequestIn>>>>,
+    pub return_consumed_capacity: Option<EnumValue<ReturnCapacity>>,
+    pub return_item_collection_metrics: Option<EnumValue<ReturnItemCollectionMetrics>>,
 }
 
-#[derive(Deserialize, Debug)]
+#[derive(Deserialize, Debug, Default)]
 #[serde(rename_all = "PascalCase")]
-struct WriteRequestIn {
-    put_request: Option<PutRequestIn>,
-    delete_request: Option<DeleteRequestIn>,
+pub struct WriteRequestIn {
+    pub put_request: Option<PutRequestIn>,
+    pub delete_request: Option<DeleteRequestIn>,
 }
 
-#[derive(Deserialize, Debug)]
+#[derive(Deserialize, Debug, Default)]
 #[serde(rename_all = "PascalCase")]
-struct PutRequestIn {
-    item: Option<Checked<Item>>,
+pub struct PutRequestIn {
+    pub item: Option<Checked<Item>>,
 }
 
-#[derive(Deserialize, Debug)]
+#[derive(Deserialize, Debug, Default)]
 #[serde(rename_all = "PascalCase")]
-struct DeleteRequestIn {
-    key: Option<Checked<Item>>,
+pub struct DeleteRequestIn {
+    pub key: Option<Checked<Item>>,
 }
 
 /// A write in request form, for `UnprocessedItems`.
-#[derive(Serialize)]
-enum WriteRequestOut {
+#[derive(Serialize, Debug)]
+pub enum WriteRequestOut {
     PutRequest {
         #[serde(rename = "Item")]
         item: Item,
@@ -74,18 +76,17 @@ enum WriteRequestOut {
     },
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Debug)]
 #[serde(rename_all = "PascalCase")]
-struct Output {
-    unprocessed_items: Pairs<Vec<WriteRequestOut>>,
+pub struct Output {
+    pub unprocessed_items: Pairs<Vec<WriteRequestOut>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    consumed_capacity: Option<Vec<ConsumedCapacityOut>>,
+    pub consumed_capacity: Option<Vec<ConsumedCapacityOut>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    item_collection_metrics: Option<Pairs<Vec<CollectionMetricsOut>>>,
+    pub item_collection_metrics: Option<Pairs<Vec<CollectionMetricsOut>>>,
 }
 
-pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
-    let input: Input = super::decode(body)?;
+pub fn run(ctx: &Context<'_>, input: Input) -> Result<Output, DynamoError> {
     let mut v = Validator::new();
     let entries = match input.request_items {
         None => {
@@ -102,18 +103,18 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
         Some(map) => last_wins(map.0),
     };
     check_constraints(&mut v, &entries);
-    v.one_of(
-        input.return_consumed_capacity.as_deref(),
-        "returnConsumedCapacity",
-        validate::RETURN_CONSUMED_CAPACITY,
-        false,
-    );
-    v.one_of(
-        input.return_item_collection_metrics.as_deref(),
+    let wanted = v
+        .enumeration(
+            input.return_consumed_capacity.as_ref(),
+            "returnConsumedCapacity",
+            false,
+        )
+        .unwrap_or_default();
+    let want_metrics = v.enumeration(
+        input.return_item_collection_metrics.as_ref(),
         "returnItemCollectionMetrics",
-        validate::RETURN_ITEM_COLLECTION_METRICS,
         false,
-    );
+    ) == Some(ReturnItemCollectionMetrics::Size);
     v.finish()?;
 
     let total: usize = entries
@@ -159,34 +160,6 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
         ));
     }
 
-    // Tables, keys, items, and no item twice (the storage key names the table and the item
-    // with numbers normalised).
-    let mut seen = std::collections::HashSet::new();
-    for (_, table) in &tables {
-        let meta = ctx.engine.data_table(&table.table)?;
-        let mut storage_keys = Vec::with_capacity(table.writes.len());
-        for write in &table.writes {
-            let (pk, sk) = match write {
-                BatchWrite::Put(item) => {
-                    check_put_key(&meta, item)?;
-                    let (pk, sk, _) = stator_engine::itemcheck::check_item(&meta, item)?;
-                    (pk, sk)
-                }
-                BatchWrite::Delete(key) => stator_engine::itemcheck::check_key(&meta, key)?,
-            };
-            storage_keys.push(stator_engine::keys::item_key(meta.storage_id, pk, sk));
-        }
-        for storage_key in storage_keys {
-            if !seen.insert(storage_key) {
-                return Err(DynamoError::validation(
-                    "Provided list of item keys contains duplicates",
-                ));
-            }
-        }
-    }
-
-    let wanted = super::return_capacity(input.return_consumed_capacity.as_deref());
-    let want_metrics = input.return_item_collection_metrics.as_deref() == Some("SIZE");
     let client_keys: Vec<(String, String)> = tables
         .iter()
         .map(|(client_key, t)| (t.table.clone(), client_key.clone()))
@@ -240,7 +213,7 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
                 .collect(),
         )
     });
-    super::encode(&Output {
+    Ok(Output {
         unprocessed_items,
         consumed_capacity,
         item_collection_metrics,
@@ -294,22 +267,6 @@ fn check_constraints(v: &mut Validator, entries: &[(String, Option<Vec<WriteRequ
             &format!("Member must have length less than or equal to {MAX_WRITES}"),
         );
     }
-}
-
-/// In a batch, an item without the table's key attributes, or with one of the wrong type,
-/// is refused with the schema-mismatch text (PutItem words these cases differently).
-fn check_put_key(meta: &TableMeta, item: &Item) -> Result<(), DynamoError> {
-    for attr in meta.key_schema.attributes() {
-        match item.get(&attr.name) {
-            Some(value) if attr.attr_type.matches(value) => {}
-            _ => {
-                return Err(DynamoError::validation(
-                    "The provided key element does not match the schema",
-                ))
-            }
-        }
-    }
-    Ok(())
 }
 
 /// `RequestItems` as the validator prints it (observed form:

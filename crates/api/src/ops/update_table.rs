@@ -31,58 +31,59 @@ use stator_engine::schema::{
 use stator_engine::{DynamoError, ErrorKind};
 
 use super::create_table::model::*;
-use super::Context;
+use crate::enums::{DynamoEnum, EnumValue, KeyType, TableClass};
 use crate::validate::{self, Validator};
+use crate::Context;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(rename_all = "PascalCase")]
-struct Input {
-    table_name: Option<String>,
-    attribute_definitions: Option<Vec<AttributeDefinitionIn>>,
-    billing_mode: Option<String>,
-    provisioned_throughput: Option<ThroughputIn>,
-    global_secondary_index_updates: Option<Vec<IndexUpdateIn>>,
-    stream_specification: Option<StreamSpecificationIn>,
+pub struct Input {
+    pub table_name: Option<String>,
+    pub attribute_definitions: Option<Vec<AttributeDefinitionIn>>,
+    pub billing_mode: Option<EnumValue<BillingMode>>,
+    pub provisioned_throughput: Option<ThroughputIn>,
+    pub global_secondary_index_updates: Option<Vec<IndexUpdateIn>>,
+    pub stream_specification: Option<StreamSpecificationIn>,
     #[serde(rename = "SSESpecification")]
-    sse_specification: Option<SseSpecificationIn>,
-    replica_updates: Option<IgnoredAny>,
-    table_class: Option<String>,
-    deletion_protection_enabled: Option<bool>,
-    on_demand_throughput: Option<OnDemandIn>,
-    warm_throughput: Option<IgnoredAny>,
-    multi_region_consistency: Option<IgnoredAny>,
-    global_table_witness_updates: Option<IgnoredAny>,
+    pub sse_specification: Option<SseSpecificationIn>,
+    pub replica_updates: Option<IgnoredAny>,
+    pub table_class: Option<EnumValue<TableClass>>,
+    pub deletion_protection_enabled: Option<bool>,
+    pub on_demand_throughput: Option<OnDemandIn>,
+    pub warm_throughput: Option<IgnoredAny>,
+    pub multi_region_consistency: Option<IgnoredAny>,
+    pub global_table_witness_updates: Option<IgnoredAny>,
 }
 
 /// One `GlobalSecondaryIndexUpdate`: exactly one of its members must be present.
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(rename_all = "PascalCase")]
-struct IndexUpdateIn {
-    update: Option<UpdateIndexIn>,
+pub struct IndexUpdateIn {
+    pub update: Option<UpdateIndexIn>,
     /// `CreateGlobalSecondaryIndexAction` has the members of a CreateTable index definition.
-    create: Option<IndexIn>,
-    delete: Option<DeleteIndexIn>,
+    pub create: Option<IndexIn>,
+    pub delete: Option<DeleteIndexIn>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(rename_all = "PascalCase")]
-struct UpdateIndexIn {
-    index_name: Option<String>,
-    provisioned_throughput: Option<ThroughputIn>,
-    on_demand_throughput: Option<OnDemandIn>,
-    warm_throughput: Option<IgnoredAny>,
+pub struct UpdateIndexIn {
+    pub index_name: Option<String>,
+    pub provisioned_throughput: Option<ThroughputIn>,
+    pub on_demand_throughput: Option<OnDemandIn>,
+    pub warm_throughput: Option<IgnoredAny>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(rename_all = "PascalCase")]
-struct DeleteIndexIn {
-    index_name: Option<String>,
+pub struct DeleteIndexIn {
+    pub index_name: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Debug)]
 #[serde(rename_all = "PascalCase")]
-struct Output {
-    table_description: serde_json::Value,
+pub struct Output {
+    pub table_description: serde_json::Value,
 }
 
 /// The "only one online index operation" limit. DynamoDB reports it as a
@@ -99,9 +100,7 @@ fn one_online_index() -> DynamoError {
     DynamoError::new(ErrorKind::LimitExceeded, ONE_ONLINE_INDEX)
 }
 
-pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
-    let input: Input = super::decode(body)?;
-
+pub fn run(ctx: &Context<'_>, input: Input) -> Result<Output, DynamoError> {
     // Stage 1: request constraints.
     let mut v = Validator::new();
     check_attribute_definitions(&mut v, input.attribute_definitions.as_ref());
@@ -109,12 +108,7 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
     if table.is_none() {
         v.required::<()>(None, "tableName");
     }
-    v.one_of(
-        input.billing_mode.as_deref(),
-        "billingMode",
-        validate::BILLING_MODES,
-        false,
-    );
+    let billing = v.enumeration(input.billing_mode.as_ref(), "billingMode", false);
     check_throughput(
         &mut v,
         input.provisioned_throughput.as_ref(),
@@ -127,12 +121,7 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
         "streamSpecification",
     );
     check_sse(&mut v, input.sse_specification.as_ref(), "sSESpecification");
-    v.one_of(
-        input.table_class.as_deref(),
-        "tableClass",
-        validate::TABLE_CLASSES,
-        false,
-    );
+    let table_class = v.enumeration(input.table_class.as_ref(), "tableClass", false);
     v.finish()?;
 
     for (present, name) in [
@@ -170,7 +159,7 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
     let stream = match &input.stream_specification {
         None => None,
         Some(s) if s.stream_enabled == Some(true) => match &s.stream_view_type {
-            Some(view) => Some(Some(view.clone())),
+            Some(view) => Some(view.value().map(|v| v.as_str().to_string())),
             None => {
                 return Err(invalid(
                     "You must specify a StreamViewType when enabling a stream",
@@ -179,7 +168,6 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
         },
         Some(_) => Some(None),
     };
-    let billing = billing_mode(input.billing_mode.as_deref());
     let throughput = throughput_pair(input.provisioned_throughput.as_ref());
     let table_on_demand = on_demand(input.on_demand_throughput.as_ref());
     // `AttributeDefinitions` alone changes nothing, so it does not count here.
@@ -221,11 +209,11 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
         on_demand: table_on_demand,
         deletion_protection: input.deletion_protection_enabled,
         stream,
-        table_class: input.table_class,
+        table_class: table_class.map(|c| c.as_str().to_string()),
         sse: sse(input.sse_specification.as_ref()),
     };
     let view = ctx.engine.update_table(table, update)?;
-    super::encode(&Output {
+    Ok(Output {
         table_description: super::table_description::describe(&view),
     })
 }
@@ -239,10 +227,9 @@ fn check_attribute_definitions(v: &mut Validator, defs: Option<&Vec<AttributeDef
             validate::ATTRIBUTE_NAME,
             true,
         );
-        v.one_of(
-            d.attribute_type.as_deref(),
+        v.enumeration(
+            d.attribute_type.as_ref(),
             &format!("{at}.attributeType"),
-            validate::ATTRIBUTE_TYPES,
             true,
         );
     }
@@ -364,9 +351,9 @@ fn request_definitions(
         }
         let attr_type = d
             .attribute_type
-            .as_deref()
-            .and_then(ScalarType::parse)
-            .unwrap_or(ScalarType::S);
+            .as_ref()
+            .and_then(EnumValue::value)
+            .ok_or_else(|| DynamoError::internal("unchecked attribute definition"))?;
         out.push((name, attr_type));
     }
     Ok(out)
@@ -381,7 +368,8 @@ fn key_names(elements: &[KeySchemaElementIn]) -> Result<(String, Option<String>)
             "Invalid KeySchema: Some KeySchemaElement is missing",
         ));
     };
-    if first.key_type.as_deref() != Some("HASH") {
+    let key_type = |e: &KeySchemaElementIn| e.key_type.as_ref().and_then(EnumValue::value);
+    if key_type(first) != Some(KeyType::Hash) {
         return Err(DynamoError::validation(
             "Invalid KeySchema: The first KeySchemaElement is not a HASH key type",
         ));
@@ -389,7 +377,7 @@ fn key_names(elements: &[KeySchemaElementIn]) -> Result<(String, Option<String>)
     let Some(second) = elements.get(1) else {
         return Ok((name(first), None));
     };
-    if second.key_type.as_deref() != Some("RANGE") {
+    if key_type(second) != Some(KeyType::Range) {
         return Err(DynamoError::validation(
             "Invalid KeySchema: The second KeySchemaElement is not a RANGE key type",
         ));

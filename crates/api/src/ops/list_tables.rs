@@ -3,29 +3,28 @@
 use serde::{Deserialize, Serialize};
 use stator_engine::DynamoError;
 
-use super::Context;
 use crate::validate::{self, Validator};
+use crate::Context;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct Input {
-    exclusive_start_table_name: Option<String>,
-    limit: Option<i64>,
+pub struct Input {
+    pub exclusive_start_table_name: Option<String>,
+    pub limit: Option<i64>,
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
-struct Output {
-    table_names: Vec<String>,
+pub struct Output {
+    pub table_names: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    last_evaluated_table_name: Option<String>,
+    pub last_evaluated_table_name: Option<String>,
 }
 
 /// DynamoDB's default and maximum page size.
 const MAX_LIMIT: i64 = 100;
 
-pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
-    let input: Input = super::decode(body)?;
+pub fn run(ctx: &Context<'_>, input: Input) -> Result<Output, DynamoError> {
     let mut v = Validator::new();
     v.text(
         input.exclusive_start_table_name.as_deref(),
@@ -39,7 +38,7 @@ pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
     let (table_names, last) = ctx
         .engine
         .list_tables(input.exclusive_start_table_name.as_deref(), limit);
-    super::encode(&Output {
+    Ok(Output {
         table_names,
         last_evaluated_table_name: last,
     })

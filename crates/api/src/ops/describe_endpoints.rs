@@ -3,24 +3,26 @@
 use serde::Serialize;
 use stator_engine::DynamoError;
 
-use super::Context;
+use crate::Context;
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
-struct Endpoint<'a> {
-    address: &'a str,
-    cache_period_in_minutes: i64,
+pub struct Endpoint<'a> {
+    pub address: &'a str,
+    pub cache_period_in_minutes: i64,
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
-struct Output<'a> {
-    endpoints: [Endpoint<'a>; 1],
+pub struct Output<'a> {
+    pub endpoints: [Endpoint<'a>; 1],
 }
 
-pub fn handle(ctx: &Context<'_>, body: &[u8]) -> Result<Vec<u8>, DynamoError> {
-    let _: serde::de::IgnoredAny = super::decode(body)?;
-    super::encode(&Output {
+/// Any members are accepted and ignored.
+pub type Input = serde::de::IgnoredAny;
+
+pub fn run<'c>(ctx: &Context<'c>, _input: Input) -> Result<Output<'c>, DynamoError> {
+    Ok(Output {
         endpoints: [Endpoint {
             address: ctx.host,
             cache_period_in_minutes: 1440,

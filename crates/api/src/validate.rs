@@ -11,24 +11,12 @@
 //!
 //! Only when those pass does the service look at the meaning of the request. Each operation
 //! calls a [`Validator`] member by member in the order DynamoDB reports them, then
-//! [`Validator::finish`]. The constraints themselves are data: see [`Text`], and the enum
-//! value sets below, whose order is the order DynamoDB prints them in.
+//! [`Validator::finish`]. The constraints themselves are data: see [`Text`], and the enums
+//! of [`crate::enums`], whose value lists are in the order DynamoDB prints them.
 
 use stator_engine::DynamoError;
 
-pub const ATTRIBUTE_TYPES: &[&str] = &["B", "N", "S"];
-pub const KEY_TYPES: &[&str] = &["HASH", "RANGE"];
-pub const BILLING_MODES: &[&str] = &["PROVISIONED", "PAY_PER_REQUEST"];
-pub const PROJECTION_TYPES: &[&str] = &["ALL", "INCLUDE", "KEYS_ONLY"];
-pub const STREAM_VIEW_TYPES: &[&str] =
-    &["NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES", "KEYS_ONLY"];
-pub const TABLE_CLASSES: &[&str] = &["STANDARD", "STANDARD_INFREQUENT_ACCESS"];
-pub const SSE_TYPES: &[&str] = &["AES256", "KMS"];
-pub const RETURN_VALUES: &[&str] = &["ALL_NEW", "UPDATED_OLD", "ALL_OLD", "NONE", "UPDATED_NEW"];
-pub const RETURN_CONSUMED_CAPACITY: &[&str] = &["INDEXES", "TOTAL", "NONE"];
-pub const RETURN_ITEM_COLLECTION_METRICS: &[&str] = &["SIZE", "NONE"];
-pub const RETURN_VALUES_ON_CONDITION_CHECK_FAILURE: &[&str] = &["ALL_OLD", "NONE"];
-pub const CONDITIONAL_OPERATORS: &[&str] = &["AND", "OR"];
+use crate::enums::{DynamoEnum, EnumValue};
 
 /// Constraints on a string member.
 #[derive(Clone, Copy, Debug)]
@@ -145,19 +133,34 @@ impl Validator {
         }
     }
 
-    /// An enum member.
-    pub fn one_of(&mut self, value: Option<&str>, path: &str, allowed: &[&str], required: bool) {
+    /// An enum member: a violation when it is required and absent or names no value of
+    /// the enum; the typed value when it is present and valid.
+    pub fn enumeration<T: DynamoEnum>(
+        &mut self,
+        value: Option<&EnumValue<T>>,
+        path: &str,
+        required: bool,
+    ) -> Option<T> {
         match value {
-            None if required => self.fail("null", path, "Member must not be null"),
-            Some(v) if !allowed.contains(&v) => self.fail(
-                &Self::quoted(v),
-                path,
-                &format!(
-                    "Member must satisfy enum value set: [{}]",
-                    allowed.join(", ")
-                ),
-            ),
-            _ => {}
+            None => {
+                if required {
+                    self.fail("null", path, "Member must not be null");
+                }
+                None
+            }
+            Some(member) => {
+                if member.value().is_none() {
+                    self.fail(
+                        &Self::quoted(member.text()),
+                        path,
+                        &format!(
+                            "Member must satisfy enum value set: [{}]",
+                            T::VALUES.join(", ")
+                        ),
+                    );
+                }
+                member.value()
+            }
         }
     }
 
@@ -245,10 +248,22 @@ mod tests {
 
     #[test]
     fn enums_and_ranges() {
+        use crate::enums::KeyType;
+        use stator_engine::items::ReturnValues;
+        use stator_engine::schema::BillingMode;
         let mut v = Validator::new();
-        v.one_of(Some("X"), "returnValues", RETURN_VALUES, false);
+        let wrong: EnumValue<ReturnValues> = EnumValue::new("X");
+        assert_eq!(v.enumeration(Some(&wrong), "returnValues", false), None);
         v.int_range(Some(0), "limit", 1, 100, false);
-        v.one_of(None, "billingMode", BILLING_MODES, false);
+        assert_eq!(
+            v.enumeration::<BillingMode>(None, "billingMode", false),
+            None
+        );
+        let right = EnumValue::new("RANGE");
+        assert_eq!(
+            v.enumeration(Some(&right), "keyType", true),
+            Some(KeyType::Range)
+        );
         let msg = v.finish().unwrap_err().message;
         assert!(msg.starts_with("2 validation errors detected: "));
         assert!(msg.contains(
@@ -262,7 +277,7 @@ mod tests {
     fn valid_input_passes() {
         let mut v = Validator::new();
         v.text(Some("Music"), "tableName", TABLE_NAME, true);
-        v.one_of(Some("HASH"), "keyType", KEY_TYPES, true);
+        v.enumeration::<crate::enums::KeyType>(Some(&EnumValue::new("HASH")), "keyType", true);
         assert!(v.finish().is_ok());
     }
 }
