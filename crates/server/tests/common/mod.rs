@@ -126,8 +126,8 @@ impl TestServer {
     pub fn for_variant(backend: Backend, scenario: &str) -> Option<TestServer> {
         if endpoint_mode() && backend != Backend::Memory {
             println!(
-                "skipped ({ENDPOINT_VAR}): {}::{scenario} repeats memory::{scenario} against \
-                 the same endpoint",
+                "skipped ({ENDPOINT_VAR}): the {} variant of {scenario} would repeat its memory \
+                 variant against the same endpoint",
                 backend.name()
             );
             return None;
