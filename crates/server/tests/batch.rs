@@ -1010,10 +1010,7 @@ async fn get_consumed_capacity_per_table(server: &TestServer) {
     consumed.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(
         consumed,
-        vec![
-            (t["tb1"].to_string(), 1.0),
-            (t["tb2"].to_string(), 3.0)
-        ]
+        vec![(t["tb1"].to_string(), 1.0), (t["tb2"].to_string(), 3.0)]
     );
 
     let out = request(ReturnConsumedCapacity::Indexes).await.unwrap();
@@ -1181,10 +1178,7 @@ async fn write_puts_then_deletes(server: &TestServer) {
     // tb1: 15 small items, 1 WCU each; tb2: 10 items of ~1.5 KB, 2 WCUs each.
     assert_eq!(
         consumed,
-        vec![
-            (t["tb1"].to_string(), 15.0),
-            (t["tb2"].to_string(), 20.0)
-        ]
+        vec![(t["tb1"].to_string(), 15.0), (t["tb2"].to_string(), 20.0)]
     );
     assert_eq!(count(&client, &t["tb1"]).await, 15);
     assert_eq!(count(&client, &t["tb2"]).await, 10);

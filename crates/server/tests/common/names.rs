@@ -57,7 +57,7 @@ impl Tables {
             .map(|short| (short.to_string(), unique_name(short)))
             .collect();
         // Longest first, so that `$tb10` is never filled as `$tb1` followed by `0`.
-        names.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        names.sort_by_key(|(short, _)| std::cmp::Reverse(short.len()));
         Tables { names }
     }
 
