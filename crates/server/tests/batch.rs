@@ -22,6 +22,7 @@ use aws_sdk_dynamodb::Client;
 use common::schema::{attr, key, on_demand_table, projection, N, S};
 use common::{
     error_of, item, n, not_found, raw, s, unique_name, validation, Item, Tables, TestServer,
+    VALIDATION,
 };
 
 on_both_backends!(
@@ -39,7 +40,6 @@ on_both_backends!(
     write_item_collection_metrics,
 );
 
-const VALIDATION: &str = "ValidationException";
 const ARN_PREFIX: &str = "arn:aws:dynamodb:us-east-1:000000000000:table/";
 
 fn key1(pk: &str) -> Item {

@@ -22,7 +22,7 @@ use aws_sdk_dynamodb::types::{
 };
 use common::schema::{on_demand_table, N, S};
 use common::values::get_by_pk;
-use common::{error_of, n, raw, s, unique_name, validation, Tables, TestServer};
+use common::{error_of, n, raw, s, unique_name, validation, Tables, TestServer, VALIDATION};
 
 on_both_backends!(
     server: write_request_constraints,
@@ -39,7 +39,6 @@ on_both_backends!(
     optimistic_locking_never_loses_a_write,
 );
 
-const VALIDATION: &str = "ValidationException";
 const CANCELED: &str = "TransactionCanceledException";
 
 fn put(table: &str, item: &[(&str, Av)]) -> TransactWriteItem {

@@ -263,9 +263,12 @@ where
     }
 }
 
+/// The error type of DynamoDB's request-validation failures.
+pub const VALIDATION: &str = "ValidationException";
+
 /// A `ValidationException` with this message, as [`error_of`] returns it.
 pub fn validation(message: &str) -> (String, String) {
-    ("ValidationException".to_string(), message.to_string())
+    (VALIDATION.to_string(), message.to_string())
 }
 
 /// DynamoDB's `ResourceNotFoundException` for a missing table in item operations.
