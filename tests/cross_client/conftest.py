@@ -1,8 +1,12 @@
-"""Fixtures of the cross-client suite: the real `stator` binary on an ephemeral port, boto3
-clients aimed at it, an AWS CLI runner, and unique table names.
+"""Fixtures of the cross-client suite: the server under test, boto3 clients aimed at it, an
+AWS CLI runner, and unique table names.
 
-One on-disk server serves the whole session (`endpoint`); tests that need a server of their
-own (an exact ListTables listing, restarts) use `start_server`.
+Normally one on-disk `stator` process on an ephemeral port serves the whole session
+(`endpoint`), and tests that need a server of their own start one with `start_server`. With
+STATOR_ENDPOINT=http://HOST:PORT set, every test talks to that endpoint instead and nothing is
+started: tests marked `@pytest.mark.own_server("why")` (restarts, crashes, a fresh database)
+are skipped with that reason, and `start_server` refuses to run. Tests therefore never assume
+an empty database: every table name comes from `unique_table_name`.
 """
 
 from __future__ import annotations
@@ -22,14 +26,45 @@ os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
 os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
 
 
+def pytest_report_header(config):
+    shared = h.shared_endpoint()
+    if shared:
+        return f"stator: the shared endpoint {shared} ({h.ENDPOINT_VAR})"
+    return "stator: servers started by the suite (STATOR_BIN or target/debug/stator)"
+
+
+def pytest_collection_modifyitems(config, items):
+    """In endpoint mode, skip the tests marked own_server, with their reason."""
+    shared = h.shared_endpoint()
+    for item in items:
+        marker = item.get_closest_marker("own_server")
+        if marker is None:
+            continue
+        if not marker.args or not isinstance(marker.args[0], str):
+            raise pytest.UsageError(f"{item.nodeid}: own_server needs the reason as argument")
+        if shared:
+            item.add_marker(pytest.mark.skip(
+                reason=f"skipped ({h.ENDPOINT_VAR}): {marker.args[0]}"))
+
+
 @pytest.fixture(scope="session")
 def stator_bin():
     return h.find_stator_binary()
 
 
 @pytest.fixture(scope="session")
+def endpoint(request) -> str:
+    """The endpoint every test talks to: STATOR_ENDPOINT, or the session's own server."""
+    shared = h.shared_endpoint()
+    if shared:
+        return shared
+    return request.getfixturevalue("server").endpoint
+
+
+@pytest.fixture(scope="session")
 def server(stator_bin, tmp_path_factory):
-    """The session's server, on disk in a temporary directory."""
+    """The session's server, on disk in a temporary directory (not in endpoint mode)."""
+    assert not h.shared_endpoint(), "the session server is not started in endpoint mode"
     base = tmp_path_factory.mktemp("stator-session")
     srv = h.StatorServer(stator_bin, data_dir=base / "data", log_dir=base / "log").start()
     yield srv
@@ -38,21 +73,21 @@ def server(stator_bin, tmp_path_factory):
                       f"stderr: {srv.stderr()}"
 
 
-@pytest.fixture(scope="session")
-def endpoint(server) -> str:
-    return server.endpoint
-
-
 @pytest.fixture
-def start_server(stator_bin, tmp_path) -> Callable[..., h.StatorServer]:
+def start_server(request, tmp_path) -> Callable[..., h.StatorServer]:
     """Starts extra servers: start_server(in_memory=True) or start_server(data_dir=path).
-    Every server it started is stopped at the end of the test."""
+    Every server it started is stopped at the end of the test. Not available in endpoint
+    mode: a test that needs it is marked own_server, or uses it only without
+    STATOR_ENDPOINT."""
     started: list[h.StatorServer] = []
 
     def start(*, data_dir=None, in_memory=False) -> h.StatorServer:
+        if h.shared_endpoint():
+            pytest.fail(f"{request.node.nodeid} starts a server of its own although "
+                        f"{h.ENDPOINT_VAR} is set: mark it own_server")
         log_dir = tmp_path / f"log{len(started)}"
-        srv = h.StatorServer(stator_bin, data_dir=data_dir, in_memory=in_memory,
-                             log_dir=log_dir).start()
+        srv = h.StatorServer(request.getfixturevalue("stator_bin"), data_dir=data_dir,
+                             in_memory=in_memory, log_dir=log_dir).start()
         started.append(srv)
         return srv
 

@@ -1,7 +1,10 @@
-"""Plumbing shared by the cross-client tests: starting and stopping the real `stator` binary,
-building boto3 clients and AWS CLI invocations aimed at it, and sending raw HTTP requests.
+"""Plumbing shared by the cross-client tests: starting and stopping the real `stator` binary
+(or finding the shared endpoint named by STATOR_ENDPOINT), building boto3 clients and AWS CLI
+invocations aimed at it, sending raw HTTP requests, unique names, and the small helpers the
+test files share (error codes, reads, waits, threads).
 
-Everything here talks to the server over TCP on 127.0.0.1 only; nothing reaches AWS.
+Servers started here listen on 127.0.0.1 only; nothing reaches AWS. With STATOR_ENDPOINT
+the suite talks to that endpoint instead (see docs/testing.md).
 """
 
 from __future__ import annotations
@@ -11,15 +14,17 @@ import itertools
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import boto3
 import botocore.auth
@@ -40,6 +45,21 @@ START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 15.0
 
 LISTENING_RE = re.compile(r"^Stator listening on (http://[^\s]+) \(data (.*)\)$")
+
+# The environment variable that points the suite at a running server ("endpoint mode").
+ENDPOINT_VAR = "STATOR_ENDPOINT"
+ENDPOINT_RE = re.compile(r"^http://[^/:\s]+(:\d+)$|^http://\[[0-9a-fA-F:]+\](:\d+)$")
+
+
+def shared_endpoint() -> str | None:
+    """The endpoint named by STATOR_ENDPOINT (http://HOST:PORT), or None when the suite starts
+    its own servers. A malformed value is an error, not a reason to test something else."""
+    value = os.environ.get(ENDPOINT_VAR, "").strip().rstrip("/")
+    if not value:
+        return None
+    if not ENDPOINT_RE.match(value):
+        raise RuntimeError(f"{ENDPOINT_VAR}={value!r}: expected http://HOST:PORT")
+    return value
 
 
 # --------------------------------------------------------------------------------------------
@@ -325,14 +345,70 @@ def raw_request(endpoint: str, body: bytes | str | dict | None = None, *,
 # --------------------------------------------------------------------------------------------
 
 _counter = itertools.count(1)
+# Six random hex digits per process: on a shared endpoint, runs on other machines (whose pids
+# may repeat ours) create tables side by side with ours.
+RUN_ID = f"{os.getpid()}{secrets.token_hex(3)}"
 
 
 def unique_table_name(hint: str) -> str:
-    """A table name unique within this test run, derived from the test's name."""
+    """A table name (or any server-wide name) unique to this call: the test's hint, this
+    process's run id, a counter."""
     cleaned = re.sub(r"[^A-Za-z0-9_.-]", "_", hint)[:180]
-    return f"xc_{cleaned}_{os.getpid()}_{next(_counter)}"
+    return f"xc_{cleaned}_{RUN_ID}_{next(_counter)}"
 
 
 def item_size_of_strings(item: Mapping[str, str]) -> int:
     """DynamoDB's size of an item whose attributes are all strings: UTF-8 name + value bytes."""
     return sum(len(k.encode()) + len(v.encode()) for k, v in item.items())
+
+
+# --------------------------------------------------------------------------------------------
+# Small helpers of the test files
+# --------------------------------------------------------------------------------------------
+
+
+def error_of(excinfo) -> tuple[str, str]:
+    """The DynamoDB error code and message of a `pytest.raises(ClientError)` result."""
+    err = excinfo.value.response["Error"]
+    return err["Code"], err["Message"]
+
+
+def status_of(excinfo) -> int:
+    """The HTTP status of a `pytest.raises(ClientError)` result."""
+    return excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"]
+
+
+def get_item(ddb, table: str, pk: str):
+    """The item with string partition key `pk` (strongly consistent), or None."""
+    return ddb.get_item(TableName=table, Key={"pk": {"S": pk}}, ConsistentRead=True).get("Item")
+
+
+def wait_table_active(ddb, name: str) -> None:
+    # The waiter's first DescribeTable is immediate, so an ACTIVE table costs no sleep.
+    ddb.get_waiter("table_exists").wait(TableName=name,
+                                        WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+
+
+def wait_table_gone(ddb, name: str) -> None:
+    ddb.get_waiter("table_not_exists").wait(TableName=name,
+                                            WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+
+
+def run_threads(count: int, target: Callable[[int], None], timeout: float) -> None:
+    """Runs target(0) … target(count - 1) on threads at once; fails if one raised or is still
+    running after `timeout` seconds."""
+    errors: list[BaseException] = []
+
+    def wrapped(i):
+        try:
+            target(i)
+        except BaseException as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=wrapped, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=timeout)
+    assert not any(t.is_alive() for t in threads), "a worker thread hung"
+    assert not errors, errors

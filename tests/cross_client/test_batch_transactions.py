@@ -13,37 +13,15 @@ transaction.
 from __future__ import annotations
 
 import random
-import threading
 
 import pytest
 from botocore.exceptions import ClientError
 
 import stator_harness as h
+from stator_harness import get_item
 
 CANCELLED = ("Transaction cancelled, please refer cancellation reasons for specific reasons "
              "[{}]")
-
-
-def get(ddb, table, pk):
-    return ddb.get_item(TableName=table, Key={"pk": {"S": pk}}, ConsistentRead=True).get("Item")
-
-
-def run_threads(count, target):
-    errors: list[BaseException] = []
-
-    def wrapped(i):
-        try:
-            target(i)
-        except BaseException as e:  # noqa: BLE001 - reported below
-            errors.append(e)
-
-    threads = [threading.Thread(target=wrapped, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not any(t.is_alive() for t in threads), "a worker thread hung"
-    assert not errors, errors
 
 
 def batch_get_all(ddb, table, keys):
@@ -162,9 +140,9 @@ def test_transaction_cancellation_reasons(ddb, table):
         {"Code": "None"},
     ]
     # All or nothing.
-    assert get(ddb, table, "new") is None
-    assert get(ddb, table, "counter") is None
-    assert get(ddb, table, "taken") == {"pk": {"S": "taken"}, "who": {"S": "alice"}}
+    assert get_item(ddb, table, "new") is None
+    assert get_item(ddb, table, "counter") is None
+    assert get_item(ddb, table, "taken") == {"pk": {"S": "taken"}, "who": {"S": "alice"}}
 
 
 def test_transaction_validation_errors(ddb, table):
@@ -184,11 +162,15 @@ def test_transaction_validation_errors(ddb, table):
     assert excinfo.value.response["Error"] == {
         "Code": "ValidationException",
         "Message": "TransactItems can only contain one of Check, Put, Update or Delete"}
-    assert get(ddb, table, "a") is None
+    assert get_item(ddb, table, "a") is None
 
 
 def test_client_request_token_makes_retries_idempotent(ddb, table):
-    def bump(by, token="retry-token-1"):
+    # Tokens are remembered server-wide: a unique one, so that no other test's requests count
+    # as retries of these.
+    token_1 = h.unique_table_name("token")
+
+    def bump(by, token=token_1):
         return ddb.transact_write_items(ClientRequestToken=token, TransactItems=[
             {"Update": {"TableName": table, "Key": {"pk": {"S": "ctr"}},
                         "UpdateExpression": "ADD n :by",
@@ -196,18 +178,18 @@ def test_client_request_token_makes_retries_idempotent(ddb, table):
 
     bump("1")
     bump("1")
-    assert get(ddb, table, "ctr") == {"pk": {"S": "ctr"}, "n": {"N": "1"}}
+    assert get_item(ddb, table, "ctr") == {"pk": {"S": "ctr"}, "n": {"N": "1"}}
     with pytest.raises(ClientError) as excinfo:
         bump("5")
     assert excinfo.value.response["Error"]["Code"] == "IdempotentParameterMismatchException"
-    assert get(ddb, table, "ctr") == {"pk": {"S": "ctr"}, "n": {"N": "1"}}
+    assert get_item(ddb, table, "ctr") == {"pk": {"S": "ctr"}, "n": {"N": "1"}}
     # boto3 fills in a fresh token when none is given: two calls, two increments.
     for _ in range(2):
         ddb.transact_write_items(TransactItems=[
             {"Update": {"TableName": table, "Key": {"pk": {"S": "ctr"}},
                         "UpdateExpression": "ADD n :one",
                         "ExpressionAttributeValues": {":one": {"N": "1"}}}}])
-    assert get(ddb, table, "ctr") == {"pk": {"S": "ctr"}, "n": {"N": "3"}}
+    assert get_item(ddb, table, "ctr") == {"pk": {"S": "ctr"}, "n": {"N": "3"}}
 
 
 def test_concurrent_bank_transfers_keep_the_total(endpoint, ddb, table):
@@ -243,7 +225,7 @@ def test_concurrent_bank_transfers_keep_the_total(endpoint, ddb, table):
             else:
                 outcomes[i][0] += 1
 
-    run_threads(threads, work)
+    h.run_threads(threads, work, timeout=120)
     assert sum(done + refused for done, refused in outcomes) == threads * transfers
     assert sum(done for done, _ in outcomes) > 0
     got = ddb.transact_get_items(TransactItems=[

@@ -113,9 +113,21 @@ def test_cli_validation_error(aws, make_table):
 
 
 def test_cli_list_tables_follows_pages(start_server):
-    srv = start_server(in_memory=True)
-    client = h.make_client(srv.endpoint)
-    names = ["cli-c", "cli-a", "cli-b"]
+    """Normally on a private in-memory server holding exactly these tables. On a shared
+    endpoint (STATOR_ENDPOINT) the names share a unique prefix, the CLI starts listing at the
+    prefix, and --max-items stops it after these tables."""
+    shared = h.shared_endpoint()
+    if shared:
+        endpoint, prefix = shared, h.unique_table_name("cli") + "_"
+        # --starting-token takes botocore's pagination token: base64 of the JSON of the next
+        # request's ExclusiveStartTableName.
+        token = base64.b64encode(j({"ExclusiveStartTableName": prefix}).encode()).decode()
+        start, stop = ["--starting-token", token], ["--max-items", "3"]
+    else:
+        endpoint, prefix = start_server(in_memory=True).endpoint, ""
+        start, stop = [], []
+    client = h.make_client(endpoint)
+    names = [prefix + name for name in ["cli-c", "cli-a", "cli-b"]]
     for name in names:
         client.create_table(
             TableName=name,
@@ -124,10 +136,10 @@ def test_cli_list_tables_follows_pages(start_server):
             BillingMode="PAY_PER_REQUEST",
         )
     # --page-size 1 makes the CLI follow LastEvaluatedTableName over three requests.
-    rc, out, err = h.run_aws_cli(srv.endpoint, "list-tables", "--page-size", "1")
+    rc, out, err = h.run_aws_cli(endpoint, "list-tables", *start, "--page-size", "1", *stop)
     assert rc == 0, err
     assert out["TableNames"] == sorted(names)
-    rc, out, err = h.run_aws_cli(srv.endpoint, "list-tables", "--max-items", "2")
+    rc, out, err = h.run_aws_cli(endpoint, "list-tables", *start, "--max-items", "2")
     assert rc == 0, err
-    assert out["TableNames"] == ["cli-a", "cli-b"]
+    assert out["TableNames"] == [prefix + "cli-a", prefix + "cli-b"]
     assert out["NextToken"]

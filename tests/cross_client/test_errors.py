@@ -6,14 +6,7 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 
-
-def error_of(excinfo) -> tuple[str, str]:
-    err = excinfo.value.response["Error"]
-    return err["Code"], err["Message"]
-
-
-def status_of(excinfo) -> int:
-    return excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"]
+from stator_harness import error_of, status_of
 
 
 def test_get_item_missing_table(ddb, table_name):

@@ -12,7 +12,6 @@ checked to be unchanged.
 from __future__ import annotations
 
 import json
-import threading
 from decimal import Decimal
 
 import pytest
@@ -20,6 +19,7 @@ from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 import stator_harness as h
+from stator_harness import error_of, get_item
 
 CONDITION_FAILED = "The conditional request failed"
 
@@ -27,16 +27,6 @@ CONDITION_FAILED = "The conditional request failed"
 # --------------------------------------------------------------------------------------------
 # Helpers
 # --------------------------------------------------------------------------------------------
-
-
-def error_of(excinfo) -> tuple[str, str]:
-    err = excinfo.value.response["Error"]
-    return err["Code"], err["Message"]
-
-
-def get(ddb, table, pk):
-    """The item with partition key `pk` (strongly consistent), or None."""
-    return ddb.get_item(TableName=table, Key={"pk": {"S": pk}}, ConsistentRead=True).get("Item")
 
 
 def norm(value):
@@ -79,7 +69,7 @@ def put(ddb, table, item):
 def test_create_if_absent_with_attribute_not_exists(ddb, table):
     first = {"pk": {"S": "once"}, "v": {"N": "1"}}
     ddb.put_item(TableName=table, Item=first, ConditionExpression="attribute_not_exists(pk)")
-    assert get(ddb, table, "once") == first
+    assert get_item(ddb, table, "once") == first
 
     err = condition_fails(ddb.put_item, TableName=table,
                           Item={"pk": {"S": "once"}, "v": {"N": "2"}},
@@ -87,7 +77,7 @@ def test_create_if_absent_with_attribute_not_exists(ddb, table):
     assert err.response["ResponseMetadata"]["HTTPStatusCode"] == 400
     # Without ReturnValuesOnConditionCheckFailure the error carries no item.
     assert "Item" not in err.response
-    assert get(ddb, table, "once") == first
+    assert get_item(ddb, table, "once") == first
 
 
 def test_create_if_absent_with_table_resource(ddb_resource, table):
@@ -114,13 +104,13 @@ def test_conditions_on_a_missing_item(ddb, table):
                           ConditionExpression="attribute_exists(pk)",
                           ReturnValuesOnConditionCheckFailure="ALL_OLD")
     assert "Item" not in err.response  # there was no old item
-    assert get(ddb, table, "ghost") is None
+    assert get_item(ddb, table, "ghost") is None
     # A condition about absent attributes holds on a missing item.
     ddb.update_item(TableName=table, Key={"pk": {"S": "ghost"}},
                     UpdateExpression="SET qty = :one",
                     ConditionExpression="attribute_not_exists(qty) AND NOT qty = :one",
                     ExpressionAttributeValues={":one": {"N": "1"}})
-    assert get(ddb, table, "ghost") == {"pk": {"S": "ghost"}, "qty": {"N": "1"}}
+    assert get_item(ddb, table, "ghost") == {"pk": {"S": "ghost"}, "qty": {"N": "1"}}
 
 
 def test_conditional_delete(ddb, table):
@@ -128,13 +118,13 @@ def test_conditional_delete(ddb, table):
     condition_fails(ddb.delete_item, TableName=table, Key={"pk": {"S": "d"}},
                     ConditionExpression="qty > :five",
                     ExpressionAttributeValues={":five": {"N": "5"}})
-    assert get(ddb, table, "d") == item
+    assert get_item(ddb, table, "d") == item
     out = ddb.delete_item(TableName=table, Key={"pk": {"S": "d"}},
                           ConditionExpression="qty < :five",
                           ExpressionAttributeValues={":five": {"N": "5"}},
                           ReturnValues="ALL_OLD")
     assert out["Attributes"] == item
-    assert get(ddb, table, "d") is None
+    assert get_item(ddb, table, "d") is None
 
 
 # The item every condition below is evaluated against.
@@ -271,10 +261,10 @@ def test_condition_expression(ddb, cond_table, expression, holds):
         args["ExpressionAttributeNames"] = {"#n": "name"}
     if holds:
         ddb.update_item(**args)
-        assert norm(get(ddb, cond_table, pk)) == norm({**item, "probe": {"S": "written"}})
+        assert norm(get_item(ddb, cond_table, pk)) == norm({**item, "probe": {"S": "written"}})
     else:
         condition_fails(ddb.update_item, **args)
-        assert norm(get(ddb, cond_table, pk)) == norm(item)
+        assert norm(get_item(ddb, cond_table, pk)) == norm(item)
 
 
 RESOURCE_ITEM = {
@@ -371,7 +361,7 @@ def test_return_values_on_condition_check_failure(ddb, table):
     err = condition_fails(ddb.delete_item, Key={"pk": {"S": "rv"}},
                           ReturnValuesOnConditionCheckFailure="NONE", **common)
     assert "Item" not in err.response
-    assert get(ddb, table, "rv") == item
+    assert get_item(ddb, table, "rv") == item
 
 
 # --------------------------------------------------------------------------------------------
@@ -398,7 +388,7 @@ def test_set_nested_map_paths_and_list_indexes(ddb, table):
                    ":p": {"S": "p"}, ":q": {"S": "q"}},
            names={"#new": "new key.with dot"})
     # Indexes past the end append, in index order.
-    assert get(ddb, table, "s") == {
+    assert get_item(ddb, table, "s") == {
         "pk": {"S": "s"},
         "m": {"M": {"a": {"M": {"b": {"N": "2"}, "c": {"S": "x"}}}, "keep": {"S": "k"},
                     "new key.with dot": {"S": "x"}}},
@@ -415,7 +405,7 @@ def test_set_arithmetic_reads_the_old_item(ddb, table):
     expected = {"pk": {"S": "a"}, "n": {"N": "12"}, "n_copy": {"N": "10"}, "diff": {"N": "-9"},
                 "f": {"N": "0.3"}, "lit": {"N": "3"}}
     assert out["Attributes"] == expected
-    assert get(ddb, table, "a") == expected
+    assert get_item(ddb, table, "a") == expected
 
 
 def test_if_not_exists(ddb, table):
@@ -424,11 +414,11 @@ def test_if_not_exists(ddb, table):
            "SET created = if_not_exists(created, :now), n = if_not_exists(n, :zero) + :one, "
            "m_count = if_not_exists(m.c, :zero)",
            values={":now": {"S": "second"}, ":zero": {"N": "0"}, ":one": {"N": "1"}})
-    assert get(ddb, table, "i") == {"pk": {"S": "i"}, "created": {"S": "first"},
+    assert get_item(ddb, table, "i") == {"pk": {"S": "i"}, "created": {"S": "first"},
                                     "n": {"N": "1"}, "m_count": {"N": "0"}}
     update(ddb, table, "i", "SET n = if_not_exists(n, :zero) + :one",
            values={":zero": {"N": "0"}, ":one": {"N": "1"}})
-    assert get(ddb, table, "i")["n"] == {"N": "2"}
+    assert get_item(ddb, table, "i")["n"] == {"N": "2"}
 
 
 def test_list_append(ddb, table):
@@ -438,7 +428,7 @@ def test_list_append(ddb, table):
            "fresh = list_append(if_not_exists(fresh, :empty), :more)",
            values={":more": {"L": [{"N": "2"}, {"S": "x"}]}, ":front": {"L": [{"N": "0"}]},
                    ":empty": {"L": []}})
-    assert get(ddb, table, "la") == {
+    assert get_item(ddb, table, "la") == {
         "pk": {"S": "la"},
         "l": {"L": [{"N": "1"}, {"N": "2"}, {"S": "x"}]},
         "front": {"L": [{"N": "0"}, {"N": "1"}]},
@@ -457,7 +447,7 @@ def test_remove_top_level_nested_and_list_elements(ddb, table):
     expected = {"pk": {"S": "r"}, "keep": {"S": "y"}, "m": {"M": {"b": {"N": "2"}}},
                 "l": {"L": [{"S": "b"}, {"S": "d"}]}}
     assert out["Attributes"] == expected
-    assert get(ddb, table, "r") == expected
+    assert get_item(ddb, table, "r") == expected
 
 
 def test_add_numbers_and_sets(ddb, table):
@@ -466,7 +456,7 @@ def test_add_numbers_and_sets(ddb, table):
     update(ddb, table, "add", "ADD n :three, fresh_n :minus, ss :ss, ns :ns, fresh_ss :ss",
            values={":three": {"N": "3"}, ":minus": {"N": "-1.5"}, ":ss": {"SS": ["b", "c"]},
                    ":ns": {"NS": ["2", "3.5"]}})
-    assert norm(get(ddb, table, "add")) == norm({
+    assert norm(get_item(ddb, table, "add")) == norm({
         "pk": {"S": "add"}, "n": {"N": "8"}, "fresh_n": {"N": "-1.5"},
         "ss": {"SS": ["a", "b", "c"]}, "ns": {"NS": ["1", "2", "3.5"]},
         "fresh_ss": {"SS": ["b", "c"]},
@@ -478,14 +468,14 @@ def test_delete_set_elements_and_emptying_removes_attribute(ddb, table):
                      "ns": {"NS": ["1", "2"]}, "bs": {"BS": [b"\x01", b"\x02"]}})
     update(ddb, table, "del", "DELETE ss :ab, ns :one, absent :ab",
            values={":ab": {"SS": ["a", "b", "zz"]}, ":one": {"NS": ["1"]}})
-    assert norm(get(ddb, table, "del")) == norm({
+    assert norm(get_item(ddb, table, "del")) == norm({
         "pk": {"S": "del"}, "ss": {"SS": ["c"]}, "ns": {"NS": ["2"]},
         "bs": {"BS": [b"\x01", b"\x02"]}})
     out = update(ddb, table, "del", "DELETE ss :c, bs :bs",
                  values={":c": {"SS": ["c"]}, ":bs": {"BS": [b"\x01", b"\x02"]}},
                  ReturnValues="ALL_NEW")
     assert out["Attributes"] == {"pk": {"S": "del"}, "ns": {"NS": ["2"]}}
-    assert get(ddb, table, "del") == {"pk": {"S": "del"}, "ns": {"NS": ["2"]}}
+    assert get_item(ddb, table, "del") == {"pk": {"S": "del"}, "ns": {"NS": ["2"]}}
 
 
 def test_update_of_missing_item_is_an_upsert(ddb, table):
@@ -496,8 +486,8 @@ def test_update_of_missing_item_is_an_upsert(ddb, table):
     out = update(ddb, table, "new0", "SET qty = :one", values={":one": {"N": "1"}},
                  ReturnValues="UPDATED_OLD")
     assert "Attributes" not in out
-    assert get(ddb, table, "new0") == {"pk": {"S": "new0"}, "qty": {"N": "1"}}
-    assert get(ddb, table, "new") == {"pk": {"S": "new"}, "qty": {"N": "1"},
+    assert get_item(ddb, table, "new0") == {"pk": {"S": "new0"}, "qty": {"N": "1"}}
+    assert get_item(ddb, table, "new") == {"pk": {"S": "new"}, "qty": {"N": "1"},
                                       "tags": {"SS": ["x"]}}
     out = update(ddb, table, "new2", "ADD qty :one", values={":one": {"N": "1"}},
                  ReturnValues="ALL_NEW")
@@ -528,7 +518,7 @@ def test_update_return_values(ddb, table, return_values):
         assert "Attributes" not in out
     else:
         assert out["Attributes"] == expected
-    assert get(ddb, table, "rv") == RV_EXPECTED["ALL_NEW"]
+    assert get_item(ddb, table, "rv") == RV_EXPECTED["ALL_NEW"]
 
 
 def test_updated_values_of_nested_paths_are_projected(ddb, table):
@@ -714,7 +704,7 @@ def test_update_expression_errors(ddb, table, args, message):
                    Key={"pk": {"S": "e"}}, **args)
     else:
         fails_with(ddb.update_item, V, message, TableName=table, Key={"pk": {"S": "e"}}, **args)
-    assert get(ddb, table, "e") == ERR_ITEM
+    assert get_item(ddb, table, "e") == ERR_ITEM
 
 
 def test_update_sort_key_is_rejected(ddb, make_table):
@@ -757,7 +747,7 @@ def test_put_and_delete_expression_errors(ddb, table):
                       "request",
                TableName=table, Key={"pk": {"S": "e"}}, ConditionExpression="attribute_exists(n)",
                Expected={"n": {"Exists": True, "Value": {"N": "1"}}})
-    assert get(ddb, table, "e") == ERR_ITEM
+    assert get_item(ddb, table, "e") == ERR_ITEM
 
 
 # --------------------------------------------------------------------------------------------
@@ -841,7 +831,7 @@ def test_expected_exists_false(ddb, table):
     ddb.put_item(TableName=table, Item=item, Expected={"pk": {"Exists": False}})
     condition_fails(ddb.put_item, TableName=table, Item={"pk": {"S": "x"}, "v": {"N": "2"}},
                     Expected={"pk": {"Exists": False}})
-    assert get(ddb, table, "x") == item
+    assert get_item(ddb, table, "x") == item
 
 
 def test_expected_value(ddb, table):
@@ -850,13 +840,13 @@ def test_expected_value(ddb, table):
                     Expected={"v": {"Value": {"N": "999"}}})
     condition_fails(ddb.put_item, TableName=table, Item={"pk": {"S": "x"}, "v": {"N": "9"}},
                     Expected={"v": {"Exists": True, "Value": {"S": "1"}}})
-    assert get(ddb, table, "x") == {"pk": {"S": "x"}, "v": {"N": "1"}}
+    assert get_item(ddb, table, "x") == {"pk": {"S": "x"}, "v": {"N": "1"}}
     ddb.put_item(TableName=table, Item={"pk": {"S": "x"}, "v": {"N": "2"}},
                  Expected={"v": {"Value": {"N": "1"}}, "absent": {"Exists": False}})
-    assert get(ddb, table, "x") == {"pk": {"S": "x"}, "v": {"N": "2"}}
+    assert get_item(ddb, table, "x") == {"pk": {"S": "x"}, "v": {"N": "2"}}
     ddb.delete_item(TableName=table, Key={"pk": {"S": "x"}},
                     Expected={"v": {"Exists": True, "Value": {"N": "2"}}})
-    assert get(ddb, table, "x") is None
+    assert get_item(ddb, table, "x") is None
 
 
 EXPECTED_ITEM = {"pk": {"S": "co"}, "qty": {"N": "5"}, "name": {"S": "widget"},
@@ -896,10 +886,10 @@ def test_expected_comparison_operators(ddb, table, expected, holds):
                 Expected=expected)
     if holds:
         ddb.update_item(**args)
-        assert norm(get(ddb, table, "co")) == norm({**EXPECTED_ITEM, "probe": {"S": "written"}})
+        assert norm(get_item(ddb, table, "co")) == norm({**EXPECTED_ITEM, "probe": {"S": "written"}})
     else:
         condition_fails(ddb.update_item, **args)
-        assert norm(get(ddb, table, "co")) == norm(EXPECTED_ITEM)
+        assert norm(get_item(ddb, table, "co")) == norm(EXPECTED_ITEM)
 
 
 def test_conditional_operator_or(ddb, table):
@@ -910,15 +900,15 @@ def test_conditional_operator_or(ddb, table):
                     Expected=expected, ConditionalOperator="AND")
     condition_fails(ddb.put_item, TableName=table, Item={"pk": {"S": "co"}},
                     Expected=expected)  # AND is the default
-    assert norm(get(ddb, table, "co")) == norm(EXPECTED_ITEM)
+    assert norm(get_item(ddb, table, "co")) == norm(EXPECTED_ITEM)
     ddb.put_item(TableName=table, Item={"pk": {"S": "co"}, "v": {"N": "1"}},
                  Expected=expected, ConditionalOperator="OR")
-    assert get(ddb, table, "co") == {"pk": {"S": "co"}, "v": {"N": "1"}}
+    assert get_item(ddb, table, "co") == {"pk": {"S": "co"}, "v": {"N": "1"}}
     both_false = {"qty": {"ComparisonOperator": "NOT_NULL"},
                   "v": {"ComparisonOperator": "EQ", "AttributeValueList": [{"N": "2"}]}}
     condition_fails(ddb.put_item, TableName=table, Item={"pk": {"S": "co"}},
                     Expected=both_false, ConditionalOperator="OR")
-    assert get(ddb, table, "co") == {"pk": {"S": "co"}, "v": {"N": "1"}}
+    assert get_item(ddb, table, "co") == {"pk": {"S": "co"}, "v": {"N": "1"}}
 
 
 def test_attribute_updates_put_add_delete(ddb, table):
@@ -934,7 +924,7 @@ def test_attribute_updates_put_add_delete(ddb, table):
     }, ReturnValues="UPDATED_NEW")
     assert out["Attributes"] == {"v": {"S": "put"}, "n": {"N": "3"}, "fresh": {"N": "7"},
                                  "tags": {"SS": ["t"]}, "ss": {"SS": ["b"]}}
-    assert get(ddb, table, "au") == {"pk": {"S": "au"}, "n": {"N": "3"}, "ss": {"SS": ["b"]},
+    assert get_item(ddb, table, "au") == {"pk": {"S": "au"}, "n": {"N": "3"}, "ss": {"SS": ["b"]},
                                      "keep": {"S": "k"}, "v": {"S": "put"},
                                      "fresh": {"N": "7"}, "tags": {"SS": ["t"]}}
     # Deleting the last elements removes the set; Action defaults to PUT.
@@ -942,7 +932,7 @@ def test_attribute_updates_put_add_delete(ddb, table):
         "ss": {"Action": "DELETE", "Value": {"SS": ["b"]}},
         "keep": {"Value": {"S": "replaced"}},
     })
-    assert get(ddb, table, "au") == {"pk": {"S": "au"}, "n": {"N": "3"},
+    assert get_item(ddb, table, "au") == {"pk": {"S": "au"}, "n": {"N": "3"},
                                      "keep": {"S": "replaced"}, "v": {"S": "put"},
                                      "fresh": {"N": "7"}, "tags": {"SS": ["t"]}}
 
@@ -954,12 +944,12 @@ def test_attribute_updates_on_missing_item(ddb, table):
                                             "s": {"Action": "DELETE", "Value": {"SS": ["x"]}}},
                           ReturnValues="ALL_NEW")
     assert "Attributes" not in out
-    assert get(ddb, table, "none") is None
+    assert get_item(ddb, table, "none") is None
     # ADD and PUT create it.
     ddb.update_item(TableName=table, Key={"pk": {"S": "none"}},
                     AttributeUpdates={"n": {"Action": "ADD", "Value": {"N": "2"}},
                                       "s": {"Action": "PUT", "Value": {"S": "x"}}})
-    assert get(ddb, table, "none") == {"pk": {"S": "none"}, "n": {"N": "2"}, "s": {"S": "x"}}
+    assert get_item(ddb, table, "none") == {"pk": {"S": "none"}, "n": {"N": "2"}, "s": {"S": "x"}}
 
 
 def test_attribute_updates_with_expected(ddb, table):
@@ -970,7 +960,7 @@ def test_attribute_updates_with_expected(ddb, table):
     ddb.update_item(TableName=table, Key={"pk": {"S": "ae"}},
                     AttributeUpdates={"version": {"Action": "ADD", "Value": {"N": "1"}}},
                     Expected={"version": {"Value": {"N": "1"}}})
-    assert get(ddb, table, "ae") == {"pk": {"S": "ae"}, "version": {"N": "2"}}
+    assert get_item(ddb, table, "ae") == {"pk": {"S": "ae"}, "version": {"N": "2"}}
 
 
 # --------------------------------------------------------------------------------------------
@@ -1005,7 +995,7 @@ def test_cli_update_expression_and_failed_condition(aws, ddb, table):
     assert out is None
     assert ("An error occurred (ConditionalCheckFailedException) when calling the PutItem "
             "operation: The conditional request failed") in err
-    assert get(ddb, table, "cli")["qty"] == {"N": "5"}
+    assert get_item(ddb, table, "cli")["qty"] == {"N": "5"}
 
     rc, out, err = aws(
         "update-item", "--table-name", table, "--key", json.dumps({"pk": {"S": "cli"}}),
@@ -1016,30 +1006,12 @@ def test_cli_update_expression_and_failed_condition(aws, ddb, table):
     assert ("An error occurred (ValidationException) when calling the UpdateItem operation: "
             "Invalid UpdateExpression: Attribute name is a reserved keyword; "
             "reserved keyword: status") in err
-    assert get(ddb, table, "cli")["status"] == {"S": "shipped"}
+    assert get_item(ddb, table, "cli")["status"] == {"S": "shipped"}
 
 
 # --------------------------------------------------------------------------------------------
 # Concurrency
 # --------------------------------------------------------------------------------------------
-
-
-def run_threads(count, target):
-    errors: list[BaseException] = []
-
-    def wrapped(i):
-        try:
-            target(i)
-        except BaseException as e:  # noqa: BLE001 - reported below
-            errors.append(e)
-
-    threads = [threading.Thread(target=wrapped, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert not any(t.is_alive() for t in threads), "a worker thread hung"
-    assert not errors, errors
 
 
 def test_concurrent_atomic_add(endpoint, ddb, table):
@@ -1052,8 +1024,8 @@ def test_concurrent_atomic_add(endpoint, ddb, table):
                                UpdateExpression="ADD n :one",
                                ExpressionAttributeValues={":one": {"N": "1"}})
 
-    run_threads(threads, work)
-    assert get(ddb, table, "ctr") == {"pk": {"S": "ctr"}, "n": {"N": str(threads * per_thread)}}
+    h.run_threads(threads, work, timeout=60)
+    assert get_item(ddb, table, "ctr") == {"pk": {"S": "ctr"}, "n": {"N": str(threads * per_thread)}}
 
 
 def test_concurrent_optimistic_locking(endpoint, ddb, table):
@@ -1085,11 +1057,11 @@ def test_concurrent_optimistic_locking(endpoint, ddb, table):
                 successes[i] += 1
                 written[i].append(version + 1)
 
-    run_threads(threads, work)
+    h.run_threads(threads, work, timeout=60)
     total = sum(successes)
     assert total + sum(conflicts) == threads * attempts
     assert total > 0
-    final = get(ddb, table, "lock")
+    final = get_item(ddb, table, "lock")
     assert final["version"] == {"N": str(total)}
     # Every version number was written by exactly one successful writer.
     assert sorted(v for vs in written for v in vs) == list(range(1, total + 1))

@@ -10,10 +10,7 @@ import pytest
 from boto3.dynamodb.types import Binary
 from botocore.exceptions import ClientError
 
-
-def error_of(excinfo) -> tuple[str, str]:
-    err = excinfo.value.response["Error"]
-    return err["Code"], err["Message"]
+from stator_harness import error_of
 
 
 def normalise_sets(value):

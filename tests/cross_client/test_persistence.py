@@ -1,7 +1,10 @@
 """Persistence: tables and items written through boto3 survive a restart of the server on the
-same data directory, after a clean SIGTERM stop and after a crash (SIGKILL)."""
+same data directory, after a clean SIGTERM stop and after a crash (SIGKILL). Every test here
+starts and stops servers of its own, so all are skipped against STATOR_ENDPOINT."""
 
 from __future__ import annotations
+
+import pytest
 
 import stator_harness as h
 
@@ -63,6 +66,7 @@ def check_intact(client, name, before):
                                          Key={"user": {"S": "gone"}, "ts": {"N": "0"}})
 
 
+@pytest.mark.own_server("needs its own server to stop it and restart it on its data directory")
 def test_data_survives_sigterm_restart(start_server, tmp_path):
     data_dir = tmp_path / "data"
     first = start_server(data_dir=data_dir)
@@ -75,6 +79,7 @@ def test_data_survives_sigterm_restart(start_server, tmp_path):
     assert second.stop() == 0, second.stderr()
 
 
+@pytest.mark.own_server("needs its own server to kill it with SIGKILL and restart it")
 def test_data_survives_crash(start_server, tmp_path):
     """An acknowledged write survives a process crash (SIGKILL) without --sync."""
     data_dir = tmp_path / "data"
@@ -86,6 +91,7 @@ def test_data_survives_crash(start_server, tmp_path):
     check_intact(h.make_client(second.endpoint), "crashed", before)
 
 
+@pytest.mark.own_server("needs a fresh in-memory server of its own")
 def test_in_memory_server_starts_empty(start_server):
     srv = start_server(in_memory=True)
     assert "memory" in srv.storage_description
@@ -93,6 +99,7 @@ def test_in_memory_server_starts_empty(start_server):
     assert client.list_tables()["TableNames"] == []
 
 
+@pytest.mark.own_server("needs its own server to stop it with SIGTERM")
 def test_sigterm_stops_promptly_with_exit_code_zero(start_server, tmp_path):
     srv = start_server(data_dir=tmp_path / "data")
     h.make_client(srv.endpoint).list_tables()

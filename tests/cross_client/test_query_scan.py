@@ -29,6 +29,7 @@ from boto3.dynamodb.types import Binary, TypeSerializer
 from botocore.exceptions import ClientError
 
 import stator_harness as h
+from stator_harness import error_of
 
 BY_CATEGORY = "ByCategoryPrice"
 BY_STATUS = "ByStatusDate"
@@ -46,11 +47,6 @@ def low(item: dict) -> dict:
 
 def only(item: dict, names) -> dict:
     return {k: v for k, v in item.items() if k in names}
-
-
-def error_of(excinfo) -> tuple[str, str]:
-    err = excinfo.value.response["Error"]
-    return err["Code"], err["Message"]
 
 
 def price_text(cents: int) -> str:

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
 import stator_harness as h
+from stator_harness import error_of, wait_table_active, wait_table_gone
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
@@ -18,19 +21,8 @@ def arn_re(name: str) -> re.Pattern:
     return re.compile(rf"^arn:aws:dynamodb:us-east-1:\d{{12}}:table/{re.escape(name)}$")
 
 
-def error_of(excinfo) -> tuple[str, str]:
-    err = excinfo.value.response["Error"]
-    return err["Code"], err["Message"]
-
-
 def sorted_attrs(defs):
     return sorted(defs, key=lambda d: d["AttributeName"])
-
-
-def wait_active(ddb, name):
-    # The waiter's first DescribeTable is immediate, so an ACTIVE table costs no sleep.
-    ddb.get_waiter("table_exists").wait(TableName=name,
-                                        WaiterConfig={"Delay": 1, "MaxAttempts": 30})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -60,7 +52,7 @@ def test_create_table_simple_string_key_on_demand(ddb, table_name):
     assert d["ItemCount"] == 0
     assert d["TableSizeBytes"] == 0
 
-    wait_active(ddb, table_name)
+    wait_table_active(ddb, table_name)
     t = ddb.describe_table(TableName=table_name)["Table"]
     assert t["TableStatus"] == "ACTIVE"
     assert t["TableArn"] == d["TableArn"]
@@ -97,7 +89,7 @@ def test_create_table_composite_string_number_key_provisioned(ddb, table_name):
         {"AttributeName": "user", "KeyType": "HASH"},
         {"AttributeName": "ts", "KeyType": "RANGE"},
     ]
-    wait_active(ddb, table_name)
+    wait_table_active(ddb, table_name)
     t = ddb.describe_table(TableName=table_name)["Table"]
     assert t["KeySchema"] == d["KeySchema"]
     assert sorted_attrs(t["AttributeDefinitions"]) == [
@@ -126,7 +118,7 @@ def test_create_table_binary_keys_explicit_provisioned(ddb, table_name):
         BillingMode="PROVISIONED",
         ProvisionedThroughput={"ReadCapacityUnits": 1, "WriteCapacityUnits": 1},
     )
-    wait_active(ddb, table_name)
+    wait_table_active(ddb, table_name)
     t = ddb.describe_table(TableName=table_name)["Table"]
     assert sorted_attrs(t["AttributeDefinitions"]) == [
         {"AttributeName": "h", "AttributeType": "B"},
@@ -224,52 +216,105 @@ def test_describe_missing_table(ddb, table_name):
 LIST_NAMES = ["echo", "alpha", "delta", "bravo", "charlie"]
 
 
+@dataclass
+class Listing:
+    """The tables of LIST_NAMES, as `prefix + name`, and a client to list them with."""
+
+    client: Any
+    prefix: str
+    private: bool  # True: the server holds exactly these tables
+
+    def name(self, short: str) -> str:
+        return self.prefix + short
+
+    @property
+    def names(self) -> list[str]:
+        return sorted(self.name(n) for n in LIST_NAMES)
+
+    def start(self) -> dict:
+        """Where the listing of these tables starts: at the beginning of a private server's
+        listing, just before the prefix on a shared one."""
+        return {} if self.private else {"ExclusiveStartTableName": self.prefix}
+
+    def ours(self, names: list[str]) -> list[str]:
+        return [n for n in names if n.startswith(self.prefix)]
+
+
 @pytest.fixture
-def listing_client(start_server):
-    """A client on a private in-memory server holding exactly the tables in LIST_NAMES."""
-    srv = start_server(in_memory=True)
-    assert "memory" in srv.storage_description
-    client = h.make_client(srv.endpoint)
+def listing(start_server) -> Listing:
+    """Normally a private in-memory server holding exactly the tables in LIST_NAMES, under
+    their plain names: the listing starts at the beginning and ends after them. On a shared
+    endpoint (STATOR_ENDPOINT) other tables sort before and after them, so the names share a
+    unique prefix, the listing starts at the prefix (only these tables sort between it and
+    the first of them), and what follows them is not this test's to know."""
+    shared = h.shared_endpoint()
+    if shared:
+        listing = Listing(h.make_client(shared), h.unique_table_name("list") + "_", False)
+    else:
+        srv = start_server(in_memory=True)
+        assert "memory" in srv.storage_description
+        listing = Listing(h.make_client(srv.endpoint), "", True)
     for name in LIST_NAMES:
-        client.create_table(
-            TableName=name,
+        listing.client.create_table(
+            TableName=listing.name(name),
             AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
             BillingMode="PAY_PER_REQUEST",
         )
-    return client
+    return listing
 
 
-def test_list_tables_sorted_and_paged_by_limit(listing_client):
-    everything = listing_client.list_tables()
-    assert everything["TableNames"] == sorted(LIST_NAMES)
-    assert "LastEvaluatedTableName" not in everything
+def test_list_tables_sorted_and_paged_by_limit(listing):
+    client, name = listing.client, listing.name
+    everything = client.list_tables(**listing.start())
+    assert everything["TableNames"][:len(LIST_NAMES)] == listing.names
+    if listing.private:
+        assert everything["TableNames"] == listing.names
+        assert "LastEvaluatedTableName" not in everything
 
-    page1 = listing_client.list_tables(Limit=2)
-    assert page1["TableNames"] == ["alpha", "bravo"]
-    assert page1["LastEvaluatedTableName"] == "bravo"
-    page2 = listing_client.list_tables(Limit=2, ExclusiveStartTableName="bravo")
-    assert page2["TableNames"] == ["charlie", "delta"]
-    assert page2["LastEvaluatedTableName"] == "delta"
-    page3 = listing_client.list_tables(Limit=2, ExclusiveStartTableName="delta")
-    assert page3["TableNames"] == ["echo"]
-    assert "LastEvaluatedTableName" not in page3
+    page1 = client.list_tables(Limit=2, **listing.start())
+    assert page1["TableNames"] == [name("alpha"), name("bravo")]
+    assert page1["LastEvaluatedTableName"] == name("bravo")
+    page2 = client.list_tables(Limit=2, ExclusiveStartTableName=name("bravo"))
+    assert page2["TableNames"] == [name("charlie"), name("delta")]
+    assert page2["LastEvaluatedTableName"] == name("delta")
+    page3 = client.list_tables(Limit=2, ExclusiveStartTableName=name("delta"))
+    assert page3["TableNames"][:1] == [name("echo")]
+    if listing.private:
+        assert page3["TableNames"] == [name("echo")]
+        assert "LastEvaluatedTableName" not in page3
+    else:
+        assert listing.ours(page3["TableNames"][1:]) == []
 
 
-def test_list_tables_exclusive_start_need_not_exist(listing_client):
-    out = listing_client.list_tables(ExclusiveStartTableName="cab")
-    assert out["TableNames"] == ["charlie", "delta", "echo"]
-    out = listing_client.list_tables(ExclusiveStartTableName="echo")
+def test_list_tables_exclusive_start_need_not_exist(listing):
+    client, name = listing.client, listing.name
+    out = client.list_tables(ExclusiveStartTableName=name("cab"))
+    assert out["TableNames"][:3] == [name("charlie"), name("delta"), name("echo")]
+    if listing.private:
+        assert out["TableNames"] == [name("charlie"), name("delta"), name("echo")]
+    out = client.list_tables(ExclusiveStartTableName=name("echo"))
+    if listing.private:
+        assert out["TableNames"] == []
+    else:
+        assert listing.ours(out["TableNames"]) == []
+    # No table sorts after the greatest possible name, on any server.
+    out = client.list_tables(ExclusiveStartTableName="z" * 255)
     assert out["TableNames"] == []
+    assert "LastEvaluatedTableName" not in out
 
 
-def test_list_tables_boto3_paginator(listing_client):
-    paginator = listing_client.get_paginator("list_tables")
-    pages = list(paginator.paginate(PaginationConfig={"PageSize": 2}))
-    assert [p["TableNames"] for p in pages] == [["alpha", "bravo"], ["charlie", "delta"],
-                                               ["echo"]]
-    collected = paginator.paginate(PaginationConfig={"PageSize": 3}).build_full_result()
-    assert collected["TableNames"] == sorted(LIST_NAMES)
+def test_list_tables_boto3_paginator(listing):
+    paginator = listing.client.get_paginator("list_tables")
+    # On a shared endpoint the paginator stops after these five tables (MaxItems).
+    limit = {} if listing.private else {"MaxItems": len(LIST_NAMES)}
+    pages = list(paginator.paginate(**listing.start(),
+                                    PaginationConfig={"PageSize": 2, **limit}))
+    assert [p["TableNames"] for p in pages] == [listing.names[0:2], listing.names[2:4],
+                                               listing.names[4:]]
+    collected = paginator.paginate(**listing.start(),
+                                   PaginationConfig={"PageSize": 3, **limit}).build_full_result()
+    assert collected["TableNames"] == listing.names
 
 
 def test_list_tables_in_session_server_includes_new_table(ddb, table):
@@ -291,8 +336,7 @@ def test_delete_table_then_resource_not_found(ddb, table):
     d = out["TableDescription"]
     assert d["TableName"] == table
     assert d["TableStatus"] == "DELETING"
-    ddb.get_waiter("table_not_exists").wait(TableName=table,
-                                            WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    wait_table_gone(ddb, table)
     with pytest.raises(ClientError) as e:
         ddb.describe_table(TableName=table)
     assert error_of(e)[0] == "ResourceNotFoundException"
@@ -310,8 +354,7 @@ def test_recreated_table_is_empty_and_new(ddb, make_table):
     first = ddb.describe_table(TableName=name)["Table"]
     ddb.put_item(TableName=name, Item={"pk": {"S": "old"}})
     ddb.delete_table(TableName=name)
-    ddb.get_waiter("table_not_exists").wait(TableName=name,
-                                            WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    wait_table_gone(ddb, name)
     ddb.create_table(
         TableName=name,
         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
@@ -335,14 +378,14 @@ def test_update_table_throughput(ddb, make_table):
     out = ddb.update_table(TableName=name, ProvisionedThroughput={"ReadCapacityUnits": 10,
                                                                    "WriteCapacityUnits": 20})
     assert out["TableDescription"]["TableName"] == name
-    wait_active(ddb, name)
+    wait_table_active(ddb, name)
     pt = ddb.describe_table(TableName=name)["Table"]["ProvisionedThroughput"]
     assert (pt["ReadCapacityUnits"], pt["WriteCapacityUnits"]) == (10, 20)
     assert isinstance(pt["LastIncreaseDateTime"], dt.datetime)
 
     ddb.update_table(TableName=name, ProvisionedThroughput={"ReadCapacityUnits": 3,
                                                              "WriteCapacityUnits": 20})
-    wait_active(ddb, name)
+    wait_table_active(ddb, name)
     pt = ddb.describe_table(TableName=name)["Table"]["ProvisionedThroughput"]
     assert (pt["ReadCapacityUnits"], pt["WriteCapacityUnits"]) == (3, 20)
     assert isinstance(pt["LastDecreaseDateTime"], dt.datetime)
@@ -352,7 +395,7 @@ def test_update_table_throughput(ddb, make_table):
 def test_update_table_billing_mode_switch(ddb, make_table):
     name = make_table(billing="PROVISIONED")
     ddb.update_table(TableName=name, BillingMode="PAY_PER_REQUEST")
-    wait_active(ddb, name)
+    wait_table_active(ddb, name)
     t = ddb.describe_table(TableName=name)["Table"]
     assert t["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     assert isinstance(t["BillingModeSummary"]["LastUpdateToPayPerRequestDateTime"], dt.datetime)
@@ -361,7 +404,7 @@ def test_update_table_billing_mode_switch(ddb, make_table):
 
     ddb.update_table(TableName=name, BillingMode="PROVISIONED",
                      ProvisionedThroughput={"ReadCapacityUnits": 4, "WriteCapacityUnits": 6})
-    wait_active(ddb, name)
+    wait_table_active(ddb, name)
     t = ddb.describe_table(TableName=name)["Table"]
     assert t["BillingModeSummary"]["BillingMode"] == "PROVISIONED"
     pt = t["ProvisionedThroughput"]
@@ -372,7 +415,7 @@ def test_deletion_protection_blocks_delete_table(ddb, make_table):
     name = make_table()
     out = ddb.update_table(TableName=name, DeletionProtectionEnabled=True)
     assert out["TableDescription"]["DeletionProtectionEnabled"] is True
-    wait_active(ddb, name)
+    wait_table_active(ddb, name)
     assert ddb.describe_table(TableName=name)["Table"]["DeletionProtectionEnabled"] is True
     with pytest.raises(ClientError) as e:
         ddb.delete_table(TableName=name)
@@ -382,10 +425,9 @@ def test_deletion_protection_blocks_delete_table(ddb, make_table):
     assert ddb.describe_table(TableName=name)["Table"]["TableStatus"] == "ACTIVE"
 
     ddb.update_table(TableName=name, DeletionProtectionEnabled=False)
-    wait_active(ddb, name)
+    wait_table_active(ddb, name)
     ddb.delete_table(TableName=name)
-    ddb.get_waiter("table_not_exists").wait(TableName=name,
-                                            WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    wait_table_gone(ddb, name)
 
 
 def test_create_table_with_deletion_protection(ddb, make_table):

@@ -16,6 +16,8 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 
+from stator_harness import get_item
+
 
 def attempt(fn, **kwargs):
     try:
@@ -29,10 +31,6 @@ def assert_unsupported(err: ClientError):
     message = err.response["Error"]["Message"]
     assert code in ("ValidationException", "UnknownOperationException"), (code, message)
     assert "support" in message.lower(), message
-
-
-def get(ddb, table, pk):
-    return ddb.get_item(TableName=table, Key={"pk": {"S": pk}}, ConsistentRead=True).get("Item")
 
 
 @pytest.fixture
@@ -82,11 +80,11 @@ def test_batch_write_item(ddb, table):
     ]})
     if err is None:
         assert not out.get("UnprocessedItems")
-        assert get(ddb, table, "b1") == {"pk": {"S": "b1"}}
-        assert get(ddb, table, "b2") == {"pk": {"S": "b2"}}
+        assert get_item(ddb, table, "b1") == {"pk": {"S": "b1"}}
+        assert get_item(ddb, table, "b2") == {"pk": {"S": "b2"}}
     else:
         assert_unsupported(err)
-        assert get(ddb, table, "b1") is None and get(ddb, table, "b2") is None
+        assert get_item(ddb, table, "b1") is None and get_item(ddb, table, "b2") is None
 
 
 def test_batch_get_item(ddb, seeded):
@@ -109,7 +107,7 @@ def test_transact_write_items(ddb, seeded):
     assert err is not None, "a transaction with a failing condition succeeded"
     if err.response["Error"]["Code"] != "TransactionCanceledException":
         assert_unsupported(err)
-    assert get(ddb, seeded, "t1") is None
+    assert get_item(ddb, seeded, "t1") is None
 
 
 def test_transact_get_items(ddb, seeded):

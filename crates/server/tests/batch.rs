@@ -12,16 +12,18 @@
 mod common;
 
 use std::collections::{HashMap, HashSet};
-use std::io::{Read, Write};
-use std::net::TcpStream;
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue as Av, BillingMode, DeleteRequest, KeySchemaElement,
-    KeyType, KeysAndAttributes, LocalSecondaryIndex, Projection, ProjectionType, PutRequest,
-    ReturnConsumedCapacity, ReturnItemCollectionMetrics, ScalarAttributeType, WriteRequest,
+    AttributeValue as Av, BillingMode, DeleteRequest, KeyType, KeysAndAttributes,
+    LocalSecondaryIndex, ProjectionType, PutRequest, ReturnConsumedCapacity,
+    ReturnItemCollectionMetrics, WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
-use common::{error_of, TestServer};
+use common::schema::{attr, key, on_demand_table, projection, N, S};
+use common::{
+    error_of, item, n, not_found, raw, s, unique_name, validation, Item, Tables, TestServer,
+    VALIDATION,
+};
 
 on_both_backends!(
     server: get_request_constraints,
@@ -38,137 +40,42 @@ on_both_backends!(
     write_item_collection_metrics,
 );
 
-const VALIDATION: &str = "ValidationException";
 const ARN_PREFIX: &str = "arn:aws:dynamodb:us-east-1:000000000000:table/";
 
-fn s(v: &str) -> Av {
-    Av::S(v.to_string())
+fn key1(pk: &str) -> Item {
+    item(&[("pk", s(pk))])
 }
 
-fn n(v: &str) -> Av {
-    Av::N(v.to_string())
+fn key2(pk: &str, sk: &str) -> Item {
+    item(&[("pk", s(pk)), ("sk", n(sk))])
 }
 
-fn validation(message: &str) -> (String, String) {
-    (VALIDATION.to_string(), message.to_string())
-}
-
-fn not_found() -> (String, String) {
-    (
-        "ResourceNotFoundException".to_string(),
-        "Requested resource not found".to_string(),
-    )
-}
-
-fn map(pairs: &[(&str, Av)]) -> HashMap<String, Av> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.clone()))
-        .collect()
-}
-
-fn key1(pk: &str) -> HashMap<String, Av> {
-    map(&[("pk", s(pk))])
-}
-
-fn key2(pk: &str, sk: &str) -> HashMap<String, Av> {
-    map(&[("pk", s(pk)), ("sk", n(sk))])
-}
-
-fn keys_of(keys: Vec<HashMap<String, Av>>) -> KeysAndAttributes {
+fn keys_of(keys: Vec<Item>) -> KeysAndAttributes {
     KeysAndAttributes::builder()
         .set_keys(Some(keys))
         .build()
         .unwrap()
 }
 
-fn put(item: HashMap<String, Av>) -> WriteRequest {
+fn put(item: Item) -> WriteRequest {
     WriteRequest::builder()
         .put_request(PutRequest::builder().set_item(Some(item)).build().unwrap())
         .build()
 }
 
-fn delete(key: HashMap<String, Av>) -> WriteRequest {
+fn delete(key: Item) -> WriteRequest {
     WriteRequest::builder()
         .delete_request(DeleteRequest::builder().set_key(Some(key)).build().unwrap())
         .build()
 }
 
-fn attr(name: &str, t: ScalarAttributeType) -> AttributeDefinition {
-    AttributeDefinition::builder()
-        .attribute_name(name)
-        .attribute_type(t)
-        .build()
-        .unwrap()
-}
-
-fn key_element(name: &str, t: KeyType) -> KeySchemaElement {
-    KeySchemaElement::builder()
-        .attribute_name(name)
-        .key_type(t)
-        .build()
-        .unwrap()
-}
-
-/// Creates `tb1` (pk S) and `tb2` (pk S, sk N), on demand.
-async fn setup(client: &Client) {
-    client
-        .create_table()
-        .table_name("tb1")
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attr("pk", ScalarAttributeType::S))
-        .key_schema(key_element("pk", KeyType::Hash))
-        .send()
-        .await
-        .unwrap();
-    client
-        .create_table()
-        .table_name("tb2")
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attr("pk", ScalarAttributeType::S))
-        .attribute_definitions(attr("sk", ScalarAttributeType::N))
-        .key_schema(key_element("pk", KeyType::Hash))
-        .key_schema(key_element("sk", KeyType::Range))
-        .send()
-        .await
-        .unwrap();
-}
-
-/// Raw JSON request for what SDKs cannot express; returns the status and parsed body.
-fn raw(server: &TestServer, operation: &str, body: &str) -> (u16, serde_json::Value) {
-    let mut stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
-    let request = format!(
-        "POST / HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\nContent-Length: {}\r\n\
-         Authorization: AWS4-HMAC-SHA256 Credential=AKID/20261121/us-east-1/dynamodb/aws4_request, \
-         SignedHeaders=host;x-amz-date;x-amz-target, Signature=0123abcd\r\n\
-         X-Amz-Date: 20261121T000000Z\r\nX-Amz-Target: DynamoDB_20120810.{operation}\r\n\
-         Content-Type: application/x-amz-json-1.0\r\n\r\n{body}",
-        server.port,
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut reply = Vec::new();
-    stream.read_to_end(&mut reply).unwrap();
-    let split = reply.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
-    let head = String::from_utf8_lossy(&reply[..split]).to_string();
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    (status, serde_json::from_slice(&reply[split + 4..]).unwrap())
-}
-
-/// The error type and message of a raw reply (which must be a 400).
-fn raw_error(server: &TestServer, operation: &str, body: &str) -> (String, String) {
-    let (status, reply) = raw(server, operation, body);
-    assert_eq!(status, 400, "{reply}");
-    (
-        reply["__type"]
-            .as_str()
-            .unwrap()
-            .rsplit('#')
-            .next()
-            .unwrap()
-            .to_string(),
-        reply["message"].as_str().unwrap().to_string(),
-    )
+/// Creates `tb1` (pk S) and `tb2` (pk S, sk N), on demand, and returns the scenario's
+/// table names (`tb3` is created only where it is used).
+async fn setup(client: &Client) -> Tables {
+    let t = Tables::new(&["tb1", "tb2", "tb3"]);
+    on_demand_table(client, &t["tb1"], &[("pk", S)]).await;
+    on_demand_table(client, &t["tb2"], &[("pk", S), ("sk", N)]).await;
+    t
 }
 
 /// Asserts a validation error whose echoed value cannot be predicted exactly (DynamoDB
@@ -203,66 +110,72 @@ async fn count(client: &Client, table: &str) -> i32 {
 
 async fn get_request_constraints(server: &TestServer) {
     let client = server.client();
-    setup(&client).await;
+    let t = setup(&client).await;
 
     assert_eq!(
-        raw_error(server, "BatchGetItem", "{}"),
+        raw::call_error(server, "BatchGetItem", "{}"),
         validation(
             "1 validation error detected: Value null at 'requestItems' failed to satisfy \
              constraint: Member must not be null"
         )
     );
     assert_eq!(
-        raw_error(server, "BatchGetItem", r#"{"RequestItems": {}}"#),
+        raw::call_error(server, "BatchGetItem", r#"{"RequestItems": {}}"#),
         validation("The requestItems parameter is required for BatchGetItem")
     );
     assert_eq!(
-        raw_error(server, "BatchGetItem", r#"{"RequestItems": {"tb1": {}}}"#),
-        validation(
-            "1 validation error detected: Value null at 'requestItems.tb1.member.keys' failed \
+        raw::call_error(
+            server,
+            "BatchGetItem",
+            &t.fill(r#"{"RequestItems": {"$tb1": {}}}"#)
+        ),
+        validation(&t.fill(
+            "1 validation error detected: Value null at 'requestItems.$tb1.member.keys' failed \
              to satisfy constraint: Member must not be null"
-        )
+        ))
     );
 
     // An empty key list (observed wording).
     let err = client
         .batch_get_item()
-        .request_items("tb1", keys_of(vec![]))
+        .request_items(&t["tb1"], keys_of(vec![]))
         .send()
         .await
         .unwrap_err();
     assert_eq!(
         error_of(&err),
-        validation(
-            "1 validation error detected: Value '[]' at 'requestItems.tb1.member.keys' failed \
+        validation(&t.fill(
+            "1 validation error detected: Value '[]' at 'requestItems.$tb1.member.keys' failed \
              to satisfy constraint: Member must have length greater than or equal to 1"
-        )
+        ))
     );
 
     // More than 100 keys for one table: the list constraint, with the keys echoed.
     let many: Vec<_> = (0..101).map(|i| key1(&format!("k{i}"))).collect();
     let err = client
         .batch_get_item()
-        .request_items("tb1", keys_of(many))
+        .request_items(&t["tb1"], keys_of(many))
         .send()
         .await
         .unwrap_err();
     assert_validation_shape(
         error_of(&err),
         "1 validation error detected: Value '[{pk=com.amazonaws.dynamodb.v20120810.AttributeValue@",
-        "}]' at 'requestItems.tb1.member.keys' failed to satisfy constraint: Member must have \
-         length less than or equal to 100",
+        &t.fill(
+            "}]' at 'requestItems.$tb1.member.keys' failed to satisfy constraint: Member must \
+             have length less than or equal to 100",
+        ),
     );
 
     // More than 100 keys over all tables: a different sentence.
     let err = client
         .batch_get_item()
         .request_items(
-            "tb1",
+            &t["tb1"],
             keys_of((0..60).map(|i| key1(&format!("k{i}"))).collect()),
         )
         .request_items(
-            "tb2",
+            &t["tb2"],
             keys_of((0..41).map(|i| key2("p", &i.to_string())).collect()),
         )
         .send()
@@ -276,11 +189,11 @@ async fn get_request_constraints(server: &TestServer) {
     client
         .batch_get_item()
         .request_items(
-            "tb1",
+            &t["tb1"],
             keys_of((0..60).map(|i| key1(&format!("k{i}"))).collect()),
         )
         .request_items(
-            "tb2",
+            &t["tb2"],
             keys_of((0..40).map(|i| key2("p", &i.to_string())).collect()),
         )
         .send()
@@ -306,48 +219,56 @@ async fn get_request_constraints(server: &TestServer) {
     );
 
     // A table entry that is null (decided wording).
-    let (kind, message) = raw_error(server, "BatchGetItem", r#"{"RequestItems": {"tb1": null}}"#);
+    let (kind, message) = raw::call_error(
+        server,
+        "BatchGetItem",
+        &t.fill(r#"{"RequestItems": {"$tb1": null}}"#),
+    );
     assert_eq!(
         (kind, message),
-        validation(
-            "1 validation error detected: Value '{tb1=null}' at 'requestItems' failed to \
+        validation(&t.fill(
+            "1 validation error detected: Value '{$tb1=null}' at 'requestItems' failed to \
              satisfy constraint: Map value must satisfy constraint: [Member must not be null]"
-        )
+        ))
     );
 
     // An empty AttributesToGet list.
     assert_eq!(
-        raw_error(
+        raw::call_error(
             server,
             "BatchGetItem",
-            r#"{"RequestItems": {"tb1": {"Keys": [{"pk": {"S": "a"}}], "AttributesToGet": []}}}"#
+            &t.fill(
+                r#"{"RequestItems": {"$tb1": {"Keys": [{"pk": {"S": "a"}}],
+                    "AttributesToGet": []}}}"#
+            )
         ),
-        validation(
-            "1 validation error detected: Value '[]' at 'requestItems.tb1.member.attributesToGet' \
-             failed to satisfy constraint: Member must have length greater than or equal to 1"
-        )
+        validation(&t.fill(
+            "1 validation error detected: Value '[]' at \
+             'requestItems.$tb1.member.attributesToGet' failed to satisfy constraint: Member \
+             must have length greater than or equal to 1"
+        ))
     );
 
     // Every violation in one message, nested members before the enum.
     assert_eq!(
-        raw_error(
+        raw::call_error(
             server,
             "BatchGetItem",
-            r#"{"RequestItems": {"tb1": {"Keys": []}}, "ReturnConsumedCapacity": "ALL"}"#
+            &t.fill(r#"{"RequestItems": {"$tb1": {"Keys": []}}, "ReturnConsumedCapacity": "ALL"}"#)
         ),
-        validation(
-            "2 validation errors detected: Value '[]' at 'requestItems.tb1.member.keys' failed \
+        validation(&t.fill(
+            "2 validation errors detected: Value '[]' at 'requestItems.$tb1.member.keys' failed \
              to satisfy constraint: Member must have length greater than or equal to 1; Value \
              'ALL' at 'returnConsumedCapacity' failed to satisfy constraint: Member must \
              satisfy enum value set: [INDEXES, TOTAL, NONE]"
-        )
+        ))
     );
 
     // More than 100 tables.
     let tables: Vec<String> = (0..101)
         .map(|i| format!(r#""tbl{i}": {{"Keys": [{{"pk": {{"S": "a"}}}}]}}"#))
         .collect();
-    let (kind, message) = raw_error(
+    let (kind, message) = raw::call_error(
         server,
         "BatchGetItem",
         &format!(r#"{{"RequestItems": {{{}}}}}"#, tables.join(", ")),
@@ -362,10 +283,11 @@ async fn get_request_constraints(server: &TestServer) {
 
 async fn get_semantic_errors(server: &TestServer) {
     let client = server.client();
-    setup(&client).await;
+    let t = setup(&client).await;
+    let missing = unique_name("missing");
 
     // A missing table, by name or by ARN.
-    for name in ["missing".to_string(), format!("{ARN_PREFIX}missing")] {
+    for name in [missing.clone(), format!("{ARN_PREFIX}{missing}")] {
         let err = client
             .batch_get_item()
             .request_items(name, keys_of(vec![key1("a")]))
@@ -377,8 +299,8 @@ async fn get_semantic_errors(server: &TestServer) {
     // Also when another table of the request exists.
     let err = client
         .batch_get_item()
-        .request_items("tb1", keys_of(vec![key1("a")]))
-        .request_items("missing", keys_of(vec![key1("a")]))
+        .request_items(&t["tb1"], keys_of(vec![key1("a")]))
+        .request_items(&missing, keys_of(vec![key1("a")]))
         .send()
         .await
         .unwrap_err();
@@ -388,11 +310,11 @@ async fn get_semantic_errors(server: &TestServer) {
     // attribute, a wrong name.
     let mismatch = validation("The provided key element does not match the schema");
     for (table, key) in [
-        ("tb2", key1("a")),
-        ("tb2", map(&[("pk", s("a")), ("sk", s("1"))])),
-        ("tb1", map(&[("pk", s("a")), ("x", s("1"))])),
-        ("tb1", map(&[("id", s("a"))])),
-        ("tb1", map(&[("pk", n("1"))])),
+        (&t["tb2"], key1("a")),
+        (&t["tb2"], item(&[("pk", s("a")), ("sk", s("1"))])),
+        (&t["tb1"], item(&[("pk", s("a")), ("x", s("1"))])),
+        (&t["tb1"], item(&[("id", s("a"))])),
+        (&t["tb1"], item(&[("pk", n("1"))])),
     ] {
         let err = client
             .batch_get_item()
@@ -405,7 +327,7 @@ async fn get_semantic_errors(server: &TestServer) {
     // An empty key value.
     let err = client
         .batch_get_item()
-        .request_items("tb1", keys_of(vec![key1("")]))
+        .request_items(&t["tb1"], keys_of(vec![key1("")]))
         .send()
         .await
         .unwrap_err();
@@ -419,7 +341,7 @@ async fn get_semantic_errors(server: &TestServer) {
     // An invalid attribute value.
     let err = client
         .batch_get_item()
-        .request_items("tb1", keys_of(vec![map(&[("pk", Av::Ss(vec![]))])]))
+        .request_items(&t["tb1"], keys_of(vec![item(&[("pk", Av::Ss(vec![]))])]))
         .send()
         .await
         .unwrap_err();
@@ -432,14 +354,14 @@ async fn get_semantic_errors(server: &TestServer) {
     let dup = validation("Provided list of item keys contains duplicates");
     let err = client
         .batch_get_item()
-        .request_items("tb1", keys_of(vec![key1("a"), key1("b"), key1("a")]))
+        .request_items(&t["tb1"], keys_of(vec![key1("a"), key1("b"), key1("a")]))
         .send()
         .await
         .unwrap_err();
     assert_eq!(error_of(&err), dup);
     let err = client
         .batch_get_item()
-        .request_items("tb2", keys_of(vec![key2("a", "1"), key2("a", "1.0")]))
+        .request_items(&t["tb2"], keys_of(vec![key2("a", "1"), key2("a", "1.0")]))
         .send()
         .await
         .unwrap_err();
@@ -447,8 +369,11 @@ async fn get_semantic_errors(server: &TestServer) {
     // The same key value in two different tables is not a duplicate.
     client
         .batch_get_item()
-        .request_items("tb1", keys_of(vec![key1("a")]))
-        .request_items(format!("{ARN_PREFIX}tb2"), keys_of(vec![key2("a", "1")]))
+        .request_items(&t["tb1"], keys_of(vec![key1("a")]))
+        .request_items(
+            format!("{ARN_PREFIX}{}", &t["tb2"]),
+            keys_of(vec![key2("a", "1")]),
+        )
         .send()
         .await
         .unwrap();
@@ -456,12 +381,12 @@ async fn get_semantic_errors(server: &TestServer) {
 
 async fn get_expression_errors(server: &TestServer) {
     let client = server.client();
-    setup(&client).await;
+    let t = setup(&client).await;
     let with = |ka: KeysAndAttributes| {
         client
             .batch_get_item()
-            .request_items("tb1", keys_of(vec![key1("a")]))
-            .request_items("tb2", ka)
+            .request_items(&t["tb1"], keys_of(vec![key1("a")]))
+            .request_items(&t["tb2"], ka)
             .send()
     };
 
@@ -548,7 +473,7 @@ async fn get_expression_errors(server: &TestServer) {
     let err = client
         .batch_get_item()
         .request_items(
-            "missing",
+            unique_name("missing"),
             KeysAndAttributes::builder()
                 .keys(key1("a"))
                 .projection_expression("a,,b")
@@ -566,45 +491,49 @@ async fn get_expression_errors(server: &TestServer) {
 
 async fn write_request_constraints(server: &TestServer) {
     let client = server.client();
-    setup(&client).await;
+    let t = setup(&client).await;
 
     assert_eq!(
-        raw_error(server, "BatchWriteItem", "{}"),
+        raw::call_error(server, "BatchWriteItem", "{}"),
         validation(
             "1 validation error detected: Value null at 'requestItems' failed to satisfy \
              constraint: Member must not be null"
         )
     );
     assert_eq!(
-        raw_error(server, "BatchWriteItem", r#"{"RequestItems": {}}"#),
+        raw::call_error(server, "BatchWriteItem", r#"{"RequestItems": {}}"#),
         validation("The requestItems parameter is required for BatchWriteItem")
     );
     // An empty request list (observed wording).
     assert_eq!(
-        raw_error(server, "BatchWriteItem", r#"{"RequestItems": {"tb1": []}}"#),
-        validation(
-            "1 validation error detected: Value '{tb1=[]}' at 'requestItems' failed to satisfy \
+        raw::call_error(
+            server,
+            "BatchWriteItem",
+            &t.fill(r#"{"RequestItems": {"$tb1": []}}"#)
+        ),
+        validation(&t.fill(
+            "1 validation error detected: Value '{$tb1=[]}' at 'requestItems' failed to satisfy \
              constraint: Map value must satisfy constraint: [Member must have length less than \
              or equal to 25, Member must have length greater than or equal to 1]"
-        )
+        ))
     );
     // A null request list (decided wording).
     assert_eq!(
-        raw_error(
+        raw::call_error(
             server,
             "BatchWriteItem",
-            r#"{"RequestItems": {"tb1": null}}"#
+            &t.fill(r#"{"RequestItems": {"$tb1": null}}"#)
         ),
-        validation(
-            "1 validation error detected: Value '{tb1=null}' at 'requestItems' failed to \
+        validation(&t.fill(
+            "1 validation error detected: Value '{$tb1=null}' at 'requestItems' failed to \
              satisfy constraint: Map value must satisfy constraint: [Member must not be null]"
-        )
+        ))
     );
     // More than 25 requests for one table (observed wording).
     let err = client
         .batch_write_item()
         .request_items(
-            "tb1",
+            &t["tb1"],
             (0..26).map(|i| put(key1(&format!("k{i}")))).collect(),
         )
         .send()
@@ -612,7 +541,10 @@ async fn write_request_constraints(server: &TestServer) {
         .unwrap_err();
     assert_validation_shape(
         error_of(&err),
-        "1 validation error detected: Value '{tb1=[com.amazonaws.dynamodb.v20120810.WriteRequest@",
+        &t.fill(
+            "1 validation error detected: Value \
+             '{$tb1=[com.amazonaws.dynamodb.v20120810.WriteRequest@",
+        ),
         "]}' at 'requestItems' failed to satisfy constraint: Map value must satisfy \
          constraint: [Member must have length less than or equal to 25, Member must have \
          length greater than or equal to 1]",
@@ -621,11 +553,11 @@ async fn write_request_constraints(server: &TestServer) {
     let err = client
         .batch_write_item()
         .request_items(
-            "tb1",
+            &t["tb1"],
             (0..20).map(|i| put(key1(&format!("k{i}")))).collect(),
         )
         .request_items(
-            "tb2",
+            &t["tb2"],
             (0..6).map(|i| put(key2("p", &i.to_string()))).collect(),
         )
         .send()
@@ -635,23 +567,25 @@ async fn write_request_constraints(server: &TestServer) {
         error_of(&err),
         validation("Too many items requested for the BatchWriteItem call")
     );
-    assert_eq!(count(&client, "tb1").await, 0);
+    assert_eq!(count(&client, &t["tb1"]).await, 0);
 
     // A PutRequest without Item, a DeleteRequest without Key.
     assert_eq!(
-        raw_error(
+        raw::call_error(
             server,
             "BatchWriteItem",
-            r#"{"RequestItems": {"tb1": [{"PutRequest": {"Item": {"pk": {"S": "a"}}}},
+            &t.fill(
+                r#"{"RequestItems": {"$tb1": [{"PutRequest": {"Item": {"pk": {"S": "a"}}}},
                 {"PutRequest": {}}, {"DeleteRequest": {}}]}}"#
+            )
         ),
-        validation(
+        validation(&t.fill(
             "2 validation errors detected: Value null at \
-             'requestItems.tb1.member.2.member.putRequest.item' failed to satisfy constraint: \
+             'requestItems.$tb1.member.2.member.putRequest.item' failed to satisfy constraint: \
              Member must not be null; Value null at \
-             'requestItems.tb1.member.3.member.deleteRequest.key' failed to satisfy constraint: \
+             'requestItems.$tb1.member.3.member.deleteRequest.key' failed to satisfy constraint: \
              Member must not be null"
-        )
+        ))
     );
 
     // An invalid table name.
@@ -672,11 +606,13 @@ async fn write_request_constraints(server: &TestServer) {
 
     // The two enums.
     assert_eq!(
-        raw_error(
+        raw::call_error(
             server,
             "BatchWriteItem",
-            r#"{"RequestItems": {"tb1": [{"PutRequest": {"Item": {"pk": {"S": "a"}}}}]},
+            &t.fill(
+                r#"{"RequestItems": {"$tb1": [{"PutRequest": {"Item": {"pk": {"S": "a"}}}}]},
                 "ReturnConsumedCapacity": "ALL", "ReturnItemCollectionMetrics": "ALL"}"#
+            )
         ),
         validation(
             "2 validation errors detected: Value 'ALL' at 'returnConsumedCapacity' failed to \
@@ -685,12 +621,13 @@ async fn write_request_constraints(server: &TestServer) {
              must satisfy enum value set: [SIZE, NONE]"
         )
     );
-    assert_eq!(count(&client, "tb1").await, 0);
+    assert_eq!(count(&client, &t["tb1"]).await, 0);
 }
 
 async fn write_semantic_errors(server: &TestServer) {
     let client = server.client();
-    setup(&client).await;
+    let t = setup(&client).await;
+    let missing = unique_name("missing");
     let write = |table: &str, requests: Vec<WriteRequest>| {
         client
             .batch_write_item()
@@ -699,7 +636,7 @@ async fn write_semantic_errors(server: &TestServer) {
     };
 
     // Neither or both of PutRequest and DeleteRequest (decided wording).
-    let err = write("tb1", vec![WriteRequest::builder().build()])
+    let err = write(&t["tb1"], vec![WriteRequest::builder().build()])
         .await
         .unwrap_err();
     assert_eq!(
@@ -723,7 +660,7 @@ async fn write_semantic_errors(server: &TestServer) {
                 .unwrap(),
         )
         .build();
-    let err = write("tb1", vec![both]).await.unwrap_err();
+    let err = write(&t["tb1"], vec![both]).await.unwrap_err();
     assert_eq!(
         error_of(&err),
         validation(
@@ -733,7 +670,7 @@ async fn write_semantic_errors(server: &TestServer) {
     );
 
     // A missing table, by name or ARN.
-    for name in ["missing".to_string(), format!("{ARN_PREFIX}missing")] {
+    for name in [missing.clone(), format!("{ARN_PREFIX}{missing}")] {
         let err = write(&name, vec![put(key1("a"))]).await.unwrap_err();
         assert_eq!(error_of(&err), not_found());
     }
@@ -742,24 +679,24 @@ async fn write_semantic_errors(server: &TestServer) {
     // schema-mismatch text, not PutItem's.
     let mismatch = validation("The provided key element does not match the schema");
     for (table, item) in [
-        ("tb1", map(&[("x", s("a"))])),
-        ("tb1", map(&[("pk", n("1"))])),
-        ("tb2", key1("a")),
-        ("tb2", map(&[("pk", s("a")), ("sk", s("1"))])),
+        (&t["tb1"], item(&[("x", s("a"))])),
+        (&t["tb1"], item(&[("pk", n("1"))])),
+        (&t["tb2"], key1("a")),
+        (&t["tb2"], item(&[("pk", s("a")), ("sk", s("1"))])),
     ] {
         let err = write(table, vec![put(item)]).await.unwrap_err();
         assert_eq!(error_of(&err), mismatch, "{table}");
     }
     // Delete keys are checked like GetItem's.
     for (table, key) in [
-        ("tb1", map(&[("pk", s("a")), ("x", s("1"))])),
-        ("tb2", key1("a")),
+        (&t["tb1"], item(&[("pk", s("a")), ("x", s("1"))])),
+        (&t["tb2"], key1("a")),
     ] {
         let err = write(table, vec![delete(key)]).await.unwrap_err();
         assert_eq!(error_of(&err), mismatch, "{table}");
     }
     // PutItem's other item checks.
-    let err = write("tb1", vec![put(key1(""))]).await.unwrap_err();
+    let err = write(&t["tb1"], vec![put(key1(""))]).await.unwrap_err();
     assert_eq!(
         error_of(&err),
         validation(
@@ -767,15 +704,15 @@ async fn write_semantic_errors(server: &TestServer) {
              attribute cannot contain an empty string value. Key: pk"
         )
     );
-    let big = map(&[("pk", s("a")), ("big", s(&"x".repeat(400 * 1024)))]);
-    let err = write("tb1", vec![put(big)]).await.unwrap_err();
+    let big = item(&[("pk", s("a")), ("big", s(&"x".repeat(400 * 1024)))]);
+    let err = write(&t["tb1"], vec![put(big)]).await.unwrap_err();
     assert_eq!(
         error_of(&err),
         validation("Item size has exceeded the maximum allowed size")
     );
     let err = write(
-        "tb1",
-        vec![put(map(&[("pk", s("a")), ("e", Av::Ns(vec![]))]))],
+        &t["tb1"],
+        vec![put(item(&[("pk", s("a")), ("e", Av::Ns(vec![]))]))],
     )
     .await
     .unwrap_err();
@@ -786,23 +723,26 @@ async fn write_semantic_errors(server: &TestServer) {
 
     // Two requests on one item: two puts, a put and a delete, numbers written differently.
     let dup = validation("Provided list of item keys contains duplicates");
-    let err = write("tb1", vec![put(key1("a")), put(key1("a"))])
+    let err = write(&t["tb1"], vec![put(key1("a")), put(key1("a"))])
         .await
         .unwrap_err();
     assert_eq!(error_of(&err), dup);
-    let err = write("tb1", vec![put(key1("a")), delete(key1("a"))])
+    let err = write(&t["tb1"], vec![put(key1("a")), delete(key1("a"))])
         .await
         .unwrap_err();
     assert_eq!(error_of(&err), dup);
-    let err = write("tb2", vec![delete(key2("a", "10")), put(key2("a", "1e1"))])
-        .await
-        .unwrap_err();
+    let err = write(
+        &t["tb2"],
+        vec![delete(key2("a", "10")), put(key2("a", "1e1"))],
+    )
+    .await
+    .unwrap_err();
     assert_eq!(error_of(&err), dup);
     // The same key in two tables is fine.
     client
         .batch_write_item()
-        .request_items("tb1", vec![put(key1("a"))])
-        .request_items("tb2", vec![put(key2("a", "1"))])
+        .request_items(&t["tb1"], vec![put(key1("a"))])
+        .request_items(&t["tb2"], vec![put(key2("a", "1"))])
         .send()
         .await
         .unwrap();
@@ -810,7 +750,7 @@ async fn write_semantic_errors(server: &TestServer) {
 
 async fn invalid_batch_writes_nothing(server: &TestServer) {
     let client = server.client();
-    setup(&client).await;
+    let t = setup(&client).await;
     // Twenty valid puts over two tables, then one invalid request in the second table: the
     // whole batch is refused before any write.
     let mut tb2: Vec<WriteRequest> = (0..9).map(|i| put(key2("p", &i.to_string()))).collect();
@@ -818,10 +758,10 @@ async fn invalid_batch_writes_nothing(server: &TestServer) {
     let err = client
         .batch_write_item()
         .request_items(
-            "tb1",
+            &t["tb1"],
             (0..15).map(|i| put(key1(&format!("k{i}")))).collect(),
         )
-        .request_items("tb2", tb2)
+        .request_items(&t["tb2"], tb2)
         .send()
         .await
         .unwrap_err();
@@ -829,14 +769,14 @@ async fn invalid_batch_writes_nothing(server: &TestServer) {
         error_of(&err),
         validation("The provided key element does not match the schema")
     );
-    assert_eq!(count(&client, "tb1").await, 0);
-    assert_eq!(count(&client, "tb2").await, 0);
+    assert_eq!(count(&client, &t["tb1"]).await, 0);
+    assert_eq!(count(&client, &t["tb2"]).await, 0);
 
     // Same with a missing table named last, and with a duplicate at the end.
     let err = client
         .batch_write_item()
-        .request_items("tb1", vec![put(key1("a"))])
-        .request_items("zz-missing", vec![put(key1("a"))])
+        .request_items(&t["tb1"], vec![put(key1("a"))])
+        .request_items(unique_name("zz-missing"), vec![put(key1("a"))])
         .send()
         .await
         .unwrap_err();
@@ -844,7 +784,7 @@ async fn invalid_batch_writes_nothing(server: &TestServer) {
     let err = client
         .batch_write_item()
         .request_items(
-            "tb1",
+            &t["tb1"],
             vec![put(key1("a")), put(key1("b")), delete(key1("a"))],
         )
         .send()
@@ -854,7 +794,7 @@ async fn invalid_batch_writes_nothing(server: &TestServer) {
         error_of(&err),
         validation("Provided list of item keys contains duplicates")
     );
-    assert_eq!(count(&client, "tb1").await, 0);
+    assert_eq!(count(&client, &t["tb1"]).await, 0);
 }
 
 // -------------------------------------------------------------------------------------------
@@ -862,12 +802,12 @@ async fn invalid_batch_writes_nothing(server: &TestServer) {
 
 async fn get_across_two_tables(server: &TestServer) {
     let client = server.client();
-    setup(&client).await;
+    let t = setup(&client).await;
     for i in 0..3 {
         client
             .put_item()
-            .table_name("tb1")
-            .set_item(Some(map(&[
+            .table_name(&t["tb1"])
+            .set_item(Some(item(&[
                 ("pk", s(&format!("a{i}"))),
                 ("v", n(&i.to_string())),
             ])))
@@ -876,8 +816,8 @@ async fn get_across_two_tables(server: &TestServer) {
             .unwrap();
         client
             .put_item()
-            .table_name("tb2")
-            .set_item(Some(map(&[
+            .table_name(&t["tb2"])
+            .set_item(Some(item(&[
                 ("pk", s("p")),
                 ("sk", n(&i.to_string())),
                 ("w", s("x")),
@@ -890,58 +830,58 @@ async fn get_across_two_tables(server: &TestServer) {
     let out = client
         .batch_get_item()
         .request_items(
-            "tb1",
+            &t["tb1"],
             keys_of(vec![key1("a0"), key1("missing"), key1("a2")]),
         )
         .request_items(
-            "tb2",
+            &t["tb2"],
             keys_of(vec![key2("p", "1"), key2("p", "99"), key2("q", "0")]),
         )
         .send()
         .await
         .unwrap();
     let responses = out.responses().unwrap();
-    let mut tb1: Vec<String> = responses["tb1"]
+    let mut tb1: Vec<String> = responses[&t["tb1"]]
         .iter()
         .map(|i| i["pk"].as_s().unwrap().clone())
         .collect();
     tb1.sort();
     assert_eq!(tb1, ["a0", "a2"]);
-    assert_eq!(responses["tb1"][0].len(), 2);
-    assert_eq!(responses["tb2"].len(), 1);
+    assert_eq!(responses[&t["tb1"]][0].len(), 2);
+    assert_eq!(responses[&t["tb2"]].len(), 1);
     assert_eq!(
-        responses["tb2"][0],
-        map(&[("pk", s("p")), ("sk", n("1")), ("w", s("x"))])
+        responses[&t["tb2"]][0],
+        item(&[("pk", s("p")), ("sk", n("1")), ("w", s("x"))])
     );
     assert!(out.unprocessed_keys().unwrap().is_empty());
     assert!(out.consumed_capacity().is_empty());
 
     // A table where nothing is found is listed with no items; a table ARN is answered under
     // the ARN the client used.
-    let arn = format!("{ARN_PREFIX}tb2");
+    let arn = format!("{ARN_PREFIX}{}", &t["tb2"]);
     let out = client
         .batch_get_item()
-        .request_items("tb1", keys_of(vec![key1("nothing")]))
+        .request_items(&t["tb1"], keys_of(vec![key1("nothing")]))
         .request_items(arn.clone(), keys_of(vec![key2("p", "2")]))
         .send()
         .await
         .unwrap();
     let responses = out.responses().unwrap();
-    assert!(responses["tb1"].is_empty());
+    assert!(responses[&t["tb1"]].is_empty());
     assert_eq!(responses[&arn].len(), 1);
 
     // The raw answer always carries Responses and an empty UnprocessedKeys, and nothing else
     // unless asked.
-    let (status, body) = raw(
+    let (status, body) = raw::call(
         server,
         "BatchGetItem",
-        r#"{"RequestItems": {"tb1": {"Keys": [{"pk": {"S": "a1"}}]}}}"#,
+        &t.fill(r#"{"RequestItems": {"$tb1": {"Keys": [{"pk": {"S": "a1"}}]}}}"#),
     );
     assert_eq!(status, 200);
     assert_eq!(
         body,
         serde_json::json!({
-            "Responses": {"tb1": [{"pk": {"S": "a1"}, "v": {"N": "1"}}]},
+            "Responses": {&t["tb1"]: [{"pk": {"S": "a1"}, "v": {"N": "1"}}]},
             "UnprocessedKeys": {}
         })
     );
@@ -949,14 +889,14 @@ async fn get_across_two_tables(server: &TestServer) {
 
 async fn get_projection_per_table(server: &TestServer) {
     let client = server.client();
-    setup(&client).await;
+    let t = setup(&client).await;
     client
         .put_item()
-        .table_name("tb1")
-        .set_item(Some(map(&[
+        .table_name(&t["tb1"])
+        .set_item(Some(item(&[
             ("pk", s("a")),
             ("name", s("n")),
-            ("m", Av::M(map(&[("x", n("1")), ("y", n("2"))]))),
+            ("m", Av::M(item(&[("x", n("1")), ("y", n("2"))]))),
             ("other", s("o")),
         ])))
         .send()
@@ -964,8 +904,8 @@ async fn get_projection_per_table(server: &TestServer) {
         .unwrap();
     client
         .put_item()
-        .table_name("tb2")
-        .set_item(Some(map(&[
+        .table_name(&t["tb2"])
+        .set_item(Some(item(&[
             ("pk", s("a")),
             ("sk", n("1")),
             ("x", s("1")),
@@ -978,7 +918,7 @@ async fn get_projection_per_table(server: &TestServer) {
     let out = client
         .batch_get_item()
         .request_items(
-            "tb1",
+            &t["tb1"],
             KeysAndAttributes::builder()
                 .keys(key1("a"))
                 .projection_expression("#n, m.y")
@@ -988,7 +928,7 @@ async fn get_projection_per_table(server: &TestServer) {
                 .unwrap(),
         )
         .request_items(
-            "tb2",
+            &t["tb2"],
             KeysAndAttributes::builder()
                 .keys(key2("a", "1"))
                 .attributes_to_get("y")
@@ -1001,27 +941,27 @@ async fn get_projection_per_table(server: &TestServer) {
         .unwrap();
     let responses = out.responses().unwrap();
     assert_eq!(
-        responses["tb1"],
-        vec![map(&[
+        responses[&t["tb1"]],
+        vec![item(&[
             ("name", s("n")),
-            ("m", Av::M(map(&[("y", n("2"))])))
+            ("m", Av::M(item(&[("y", n("2"))])))
         ])]
     );
     assert_eq!(
-        responses["tb2"],
-        vec![map(&[("sk", n("1")), ("y", s("2"))])]
+        responses[&t["tb2"]],
+        vec![item(&[("sk", n("1")), ("y", s("2"))])]
     );
 }
 
 async fn get_consumed_capacity_per_table(server: &TestServer) {
     let client = server.client();
-    setup(&client).await;
+    let t = setup(&client).await;
     // tb1: two small items read eventually consistent (0.5 each). tb2: a 5 KB item read
     // strongly consistent (2) plus a missing one (1).
     for pk in ["a", "b"] {
         client
             .put_item()
-            .table_name("tb1")
+            .table_name(&t["tb1"])
             .set_item(Some(key1(pk)))
             .send()
             .await
@@ -1029,8 +969,8 @@ async fn get_consumed_capacity_per_table(server: &TestServer) {
     }
     client
         .put_item()
-        .table_name("tb2")
-        .set_item(Some(map(&[
+        .table_name(&t["tb2"])
+        .set_item(Some(item(&[
             ("pk", s("a")),
             ("sk", n("1")),
             ("pad", s(&"x".repeat(5 * 1024))),
@@ -1041,9 +981,9 @@ async fn get_consumed_capacity_per_table(server: &TestServer) {
     let request = |rcc: ReturnConsumedCapacity| {
         client
             .batch_get_item()
-            .request_items("tb1", keys_of(vec![key1("a"), key1("b")]))
+            .request_items(&t["tb1"], keys_of(vec![key1("a"), key1("b")]))
             .request_items(
-                "tb2",
+                &t["tb2"],
                 KeysAndAttributes::builder()
                     .keys(key2("a", "1"))
                     .keys(key2("a", "2"))
@@ -1070,7 +1010,7 @@ async fn get_consumed_capacity_per_table(server: &TestServer) {
     consumed.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(
         consumed,
-        vec![("tb1".to_string(), 1.0), ("tb2".to_string(), 3.0)]
+        vec![(t["tb1"].to_string(), 1.0), (t["tb2"].to_string(), 3.0)]
     );
 
     let out = request(ReturnConsumedCapacity::Indexes).await.unwrap();
@@ -1087,7 +1027,7 @@ async fn get_consumed_capacity_per_table(server: &TestServer) {
 
 async fn get_stops_at_16_mb_and_retry_loop_reads_everything_once(server: &TestServer) {
     let client = server.client();
-    setup(&client).await;
+    let t = setup(&client).await;
     // 100 items of ~350 KB: 35 MB, about twice what one response may carry.
     let big = "x".repeat(350 * 1000);
     let ids: Vec<String> = (0..100).map(|i| format!("item-{i:03}")).collect();
@@ -1095,10 +1035,10 @@ async fn get_stops_at_16_mb_and_retry_loop_reads_everything_once(server: &TestSe
         let out = client
             .batch_write_item()
             .request_items(
-                "tb1",
+                &t["tb1"],
                 chunk
                     .iter()
-                    .map(|id| put(map(&[("pk", s(id)), ("big", s(&big)), ("v", n("1"))])))
+                    .map(|id| put(item(&[("pk", s(id)), ("big", s(&big)), ("v", n("1"))])))
                     .collect(),
             )
             .send()
@@ -1116,12 +1056,12 @@ async fn get_stops_at_16_mb_and_retry_loop_reads_everything_once(server: &TestSe
         .unwrap();
     let out = client
         .batch_get_item()
-        .request_items("tb1", request.clone())
+        .request_items(&t["tb1"], request.clone())
         .return_consumed_capacity(ReturnConsumedCapacity::Total)
         .send()
         .await
         .unwrap();
-    let first = &out.responses().unwrap()["tb1"];
+    let first = &out.responses().unwrap()[&t["tb1"]];
     let returned_bytes: usize = first
         .iter()
         .map(|item| item["big"].as_s().unwrap().len() + item["pk"].as_s().unwrap().len() + 5)
@@ -1136,7 +1076,7 @@ async fn get_stops_at_16_mb_and_retry_loop_reads_everything_once(server: &TestSe
         Some(86.0 * first.len() as f64)
     );
     // The rest comes back in request form, with the client's own parameters.
-    let left = &out.unprocessed_keys().unwrap()["tb1"];
+    let left = &out.unprocessed_keys().unwrap()[&t["tb1"]];
     assert_eq!(left.keys().len(), 100 - first.len());
     assert_eq!(left.projection_expression(), Some("#k, big"));
     assert_eq!(
@@ -1155,7 +1095,7 @@ async fn get_stops_at_16_mb_and_retry_loop_reads_everything_once(server: &TestSe
 
     // An SDK-style retry loop reads every item exactly once.
     let mut seen: HashMap<String, usize> = HashMap::new();
-    let mut pending = HashMap::from([("tb1".to_string(), request)]);
+    let mut pending = HashMap::from([(t["tb1"].to_string(), request)]);
     let mut calls = 0;
     while !pending.is_empty() {
         calls += 1;
@@ -1166,7 +1106,7 @@ async fn get_stops_at_16_mb_and_retry_loop_reads_everything_once(server: &TestSe
             .send()
             .await
             .unwrap();
-        for item in &out.responses().unwrap()["tb1"] {
+        for item in &out.responses().unwrap()[&t["tb1"]] {
             assert_eq!(item.len(), 2);
             assert_eq!(item["big"].as_s().unwrap().len(), big.len());
             *seen.entry(item["pk"].as_s().unwrap().clone()).or_default() += 1;
@@ -1183,12 +1123,12 @@ async fn get_stops_at_16_mb_and_retry_loop_reads_everything_once(server: &TestSe
 
 async fn write_puts_then_deletes(server: &TestServer) {
     let client = server.client();
-    setup(&client).await;
+    let t = setup(&client).await;
     // An item that the batch replaces.
     client
         .put_item()
-        .table_name("tb1")
-        .set_item(Some(map(&[("pk", s("k0")), ("old", s("yes"))])))
+        .table_name(&t["tb1"])
+        .set_item(Some(item(&[("pk", s("k0")), ("old", s("yes"))])))
         .send()
         .await
         .unwrap();
@@ -1196,10 +1136,10 @@ async fn write_puts_then_deletes(server: &TestServer) {
     let out = client
         .batch_write_item()
         .request_items(
-            "tb1",
+            &t["tb1"],
             (0..15)
                 .map(|i| {
-                    put(map(&[
+                    put(item(&[
                         ("pk", s(&format!("k{i}"))),
                         ("v", n(&i.to_string())),
                     ]))
@@ -1207,10 +1147,10 @@ async fn write_puts_then_deletes(server: &TestServer) {
                 .collect(),
         )
         .request_items(
-            format!("{ARN_PREFIX}tb2"),
+            format!("{ARN_PREFIX}{}", &t["tb2"]),
             (0..10)
                 .map(|i| {
-                    put(map(&[
+                    put(item(&[
                         ("pk", s("p")),
                         ("sk", n(&i.to_string())),
                         ("pad", s(&"y".repeat(1500))),
@@ -1238,31 +1178,31 @@ async fn write_puts_then_deletes(server: &TestServer) {
     // tb1: 15 small items, 1 WCU each; tb2: 10 items of ~1.5 KB, 2 WCUs each.
     assert_eq!(
         consumed,
-        vec![("tb1".to_string(), 15.0), ("tb2".to_string(), 20.0)]
+        vec![(t["tb1"].to_string(), 15.0), (t["tb2"].to_string(), 20.0)]
     );
-    assert_eq!(count(&client, "tb1").await, 15);
-    assert_eq!(count(&client, "tb2").await, 10);
+    assert_eq!(count(&client, &t["tb1"]).await, 15);
+    assert_eq!(count(&client, &t["tb2"]).await, 10);
     let replaced = client
         .get_item()
-        .table_name("tb1")
+        .table_name(&t["tb1"])
         .set_key(Some(key1("k0")))
         .send()
         .await
         .unwrap();
     assert_eq!(
         replaced.item().unwrap(),
-        &map(&[("pk", s("k0")), ("v", n("0"))])
+        &item(&[("pk", s("k0")), ("v", n("0"))])
     );
 
     // Deletes, including one of an item that does not exist.
     let out = client
         .batch_write_item()
         .request_items(
-            "tb1",
+            &t["tb1"],
             (0..15).map(|i| delete(key1(&format!("k{i}")))).collect(),
         )
         .request_items(
-            "tb2",
+            &t["tb2"],
             (0..9)
                 .map(|i| delete(key2("p", &i.to_string())))
                 .chain([delete(key2("nobody", "1"))])
@@ -1273,21 +1213,21 @@ async fn write_puts_then_deletes(server: &TestServer) {
         .unwrap();
     assert!(out.unprocessed_items().unwrap().is_empty());
     assert!(out.consumed_capacity().is_empty());
-    assert_eq!(count(&client, "tb1").await, 0);
-    assert_eq!(count(&client, "tb2").await, 1);
+    assert_eq!(count(&client, &t["tb1"]).await, 0);
+    assert_eq!(count(&client, &t["tb2"]).await, 1);
     let described = client
         .describe_table()
-        .table_name("tb1")
+        .table_name(&t["tb1"])
         .send()
         .await
         .unwrap();
     assert_eq!(described.table().unwrap().item_count(), Some(0));
 
     // The raw answer is exactly `{"UnprocessedItems": {}}` when nothing more is asked.
-    let (status, body) = raw(
+    let (status, body) = raw::call(
         server,
         "BatchWriteItem",
-        r#"{"RequestItems": {"tb1": [{"PutRequest": {"Item": {"pk": {"S": "z"}}}}]}}"#,
+        &t.fill(r#"{"RequestItems": {"$tb1": [{"PutRequest": {"Item": {"pk": {"S": "z"}}}}]}}"#),
     );
     assert_eq!(status, 200);
     assert_eq!(body, serde_json::json!({"UnprocessedItems": {}}));
@@ -1295,26 +1235,22 @@ async fn write_puts_then_deletes(server: &TestServer) {
 
 async fn write_item_collection_metrics(server: &TestServer) {
     let client = server.client();
-    setup(&client).await;
+    let t = setup(&client).await;
     client
         .create_table()
-        .table_name("tb3")
+        .table_name(&t["tb3"])
         .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attr("pk", ScalarAttributeType::S))
-        .attribute_definitions(attr("sk", ScalarAttributeType::N))
-        .attribute_definitions(attr("lsk", ScalarAttributeType::S))
-        .key_schema(key_element("pk", KeyType::Hash))
-        .key_schema(key_element("sk", KeyType::Range))
+        .attribute_definitions(attr("pk", S))
+        .attribute_definitions(attr("sk", N))
+        .attribute_definitions(attr("lsk", S))
+        .key_schema(key("pk", KeyType::Hash))
+        .key_schema(key("sk", KeyType::Range))
         .local_secondary_indexes(
             LocalSecondaryIndex::builder()
                 .index_name("by_l")
-                .key_schema(key_element("pk", KeyType::Hash))
-                .key_schema(key_element("lsk", KeyType::Range))
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::All)
-                        .build(),
-                )
+                .key_schema(key("pk", KeyType::Hash))
+                .key_schema(key("lsk", KeyType::Range))
+                .projection(projection(ProjectionType::All, &[]))
                 .build()
                 .unwrap(),
         )
@@ -1325,13 +1261,13 @@ async fn write_item_collection_metrics(server: &TestServer) {
     let out = client
         .batch_write_item()
         .request_items(
-            "tb3",
+            &t["tb3"],
             vec![
-                put(map(&[("pk", s("a")), ("sk", n("1")), ("lsk", s("x"))])),
-                put(map(&[("pk", s("b")), ("sk", n("1"))])),
+                put(item(&[("pk", s("a")), ("sk", n("1")), ("lsk", s("x"))])),
+                put(item(&[("pk", s("b")), ("sk", n("1"))])),
             ],
         )
-        .request_items("tb1", vec![put(key1("a"))])
+        .request_items(&t["tb1"], vec![put(key1("a"))])
         .return_item_collection_metrics(ReturnItemCollectionMetrics::Size)
         .return_consumed_capacity(ReturnConsumedCapacity::Indexes)
         .send()
@@ -1339,9 +1275,9 @@ async fn write_item_collection_metrics(server: &TestServer) {
         .unwrap();
     let metrics = out.item_collection_metrics().unwrap();
     assert_eq!(metrics.len(), 1, "only tables with local indexes report");
-    let tb3 = &metrics["tb3"];
+    let tb3 = &metrics[&t["tb3"]];
     assert_eq!(tb3.len(), 2);
-    let mut keys: Vec<&HashMap<String, Av>> = tb3
+    let mut keys: Vec<&Item> = tb3
         .iter()
         .map(|m| m.item_collection_key().unwrap())
         .collect();
@@ -1354,7 +1290,7 @@ async fn write_item_collection_metrics(server: &TestServer) {
     let t3_capacity = out
         .consumed_capacity()
         .iter()
-        .find(|c| c.table_name() == Some("tb3"))
+        .find(|c| c.table_name() == Some(&t["tb3"]))
         .unwrap();
     assert_eq!(t3_capacity.capacity_units(), Some(3.0));
     assert_eq!(
@@ -1365,7 +1301,7 @@ async fn write_item_collection_metrics(server: &TestServer) {
     // Not asked: not reported.
     let out = client
         .batch_write_item()
-        .request_items("tb3", vec![delete(key2("a", "1"))])
+        .request_items(&t["tb3"], vec![delete(key2("a", "1"))])
         .send()
         .await
         .unwrap();

@@ -1,5 +1,7 @@
 //! Durability: data survives a clean restart, and every acknowledged write survives
-//! `kill -9` of the server under load, in both durability modes.
+//! `kill -9` of the server under load, in both durability modes. Each test starts, stops and
+//! kills its own server on its own data directory, so all of them are skipped when the
+//! suite runs against `STATOR_ENDPOINT`.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -8,43 +10,19 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue as Av, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType,
-};
-use aws_sdk_dynamodb::Client;
-use common::{client_for, TestServer};
-
-async fn create_table(client: &Client, name: &str) {
-    client
-        .create_table()
-        .table_name(name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-}
+use aws_sdk_dynamodb::types::AttributeValue as Av;
+use common::schema::{on_demand_table, S};
+use common::{client_for, skip_in_endpoint_mode, TestServer};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tables_and_items_survive_a_clean_restart() {
+    if skip_in_endpoint_mode("needs its own server to restart it") {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let mut server = TestServer::start_on(dir.path(), &[]);
     let client = server.client();
-    create_table(&client, "kept").await;
+    on_demand_table(&client, "kept", &[("pk", S)]).await;
     for i in 0..50 {
         client
             .put_item()
@@ -99,7 +77,7 @@ async fn acknowledged_writes_survive_kill9(extra_args: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     let mut server = TestServer::start_on(dir.path(), extra_args);
     let client = server.client();
-    create_table(&client, "crash").await;
+    on_demand_table(&client, "crash", &[("pk", S)]).await;
 
     let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
     let stop = Arc::new(AtomicBool::new(false));
@@ -175,10 +153,18 @@ async fn acknowledged_writes_survive_kill9(extra_args: &[&str]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_writes_survive_kill9_default_mode() {
+    if skip_in_endpoint_mode("needs its own server to kill it with SIGKILL and restart it") {
+        return;
+    }
     acknowledged_writes_survive_kill9(&[]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_writes_survive_kill9_sync_mode() {
+    if skip_in_endpoint_mode(
+        "needs its own server, started with --sync, to kill it with SIGKILL and restart it",
+    ) {
+        return;
+    }
     acknowledged_writes_survive_kill9(&["--sync"]).await;
 }

@@ -9,13 +9,13 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue as Av, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
-    KeyType, LocalSecondaryIndex, Projection, ProjectionType, ProvisionedThroughput,
-    ReturnConsumedCapacity, ReturnItemCollectionMetrics, ReturnValue, ScalarAttributeType,
+    AttributeValue as Av, BillingMode, GlobalSecondaryIndex, KeyType, LocalSecondaryIndex,
+    Projection, ProjectionType, ReturnConsumedCapacity, ReturnItemCollectionMetrics, ReturnValue,
     SseSpecification, SseType, StreamSpecification, StreamViewType, TableClass, Tag,
 };
 use aws_sdk_dynamodb::Client;
-use common::error_of;
+use common::schema::{attr, key, on_demand_table, throughput, N, S};
+use common::{error_of, n, s, unique_name};
 
 on_both_backends!(
     table_lifecycle,
@@ -34,73 +34,31 @@ on_both_backends!(
     index_writes_report_capacity_and_collection_metrics,
 );
 
-fn attr(name: &str, t: ScalarAttributeType) -> AttributeDefinition {
-    AttributeDefinition::builder()
-        .attribute_name(name)
-        .attribute_type(t)
-        .build()
-        .unwrap()
-}
-
-fn key(name: &str, t: KeyType) -> KeySchemaElement {
-    KeySchemaElement::builder()
-        .attribute_name(name)
-        .key_type(t)
-        .build()
-        .unwrap()
-}
-
-/// Creates an on-demand table with partition key `pk` (S) and, optionally, sort key `sk` (N).
-async fn create(client: &Client, name: &str, with_sort: bool) {
-    let mut req = client
-        .create_table()
-        .table_name(name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attr("pk", ScalarAttributeType::S))
-        .key_schema(key("pk", KeyType::Hash));
-    if with_sort {
-        req = req
-            .attribute_definitions(attr("sk", ScalarAttributeType::N))
-            .key_schema(key("sk", KeyType::Range));
-    }
-    req.send().await.unwrap();
-}
-
-fn s(v: &str) -> Av {
-    Av::S(v.to_string())
-}
-
-fn n(v: &str) -> Av {
-    Av::N(v.to_string())
-}
-
 async fn table_lifecycle(client: Client) {
+    let music = unique_name("Music");
     let created = client
         .create_table()
-        .table_name("Music")
-        .attribute_definitions(attr("Artist", ScalarAttributeType::S))
-        .attribute_definitions(attr("SongTitle", ScalarAttributeType::S))
+        .table_name(&music)
+        .attribute_definitions(attr("Artist", S))
+        .attribute_definitions(attr("SongTitle", S))
         .key_schema(key("Artist", KeyType::Hash))
         .key_schema(key("SongTitle", KeyType::Range))
-        .provisioned_throughput(
-            ProvisionedThroughput::builder()
-                .read_capacity_units(5)
-                .write_capacity_units(7)
-                .build()
-                .unwrap(),
-        )
+        .provisioned_throughput(throughput(5, 7))
         .send()
         .await
         .unwrap();
     let desc = created.table_description().unwrap();
-    assert_eq!(desc.table_name(), Some("Music"));
+    assert_eq!(desc.table_name(), Some(music.as_str()));
     assert_eq!(desc.table_status().unwrap().as_str(), "CREATING");
     let arn = desc.table_arn().unwrap();
-    assert_eq!(arn, "arn:aws:dynamodb:us-east-1:000000000000:table/Music");
+    assert_eq!(
+        arn,
+        format!("arn:aws:dynamodb:us-east-1:000000000000:table/{music}")
+    );
 
     client
         .put_item()
-        .table_name("Music")
+        .table_name(&music)
         .item("Artist", s("No One You Know"))
         .item("SongTitle", s("Call Me Today"))
         .item("Year", n("2015"))
@@ -110,7 +68,7 @@ async fn table_lifecycle(client: Client) {
 
     let described = client
         .describe_table()
-        .table_name("Music")
+        .table_name(&music)
         .send()
         .await
         .unwrap();
@@ -150,7 +108,7 @@ async fn table_lifecycle(client: Client) {
 
     let deleted = client
         .delete_table()
-        .table_name("Music")
+        .table_name(&music)
         .send()
         .await
         .unwrap();
@@ -165,7 +123,7 @@ async fn table_lifecycle(client: Client) {
     );
     let err = client
         .describe_table()
-        .table_name("Music")
+        .table_name(&music)
         .send()
         .await
         .unwrap_err();
@@ -173,46 +131,88 @@ async fn table_lifecycle(client: Client) {
         error_of(&err),
         (
             "ResourceNotFoundException".to_string(),
-            "Requested resource not found: Table: Music not found".to_string()
+            format!("Requested resource not found: Table: {music} not found")
         )
     );
     // The name is free again and the new table is empty.
-    create(&client, "Music", false).await;
+    on_demand_table(&client, &music, &[("pk", S)]).await;
     let t = client
         .describe_table()
-        .table_name("Music")
+        .table_name(&music)
         .send()
         .await
         .unwrap();
     assert_eq!(t.table().unwrap().item_count(), Some(0));
 }
 
+/// ListTables in name order, paged by Limit and ExclusiveStartTableName. The five tables
+/// share a unique prefix. On the test's own server they are the only tables: the listing
+/// starts at the beginning and ends after them. On a shared endpoint other tables sort
+/// before and after them: the listing starts at the prefix (just before the first of them),
+/// and only the end of the whole listing is known.
 async fn list_tables_pages(client: Client) {
-    for name in ["tbl-c", "tbl-a", "tbl-e", "tbl-b", "tbl-d"] {
-        create(&client, name, false).await;
+    let prefix = format!("{}-", unique_name("tbl"));
+    let name = |letter: &str| format!("{prefix}{letter}");
+    for letter in ["c", "a", "e", "b", "d"] {
+        on_demand_table(&client, &name(letter), &[("pk", S)]).await;
     }
-    let page = client.list_tables().limit(2).send().await.unwrap();
-    assert_eq!(page.table_names(), ["tbl-a", "tbl-b"]);
-    assert_eq!(page.last_evaluated_table_name(), Some("tbl-b"));
+    let own_server = !common::endpoint_mode();
+    let start = (!own_server).then(|| prefix.clone());
     let page = client
         .list_tables()
-        .exclusive_start_table_name("tbl-b")
+        .set_exclusive_start_table_name(start.clone())
+        .limit(2)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.table_names(), [name("a"), name("b")]);
+    assert_eq!(page.last_evaluated_table_name(), Some(name("b").as_str()));
+    let page = client
+        .list_tables()
+        .exclusive_start_table_name(name("b"))
         .limit(3)
         .send()
         .await
         .unwrap();
-    assert_eq!(page.table_names(), ["tbl-c", "tbl-d", "tbl-e"]);
-    assert_eq!(page.last_evaluated_table_name(), None);
-    let all: Vec<String> = client
+    assert_eq!(page.table_names(), [name("c"), name("d"), name("e")]);
+    if own_server {
+        assert_eq!(page.last_evaluated_table_name(), None);
+    } else {
+        // More tables may follow: then the full page names its last table.
+        let last = page.last_evaluated_table_name();
+        assert!(
+            last.is_none() || last == Some(name("e").as_str()),
+            "{last:?}"
+        );
+    }
+    // Past the greatest possible name the listing is over on any server.
+    let end = client
         .list_tables()
+        .exclusive_start_table_name("z".repeat(255))
+        .send()
+        .await
+        .unwrap();
+    assert!(end.table_names().is_empty());
+    assert_eq!(end.last_evaluated_table_name(), None);
+
+    // The SDK's paginator follows LastEvaluatedTableName one name at a time (on a shared
+    // endpoint, until it leaves the prefix).
+    let mut names = client
+        .list_tables()
+        .set_exclusive_start_table_name(start)
         .limit(1)
         .into_paginator()
         .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .unwrap();
-    assert_eq!(all, ["tbl-a", "tbl-b", "tbl-c", "tbl-d", "tbl-e"]);
+        .send();
+    let mut all = Vec::new();
+    while let Some(listed) = names.next().await {
+        let listed = listed.unwrap();
+        if !own_server && !listed.starts_with(&prefix) {
+            break;
+        }
+        all.push(listed);
+    }
+    assert_eq!(all, ["a", "b", "c", "d", "e"].map(name));
     let err = client.list_tables().limit(101).send().await.unwrap_err();
     assert_eq!(
         error_of(&err).1,
@@ -222,7 +222,8 @@ async fn list_tables_pages(client: Client) {
 }
 
 async fn item_round_trip_all_types(client: Client) {
-    create(&client, "types", true).await;
+    let types = unique_name("types");
+    on_demand_table(&client, &types, &[("pk", S), ("sk", N)]).await;
     let nested = Av::M(HashMap::from([
         (
             "list".to_string(),
@@ -257,14 +258,14 @@ async fn item_round_trip_all_types(client: Client) {
     ]);
     client
         .put_item()
-        .table_name("types")
+        .table_name(&types)
         .set_item(Some(item.clone()))
         .send()
         .await
         .unwrap();
     let got = client
         .get_item()
-        .table_name("types")
+        .table_name(&types)
         .key("pk", s("p1"))
         .key("sk", n("-12.5"))
         .consistent_read(true)
@@ -298,7 +299,7 @@ async fn item_round_trip_all_types(client: Client) {
     // A missing item is an empty answer, not an error.
     let none = client
         .get_item()
-        .table_name("types")
+        .table_name(&types)
         .key("pk", s("nope"))
         .key("sk", n("1"))
         .send()
@@ -308,10 +309,11 @@ async fn item_round_trip_all_types(client: Client) {
 }
 
 async fn put_and_delete_return_old_values(client: Client) {
-    create(&client, "retvals", false).await;
+    let retvals = unique_name("retvals");
+    on_demand_table(&client, &retvals, &[("pk", S)]).await;
     let first = client
         .put_item()
-        .table_name("retvals")
+        .table_name(&retvals)
         .item("pk", s("k"))
         .item("v", n("1"))
         .return_values(ReturnValue::AllOld)
@@ -321,7 +323,7 @@ async fn put_and_delete_return_old_values(client: Client) {
     assert!(first.attributes().is_none());
     let second = client
         .put_item()
-        .table_name("retvals")
+        .table_name(&retvals)
         .item("pk", s("k"))
         .item("v", n("2"))
         .return_values(ReturnValue::AllOld)
@@ -331,7 +333,7 @@ async fn put_and_delete_return_old_values(client: Client) {
     assert_eq!(second.attributes().unwrap()["v"], n("1"));
     let err = client
         .put_item()
-        .table_name("retvals")
+        .table_name(&retvals)
         .item("pk", s("k"))
         .return_values(ReturnValue::AllNew)
         .send()
@@ -346,7 +348,7 @@ async fn put_and_delete_return_old_values(client: Client) {
     );
     let deleted = client
         .delete_item()
-        .table_name("retvals")
+        .table_name(&retvals)
         .key("pk", s("k"))
         .return_values(ReturnValue::AllOld)
         .send()
@@ -355,7 +357,7 @@ async fn put_and_delete_return_old_values(client: Client) {
     assert_eq!(deleted.attributes().unwrap()["v"], n("2"));
     let again = client
         .delete_item()
-        .table_name("retvals")
+        .table_name(&retvals)
         .key("pk", s("k"))
         .return_values(ReturnValue::AllOld)
         .send()
@@ -364,7 +366,7 @@ async fn put_and_delete_return_old_values(client: Client) {
     assert!(again.attributes().is_none());
     let t = client
         .describe_table()
-        .table_name("retvals")
+        .table_name(&retvals)
         .send()
         .await
         .unwrap();
@@ -373,10 +375,11 @@ async fn put_and_delete_return_old_values(client: Client) {
 }
 
 async fn update_item_without_expressions_creates_key_only_item(client: Client) {
-    create(&client, "upd", true).await;
+    let upd = unique_name("upd");
+    on_demand_table(&client, &upd, &[("pk", S), ("sk", N)]).await;
     let out = client
         .update_item()
-        .table_name("upd")
+        .table_name(&upd)
         .key("pk", s("a"))
         .key("sk", n("1"))
         .return_values(ReturnValue::AllNew)
@@ -388,7 +391,7 @@ async fn update_item_without_expressions_creates_key_only_item(client: Client) {
     assert_eq!(attrs["pk"], s("a"));
     let got = client
         .get_item()
-        .table_name("upd")
+        .table_name(&upd)
         .key("pk", s("a"))
         .key("sk", n("1"))
         .send()
@@ -398,7 +401,7 @@ async fn update_item_without_expressions_creates_key_only_item(client: Client) {
     // An existing item is left as it is.
     client
         .put_item()
-        .table_name("upd")
+        .table_name(&upd)
         .item("pk", s("b"))
         .item("sk", n("1"))
         .item("x", s("keep"))
@@ -407,7 +410,7 @@ async fn update_item_without_expressions_creates_key_only_item(client: Client) {
         .unwrap();
     let out = client
         .update_item()
-        .table_name("upd")
+        .table_name(&upd)
         .key("pk", s("b"))
         .key("sk", n("1"))
         .return_values(ReturnValue::AllOld)
@@ -418,23 +421,24 @@ async fn update_item_without_expressions_creates_key_only_item(client: Client) {
 }
 
 async fn consumed_capacity_follows_dynamodb_rounding(client: Client) {
-    create(&client, "cap", false).await;
+    let cap = unique_name("cap");
+    on_demand_table(&client, &cap, &[("pk", S)]).await;
     let put = client
         .put_item()
-        .table_name("cap")
+        .table_name(&cap)
         .item("pk", s("small"))
         .return_consumed_capacity(ReturnConsumedCapacity::Total)
         .send()
         .await
         .unwrap();
     let cc = put.consumed_capacity().unwrap();
-    assert_eq!(cc.table_name(), Some("cap"));
+    assert_eq!(cc.table_name(), Some(cap.as_str()));
     assert_eq!(cc.capacity_units(), Some(1.0));
 
     // ~1.5 KB item: 2 WCU.
     let put = client
         .put_item()
-        .table_name("cap")
+        .table_name(&cap)
         .item("pk", s("mid"))
         .item("data", s(&"x".repeat(1500)))
         .return_consumed_capacity(ReturnConsumedCapacity::Indexes)
@@ -448,7 +452,7 @@ async fn consumed_capacity_follows_dynamodb_rounding(client: Client) {
     // ~10 KB item: 3 RCU strongly consistent, 1.5 eventually consistent.
     client
         .put_item()
-        .table_name("cap")
+        .table_name(&cap)
         .item("pk", s("big"))
         .item("data", s(&"x".repeat(10_000)))
         .send()
@@ -457,7 +461,7 @@ async fn consumed_capacity_follows_dynamodb_rounding(client: Client) {
     for (consistent, expected) in [(true, 3.0), (false, 1.5)] {
         let got = client
             .get_item()
-            .table_name("cap")
+            .table_name(&cap)
             .key("pk", s("big"))
             .consistent_read(consistent)
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
@@ -472,7 +476,7 @@ async fn consumed_capacity_follows_dynamodb_rounding(client: Client) {
     // A miss still costs the minimum.
     let got = client
         .get_item()
-        .table_name("cap")
+        .table_name(&cap)
         .key("pk", s("absent"))
         .return_consumed_capacity(ReturnConsumedCapacity::Total)
         .send()
@@ -482,7 +486,7 @@ async fn consumed_capacity_follows_dynamodb_rounding(client: Client) {
     // Overwriting the 10 KB item with a small one is charged on the larger size.
     let put = client
         .put_item()
-        .table_name("cap")
+        .table_name(&cap)
         .item("pk", s("big"))
         .return_consumed_capacity(ReturnConsumedCapacity::Total)
         .send()
@@ -495,7 +499,7 @@ async fn consumed_capacity_follows_dynamodb_rounding(client: Client) {
     // Without the parameter, nothing is reported.
     let put = client
         .put_item()
-        .table_name("cap")
+        .table_name(&cap)
         .item("pk", s("quiet"))
         .send()
         .await
@@ -504,7 +508,8 @@ async fn consumed_capacity_follows_dynamodb_rounding(client: Client) {
 }
 
 async fn key_and_item_validation_errors(client: Client) {
-    create(&client, "val", true).await;
+    let val = unique_name("val");
+    on_demand_table(&client, &val, &[("pk", S), ("sk", N)]).await;
     let cases: Vec<(HashMap<String, Av>, &str)> = vec![
         (
             HashMap::from([("sk".to_string(), n("1"))]),
@@ -557,7 +562,7 @@ async fn key_and_item_validation_errors(client: Client) {
     for (item, expected) in cases {
         let err = client
             .put_item()
-            .table_name("val")
+            .table_name(&val)
             .set_item(Some(item.clone()))
             .send()
             .await
@@ -571,7 +576,7 @@ async fn key_and_item_validation_errors(client: Client) {
     // Nothing was stored by any of the failed writes.
     let t = client
         .describe_table()
-        .table_name("val")
+        .table_name(&val)
         .send()
         .await
         .unwrap();
@@ -588,7 +593,7 @@ async fn key_and_item_validation_errors(client: Client) {
     ] {
         let err = client
             .get_item()
-            .table_name("val")
+            .table_name(&val)
             .set_key(Some(key))
             .send()
             .await
@@ -604,9 +609,13 @@ async fn key_and_item_validation_errors(client: Client) {
 }
 
 async fn missing_tables_and_duplicates(client: Client) {
+    let nope = unique_name("nope");
+    let dup = unique_name("dup");
+    let nodefs = unique_name("nodefs");
+    let nothroughput = unique_name("nothroughput");
     let err = client
         .get_item()
-        .table_name("nope")
+        .table_name(&nope)
         .key("pk", s("a"))
         .send()
         .await
@@ -618,12 +627,12 @@ async fn missing_tables_and_duplicates(client: Client) {
             "Requested resource not found".to_string()
         )
     );
-    create(&client, "dup", false).await;
+    on_demand_table(&client, &dup, &[("pk", S)]).await;
     let err = client
         .create_table()
-        .table_name("dup")
+        .table_name(&dup)
         .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attr("pk", ScalarAttributeType::S))
+        .attribute_definitions(attr("pk", S))
         .key_schema(key("pk", KeyType::Hash))
         .send()
         .await
@@ -632,14 +641,14 @@ async fn missing_tables_and_duplicates(client: Client) {
         error_of(&err),
         (
             "ResourceInUseException".to_string(),
-            "Table already exists: dup".to_string()
+            format!("Table already exists: {dup}")
         )
     );
     let err = client
         .create_table()
         .table_name("x!")
         .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attr("pk", ScalarAttributeType::S))
+        .attribute_definitions(attr("pk", S))
         .key_schema(key("pk", KeyType::Hash))
         .send()
         .await
@@ -653,9 +662,9 @@ async fn missing_tables_and_duplicates(client: Client) {
     );
     let err = client
         .create_table()
-        .table_name("nodefs")
+        .table_name(&nodefs)
         .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attr("other", ScalarAttributeType::S))
+        .attribute_definitions(attr("other", S))
         .key_schema(key("pk", KeyType::Hash))
         .send()
         .await
@@ -666,8 +675,8 @@ async fn missing_tables_and_duplicates(client: Client) {
     );
     let err = client
         .create_table()
-        .table_name("nothroughput")
-        .attribute_definitions(attr("pk", ScalarAttributeType::S))
+        .table_name(&nothroughput)
+        .attribute_definitions(attr("pk", S))
         .key_schema(key("pk", KeyType::Hash))
         .send()
         .await
@@ -680,25 +689,20 @@ async fn missing_tables_and_duplicates(client: Client) {
 }
 
 async fn update_table_settings_and_deletion_protection(client: Client) {
+    let settings = unique_name("settings");
     client
         .create_table()
-        .table_name("settings")
-        .attribute_definitions(attr("pk", ScalarAttributeType::S))
+        .table_name(&settings)
+        .attribute_definitions(attr("pk", S))
         .key_schema(key("pk", KeyType::Hash))
-        .provisioned_throughput(
-            ProvisionedThroughput::builder()
-                .read_capacity_units(1)
-                .write_capacity_units(1)
-                .build()
-                .unwrap(),
-        )
+        .provisioned_throughput(throughput(1, 1))
         .deletion_protection_enabled(true)
         .send()
         .await
         .unwrap();
     let err = client
         .delete_table()
-        .table_name("settings")
+        .table_name(&settings)
         .send()
         .await
         .unwrap_err();
@@ -707,14 +711,8 @@ async fn update_table_settings_and_deletion_protection(client: Client) {
 
     let out = client
         .update_table()
-        .table_name("settings")
-        .provisioned_throughput(
-            ProvisionedThroughput::builder()
-                .read_capacity_units(10)
-                .write_capacity_units(5)
-                .build()
-                .unwrap(),
-        )
+        .table_name(&settings)
+        .provisioned_throughput(throughput(10, 5))
         .send()
         .await
         .unwrap();
@@ -728,14 +726,14 @@ async fn update_table_settings_and_deletion_protection(client: Client) {
 
     client
         .update_table()
-        .table_name("settings")
+        .table_name(&settings)
         .billing_mode(BillingMode::PayPerRequest)
         .send()
         .await
         .unwrap();
     let d = client
         .describe_table()
-        .table_name("settings")
+        .table_name(&settings)
         .send()
         .await
         .unwrap();
@@ -755,7 +753,7 @@ async fn update_table_settings_and_deletion_protection(client: Client) {
 
     let err = client
         .update_table()
-        .table_name("settings")
+        .table_name(&settings)
         .send()
         .await
         .unwrap_err();
@@ -763,24 +761,25 @@ async fn update_table_settings_and_deletion_protection(client: Client) {
 
     client
         .update_table()
-        .table_name("settings")
+        .table_name(&settings)
         .deletion_protection_enabled(false)
         .send()
         .await
         .unwrap();
     client
         .delete_table()
-        .table_name("settings")
+        .table_name(&settings)
         .send()
         .await
         .unwrap();
 }
 
 async fn tags_round_trip(client: Client) {
-    create(&client, "tagged", false).await;
+    let tagged = unique_name("tagged");
+    on_demand_table(&client, &tagged, &[("pk", S)]).await;
     let arn = client
         .describe_table()
-        .table_name("tagged")
+        .table_name(&tagged)
         .send()
         .await
         .unwrap()
@@ -815,7 +814,10 @@ async fn tags_round_trip(client: Client) {
     assert_eq!(pairs, [("env", "test")]);
     let err = client
         .list_tags_of_resource()
-        .resource_arn("arn:aws:dynamodb:us-east-1:000000000000:table/absent")
+        .resource_arn(format!(
+            "arn:aws:dynamodb:us-east-1:000000000000:table/{}",
+            unique_name("absent")
+        ))
         .send()
         .await
         .unwrap_err();
@@ -823,10 +825,11 @@ async fn tags_round_trip(client: Client) {
 }
 
 async fn unsupported_operations_fail_loudly(client: Client) {
-    create(&client, "later", false).await;
+    let later = unique_name("later");
+    on_demand_table(&client, &later, &[("pk", S)]).await;
     let err = client
         .create_backup()
-        .table_name("later")
+        .table_name(&later)
         .backup_name("nightly")
         .send()
         .await
@@ -866,15 +869,16 @@ fn lsi(name: &str, pk: &str, sk: &str) -> LocalSecondaryIndex {
 }
 
 async fn indexes_streams_and_table_settings_are_stored_and_reported(client: Client) {
+    let catalog = unique_name("catalog");
     client
         .create_table()
-        .table_name("catalog")
+        .table_name(&catalog)
         .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attr("pk", ScalarAttributeType::S))
-        .attribute_definitions(attr("sk", ScalarAttributeType::S))
-        .attribute_definitions(attr("category", ScalarAttributeType::S))
-        .attribute_definitions(attr("price", ScalarAttributeType::N))
-        .attribute_definitions(attr("created", ScalarAttributeType::S))
+        .attribute_definitions(attr("pk", S))
+        .attribute_definitions(attr("sk", S))
+        .attribute_definitions(attr("category", S))
+        .attribute_definitions(attr("price", N))
+        .attribute_definitions(attr("created", S))
         .key_schema(key("pk", KeyType::Hash))
         .key_schema(key("sk", KeyType::Range))
         .global_secondary_indexes(gsi(
@@ -907,7 +911,7 @@ async fn indexes_streams_and_table_settings_are_stored_and_reported(client: Clie
         .unwrap();
     let d = client
         .describe_table()
-        .table_name("catalog")
+        .table_name(&catalog)
         .send()
         .await
         .unwrap();
@@ -922,7 +926,7 @@ async fn indexes_streams_and_table_settings_are_stored_and_reported(client: Clie
     assert!(g
         .index_arn()
         .unwrap()
-        .ends_with("table/catalog/index/by-category-price"));
+        .ends_with(&format!("table/{catalog}/index/by-category-price")));
     let l = &t.local_secondary_indexes()[0];
     assert_eq!(l.index_name(), Some("by-created"));
     assert_eq!(l.key_schema()[1].attribute_name(), "created");
@@ -935,7 +939,7 @@ async fn indexes_streams_and_table_settings_are_stored_and_reported(client: Clie
     assert!(t
         .latest_stream_arn()
         .unwrap()
-        .contains("table/catalog/stream/"));
+        .contains(&format!("table/{catalog}/stream/")));
     assert_eq!(
         t.sse_description().unwrap().sse_type().unwrap().as_str(),
         "KMS"
@@ -953,7 +957,7 @@ async fn indexes_streams_and_table_settings_are_stored_and_reported(client: Clie
     // Index key attributes of the wrong type are rejected when written.
     let err = client
         .put_item()
-        .table_name("catalog")
+        .table_name(&catalog)
         .item("pk", s("p"))
         .item("sk", s("s"))
         .item("price", s("cheap"))
@@ -968,7 +972,7 @@ async fn indexes_streams_and_table_settings_are_stored_and_reported(client: Clie
     // Items without index keys are fine (sparse indexes).
     client
         .put_item()
-        .table_name("catalog")
+        .table_name(&catalog)
         .item("pk", s("p"))
         .item("sk", s("s"))
         .send()
@@ -978,7 +982,7 @@ async fn indexes_streams_and_table_settings_are_stored_and_reported(client: Clie
     // Streams can be switched off and on again, but not enabled twice.
     let err = client
         .update_table()
-        .table_name("catalog")
+        .table_name(&catalog)
         .stream_specification(
             StreamSpecification::builder()
                 .stream_enabled(true)
@@ -992,7 +996,7 @@ async fn indexes_streams_and_table_settings_are_stored_and_reported(client: Clie
     assert_eq!(error_of(&err).0, "ValidationException");
     client
         .update_table()
-        .table_name("catalog")
+        .table_name(&catalog)
         .stream_specification(
             StreamSpecification::builder()
                 .stream_enabled(false)
@@ -1005,7 +1009,7 @@ async fn indexes_streams_and_table_settings_are_stored_and_reported(client: Clie
         .unwrap();
     let d = client
         .describe_table()
-        .table_name("catalog")
+        .table_name(&catalog)
         .send()
         .await
         .unwrap();
@@ -1022,16 +1026,17 @@ async fn indexes_streams_and_table_settings_are_stored_and_reported(client: Clie
 }
 
 async fn index_definition_errors(client: Client) {
+    let bad = unique_name("bad-indexes");
     // Each case: a CreateTable request and DynamoDB's message.
     let base = || {
         client
             .create_table()
-            .table_name("bad-indexes")
+            .table_name(&bad)
             .billing_mode(BillingMode::PayPerRequest)
-            .attribute_definitions(attr("pk", ScalarAttributeType::S))
+            .attribute_definitions(attr("pk", S))
     };
     let err = base()
-        .attribute_definitions(attr("x", ScalarAttributeType::S))
+        .attribute_definitions(attr("x", S))
         .key_schema(key("pk", KeyType::Hash))
         .local_secondary_indexes(lsi("lsi-one", "pk", "x"))
         .send()
@@ -1044,8 +1049,8 @@ async fn index_definition_errors(client: Client) {
     );
 
     let mut too_many = base()
-        .attribute_definitions(attr("sk", ScalarAttributeType::S))
-        .attribute_definitions(attr("x", ScalarAttributeType::S))
+        .attribute_definitions(attr("sk", S))
+        .attribute_definitions(attr("x", S))
         .key_schema(key("pk", KeyType::Hash))
         .key_schema(key("sk", KeyType::Range));
     for i in 0..6 {
@@ -1064,7 +1069,7 @@ async fn index_definition_errors(client: Client) {
             .build()
     };
     let mut too_many = base()
-        .attribute_definitions(attr("x", ScalarAttributeType::S))
+        .attribute_definitions(attr("x", S))
         .key_schema(key("pk", KeyType::Hash));
     for i in 0..21 {
         too_many =
@@ -1078,7 +1083,7 @@ async fn index_definition_errors(client: Client) {
     );
 
     let err = base()
-        .attribute_definitions(attr("x", ScalarAttributeType::S))
+        .attribute_definitions(attr("x", S))
         .key_schema(key("pk", KeyType::Hash))
         .global_secondary_indexes(gsi("same", "x", None, keys_only()))
         .global_secondary_indexes(gsi("same", "pk", None, keys_only()))
@@ -1103,8 +1108,8 @@ async fn index_definition_errors(client: Client) {
     );
 
     let err = base()
-        .attribute_definitions(attr("x", ScalarAttributeType::S))
-        .attribute_definitions(attr("unused", ScalarAttributeType::S))
+        .attribute_definitions(attr("x", S))
+        .attribute_definitions(attr("unused", S))
         .key_schema(key("pk", KeyType::Hash))
         .global_secondary_indexes(gsi("gsi-x", "x", None, keys_only()))
         .send()
@@ -1117,7 +1122,7 @@ async fn index_definition_errors(client: Client) {
     );
 
     let err = base()
-        .attribute_definitions(attr("unused", ScalarAttributeType::S))
+        .attribute_definitions(attr("unused", S))
         .key_schema(key("pk", KeyType::Hash))
         .send()
         .await
@@ -1130,17 +1135,11 @@ async fn index_definition_errors(client: Client) {
 
     let err = client
         .create_table()
-        .table_name("bad-indexes")
-        .attribute_definitions(attr("pk", ScalarAttributeType::S))
-        .attribute_definitions(attr("x", ScalarAttributeType::S))
+        .table_name(&bad)
+        .attribute_definitions(attr("pk", S))
+        .attribute_definitions(attr("x", S))
         .key_schema(key("pk", KeyType::Hash))
-        .provisioned_throughput(
-            ProvisionedThroughput::builder()
-                .read_capacity_units(1)
-                .write_capacity_units(1)
-                .build()
-                .unwrap(),
-        )
+        .provisioned_throughput(throughput(1, 1))
         .global_secondary_indexes(gsi("gsi-g", "x", None, keys_only()))
         .send()
         .await
@@ -1163,7 +1162,7 @@ async fn index_definition_errors(client: Client) {
     // None of the failed requests created the table.
     let err = client
         .describe_table()
-        .table_name("bad-indexes")
+        .table_name(&bad)
         .send()
         .await
         .unwrap_err();
@@ -1171,14 +1170,16 @@ async fn index_definition_errors(client: Client) {
 }
 
 async fn index_writes_report_capacity_and_collection_metrics(client: Client) {
+    let metrics_table = unique_name("metrics");
+    let nolsi = unique_name("nolsi");
     client
         .create_table()
-        .table_name("metrics")
+        .table_name(&metrics_table)
         .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attr("pk", ScalarAttributeType::S))
-        .attribute_definitions(attr("sk", ScalarAttributeType::S))
-        .attribute_definitions(attr("x", ScalarAttributeType::S))
-        .attribute_definitions(attr("g", ScalarAttributeType::S))
+        .attribute_definitions(attr("pk", S))
+        .attribute_definitions(attr("sk", S))
+        .attribute_definitions(attr("x", S))
+        .attribute_definitions(attr("g", S))
         .key_schema(key("pk", KeyType::Hash))
         .key_schema(key("sk", KeyType::Range))
         .local_secondary_indexes(lsi("by-x", "pk", "x"))
@@ -1195,7 +1196,7 @@ async fn index_writes_report_capacity_and_collection_metrics(client: Client) {
         .unwrap();
     let out = client
         .put_item()
-        .table_name("metrics")
+        .table_name(&metrics_table)
         .item("pk", s("p"))
         .item("sk", s("1"))
         .item("x", s("a"))
@@ -1226,7 +1227,7 @@ async fn index_writes_report_capacity_and_collection_metrics(client: Client) {
     // A GSI query is charged to the index, not the table.
     let q = client
         .query()
-        .table_name("metrics")
+        .table_name(&metrics_table)
         .index_name("by-g")
         .key_condition_expression("g = :g")
         .expression_attribute_values(":g", s("G"))
@@ -1242,10 +1243,10 @@ async fn index_writes_report_capacity_and_collection_metrics(client: Client) {
         Some(0.5)
     );
     // Without LSIs there are no metrics to report.
-    create(&client, "nolsi", false).await;
+    on_demand_table(&client, &nolsi, &[("pk", S)]).await;
     let out = client
         .put_item()
-        .table_name("nolsi")
+        .table_name(&nolsi)
         .item("pk", s("p"))
         .return_item_collection_metrics(ReturnItemCollectionMetrics::Size)
         .send()

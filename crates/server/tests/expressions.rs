@@ -9,12 +9,13 @@ mod common;
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{
-    AttributeAction, AttributeDefinition, AttributeValue as Av, AttributeValueUpdate, BillingMode,
-    ComparisonOperator, ExpectedAttributeValue, KeySchemaElement, KeyType, ReturnValue,
-    ReturnValuesOnConditionCheckFailure, ScalarAttributeType,
+    AttributeAction, AttributeValue as Av, AttributeValueUpdate, ComparisonOperator,
+    ExpectedAttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure,
 };
 use aws_sdk_dynamodb::Client;
-use common::error_of;
+use common::schema::{on_demand_table, S};
+use common::values::get_by_pk;
+use common::{error_of, n, s, unique_name};
 
 on_both_backends!(
     conditional_put_and_delete,
@@ -28,58 +29,14 @@ on_both_backends!(
     optimistic_locking_never_loses_updates,
 );
 
-fn s(v: &str) -> Av {
-    Av::S(v.to_string())
-}
-
-fn n(v: &str) -> Av {
-    Av::N(v.to_string())
-}
-
-async fn create(client: &Client, name: &str) {
-    client
-        .create_table()
-        .table_name(name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-}
-
-async fn get(client: &Client, table: &str, pk: &str) -> Option<HashMap<String, Av>> {
-    client
-        .get_item()
-        .table_name(table)
-        .key("pk", s(pk))
-        .consistent_read(true)
-        .send()
-        .await
-        .unwrap()
-        .item()
-        .cloned()
-}
-
 async fn conditional_put_and_delete(client: Client) {
-    create(&client, "cond").await;
+    let cond = unique_name("cond");
+    on_demand_table(&client, &cond, &[("pk", S)]).await;
     // attribute_not_exists: create-if-absent, twice.
     for attempt in 0..2 {
         let result = client
             .put_item()
-            .table_name("cond")
+            .table_name(&cond)
             .item("pk", s("a"))
             .item("v", n(&attempt.to_string()))
             .condition_expression("attribute_not_exists(pk)")
@@ -98,12 +55,15 @@ async fn conditional_put_and_delete(client: Client) {
             );
         }
     }
-    assert_eq!(get(&client, "cond", "a").await.unwrap()["v"], n("0"));
+    assert_eq!(
+        get_by_pk(&client, &cond, s("a")).await.unwrap()["v"],
+        n("0")
+    );
 
     // A delete guarded by a comparison with placeholders.
     let err = client
         .delete_item()
-        .table_name("cond")
+        .table_name(&cond)
         .key("pk", s("a"))
         .condition_expression("#v > :min")
         .expression_attribute_names("#v", "v")
@@ -112,10 +72,10 @@ async fn conditional_put_and_delete(client: Client) {
         .await
         .unwrap_err();
     assert_eq!(error_of(&err).0, "ConditionalCheckFailedException");
-    assert!(get(&client, "cond", "a").await.is_some());
+    assert!(get_by_pk(&client, &cond, s("a")).await.is_some());
     client
         .delete_item()
-        .table_name("cond")
+        .table_name(&cond)
         .key("pk", s("a"))
         .condition_expression("#v BETWEEN :lo AND :hi")
         .expression_attribute_names("#v", "v")
@@ -124,14 +84,15 @@ async fn conditional_put_and_delete(client: Client) {
         .send()
         .await
         .unwrap();
-    assert!(get(&client, "cond", "a").await.is_none());
+    assert!(get_by_pk(&client, &cond, s("a")).await.is_none());
 }
 
 async fn condition_failure_returns_old_item_when_asked(client: Client) {
-    create(&client, "ccf").await;
+    let ccf = unique_name("ccf");
+    on_demand_table(&client, &ccf, &[("pk", S)]).await;
     client
         .put_item()
-        .table_name("ccf")
+        .table_name(&ccf)
         .item("pk", s("a"))
         .item("state", s("locked"))
         .send()
@@ -139,7 +100,7 @@ async fn condition_failure_returns_old_item_when_asked(client: Client) {
         .unwrap();
     let err = client
         .update_item()
-        .table_name("ccf")
+        .table_name(&ccf)
         .key("pk", s("a"))
         .update_expression("SET #s = :open")
         .condition_expression("#s = :open")
@@ -157,16 +118,17 @@ async fn condition_failure_returns_old_item_when_asked(client: Client) {
         other => panic!("unexpected error {other:?}"),
     }
     assert_eq!(
-        get(&client, "ccf", "a").await.unwrap()["state"],
+        get_by_pk(&client, &ccf, s("a")).await.unwrap()["state"],
         s("locked")
     );
 }
 
 async fn update_expressions_on_documents_sets_and_lists(client: Client) {
-    create(&client, "docs").await;
+    let docs = unique_name("docs");
+    on_demand_table(&client, &docs, &[("pk", S)]).await;
     client
         .put_item()
-        .table_name("docs")
+        .table_name(&docs)
         .item("pk", s("p"))
         .item(
             "profile",
@@ -185,7 +147,7 @@ async fn update_expressions_on_documents_sets_and_lists(client: Client) {
     // Two actions on overlapping paths are refused before anything is written.
     let err = client
         .update_item()
-        .table_name("docs")
+        .table_name(&docs)
         .key("pk", s("p"))
         .update_expression("SET profile.langs[1] = :de, profile.langs = :l")
         .expression_attribute_values(":de", s("de"))
@@ -200,7 +162,7 @@ async fn update_expressions_on_documents_sets_and_lists(client: Client) {
 
     client
         .update_item()
-        .table_name("docs")
+        .table_name(&docs)
         .key("pk", s("p"))
         .update_expression(
             "SET profile.#n = :name, profile.langs[1] = :de, #c = #c - :two, \
@@ -221,7 +183,7 @@ async fn update_expressions_on_documents_sets_and_lists(client: Client) {
         .unwrap();
     client
         .update_item()
-        .table_name("docs")
+        .table_name(&docs)
         .key("pk", s("p"))
         .update_expression(
             "SET profile.langs = list_append(profile.langs, :more), created = \
@@ -234,7 +196,7 @@ async fn update_expressions_on_documents_sets_and_lists(client: Client) {
         .await
         .unwrap();
 
-    let item = get(&client, "docs", "p").await.unwrap();
+    let item = get_by_pk(&client, &docs, s("p")).await.unwrap();
     let profile = item["profile"].as_m().unwrap();
     assert_eq!(profile["name"], s("Grace"));
     assert_eq!(profile["langs"], Av::L(vec![s("en"), s("de"), s("es")]));
@@ -249,10 +211,11 @@ async fn update_expressions_on_documents_sets_and_lists(client: Client) {
 }
 
 async fn update_return_values(client: Client) {
-    create(&client, "retv").await;
+    let retv = unique_name("retv");
+    on_demand_table(&client, &retv, &[("pk", S)]).await;
     client
         .put_item()
-        .table_name("retv")
+        .table_name(&retv)
         .item("pk", s("k"))
         .item("a", n("1"))
         .item("b", s("keep"))
@@ -262,7 +225,7 @@ async fn update_return_values(client: Client) {
     let update = |rv: ReturnValue| {
         client
             .update_item()
-            .table_name("retv")
+            .table_name(&retv)
             .key("pk", s("k"))
             .update_expression("SET a = a + :one")
             .expression_attribute_values(":one", n("1"))
@@ -290,7 +253,7 @@ async fn update_return_values(client: Client) {
     // An upsert creates the item from the key and the update.
     let out = client
         .update_item()
-        .table_name("retv")
+        .table_name(&retv)
         .key("pk", s("new"))
         .update_expression("SET a = :v")
         .expression_attribute_values(":v", s("x"))
@@ -305,10 +268,11 @@ async fn update_return_values(client: Client) {
 }
 
 async fn update_errors_are_dynamodb_errors(client: Client) {
-    create(&client, "uerr").await;
+    let uerr = unique_name("uerr");
+    on_demand_table(&client, &uerr, &[("pk", S)]).await;
     client
         .put_item()
-        .table_name("uerr")
+        .table_name(&uerr)
         .item("pk", s("k"))
         .item("greeting", s("hello"))
         .send()
@@ -353,7 +317,7 @@ async fn update_errors_are_dynamodb_errors(client: Client) {
     for (expression, values, expected) in cases {
         let mut req = client
             .update_item()
-            .table_name("uerr")
+            .table_name(&uerr)
             .key("pk", s("k"))
             .update_expression(expression);
         for (k, v) in values {
@@ -369,7 +333,7 @@ async fn update_errors_are_dynamodb_errors(client: Client) {
     // A syntax error names the offending token.
     let err = client
         .update_item()
-        .table_name("uerr")
+        .table_name(&uerr)
         .key("pk", s("k"))
         .update_expression("SET a = ")
         .send()
@@ -381,7 +345,7 @@ async fn update_errors_are_dynamodb_errors(client: Client) {
     // A reserved word as a bare name.
     let err = client
         .update_item()
-        .table_name("uerr")
+        .table_name(&uerr)
         .key("pk", s("k"))
         .update_expression("SET status = :v")
         .expression_attribute_values(":v", n("1"))
@@ -394,7 +358,7 @@ async fn update_errors_are_dynamodb_errors(client: Client) {
     );
     // Nothing changed.
     assert_eq!(
-        get(&client, "uerr", "k").await.unwrap(),
+        get_by_pk(&client, &uerr, s("k")).await.unwrap(),
         HashMap::from([
             ("pk".to_string(), s("k")),
             ("greeting".to_string(), s("hello"))
@@ -403,10 +367,11 @@ async fn update_errors_are_dynamodb_errors(client: Client) {
 }
 
 async fn projections_on_get_item(client: Client) {
-    create(&client, "proj").await;
+    let proj = unique_name("proj");
+    on_demand_table(&client, &proj, &[("pk", S)]).await;
     client
         .put_item()
-        .table_name("proj")
+        .table_name(&proj)
         .item("pk", s("k"))
         .item(
             "doc",
@@ -421,7 +386,7 @@ async fn projections_on_get_item(client: Client) {
         .unwrap();
     let got = client
         .get_item()
-        .table_name("proj")
+        .table_name(&proj)
         .key("pk", s("k"))
         .projection_expression("doc.b[1], #o, no_such_attr")
         .expression_attribute_names("#o", "other")
@@ -437,7 +402,7 @@ async fn projections_on_get_item(client: Client) {
     assert_eq!(item["other"], s("o"));
     let got = client
         .get_item()
-        .table_name("proj")
+        .table_name(&proj)
         .key("pk", s("k"))
         .attributes_to_get("other")
         .send()
@@ -447,10 +412,11 @@ async fn projections_on_get_item(client: Client) {
 }
 
 async fn legacy_parameters(client: Client) {
-    create(&client, "legacy").await;
+    let legacy = unique_name("legacy");
+    on_demand_table(&client, &legacy, &[("pk", S)]).await;
     client
         .put_item()
-        .table_name("legacy")
+        .table_name(&legacy)
         .item("pk", s("k"))
         .item("n", n("1"))
         .expected(
@@ -462,7 +428,7 @@ async fn legacy_parameters(client: Client) {
         .unwrap();
     let err = client
         .put_item()
-        .table_name("legacy")
+        .table_name(&legacy)
         .item("pk", s("k"))
         .expected(
             "pk",
@@ -474,7 +440,7 @@ async fn legacy_parameters(client: Client) {
     assert_eq!(error_of(&err).0, "ConditionalCheckFailedException");
     client
         .update_item()
-        .table_name("legacy")
+        .table_name(&legacy)
         .key("pk", s("k"))
         .attribute_updates(
             "n",
@@ -493,10 +459,13 @@ async fn legacy_parameters(client: Client) {
         .send()
         .await
         .unwrap();
-    assert_eq!(get(&client, "legacy", "k").await.unwrap()["n"], n("42"));
+    assert_eq!(
+        get_by_pk(&client, &legacy, s("k")).await.unwrap()["n"],
+        n("42")
+    );
     let err = client
         .update_item()
-        .table_name("legacy")
+        .table_name(&legacy)
         .key("pk", s("k"))
         .update_expression("SET n = :v")
         .expression_attribute_values(":v", n("1"))
@@ -518,16 +487,18 @@ async fn legacy_parameters(client: Client) {
 
 /// Many clients increment one counter at once; the final value is the number of successes.
 async fn concurrent_increments_never_lose_updates(client: Client) {
-    create(&client, "counter").await;
+    let counter = unique_name("counter");
+    on_demand_table(&client, &counter, &[("pk", S)]).await;
     let mut tasks = Vec::new();
     for _ in 0..8 {
         let client = client.clone();
+        let counter = counter.clone();
         tasks.push(tokio::spawn(async move {
             let mut ok = 0u32;
             for _ in 0..50 {
                 let sent = client
                     .update_item()
-                    .table_name("counter")
+                    .table_name(&counter)
                     .key("pk", s("c"))
                     .update_expression("SET n = if_not_exists(n, :zero) + :one")
                     .expression_attribute_values(":zero", n("0"))
@@ -546,16 +517,20 @@ async fn concurrent_increments_never_lose_updates(client: Client) {
         successes += t.await.unwrap();
     }
     assert_eq!(successes, 400);
-    assert_eq!(get(&client, "counter", "c").await.unwrap()["n"], n("400"));
+    assert_eq!(
+        get_by_pk(&client, &counter, s("c")).await.unwrap()["n"],
+        n("400")
+    );
 }
 
 /// Optimistic locking: read the version, write with `version = :read`; conflicting writers
 /// fail the condition and retry. Every successful write bumps the version exactly once.
 async fn optimistic_locking_never_loses_updates(client: Client) {
-    create(&client, "locking").await;
+    let locking = unique_name("locking");
+    on_demand_table(&client, &locking, &[("pk", S)]).await;
     client
         .put_item()
-        .table_name("locking")
+        .table_name(&locking)
         .item("pk", s("doc"))
         .item("version", n("0"))
         .item("total", n("0"))
@@ -565,16 +540,17 @@ async fn optimistic_locking_never_loses_updates(client: Client) {
     let mut tasks = Vec::new();
     for _ in 0..6 {
         let client = client.clone();
+        let locking = locking.clone();
         tasks.push(tokio::spawn(async move {
             let mut done = 0u32;
             let mut conflicts = 0u32;
             while done < 20 {
-                let item = get(&client, "locking", "doc").await.unwrap();
+                let item = get_by_pk(&client, &locking, s("doc")).await.unwrap();
                 let version = item["version"].as_n().unwrap().clone();
                 let next: u64 = version.parse::<u64>().unwrap() + 1;
                 let sent = client
                     .update_item()
-                    .table_name("locking")
+                    .table_name(&locking)
                     .key("pk", s("doc"))
                     .update_expression("SET #ver = :next, #tot = #tot + :one")
                     .condition_expression("#ver = :read")
@@ -599,7 +575,7 @@ async fn optimistic_locking_never_loses_updates(client: Client) {
     for t in tasks {
         t.await.unwrap();
     }
-    let item = get(&client, "locking", "doc").await.unwrap();
+    let item = get_by_pk(&client, &locking, s("doc")).await.unwrap();
     assert_eq!(item["version"], n("120"));
     assert_eq!(item["total"], n("120"));
 }

@@ -8,19 +8,18 @@
 #[macro_use]
 mod common;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue as Av, BillingMode, CreateGlobalSecondaryIndexAction,
-    DeleteGlobalSecondaryIndexAction, GlobalSecondaryIndex, GlobalSecondaryIndexDescription,
-    GlobalSecondaryIndexUpdate, KeySchemaElement, KeyType, LocalSecondaryIndex, OnDemandThroughput,
-    Projection, ProjectionType, ProvisionedThroughput, ScalarAttributeType,
+    AttributeDefinition, BillingMode, CreateGlobalSecondaryIndexAction,
+    DeleteGlobalSecondaryIndexAction, GlobalSecondaryIndex, GlobalSecondaryIndexUpdate, KeyType,
+    LocalSecondaryIndex, OnDemandThroughput, Projection, ProjectionType, ProvisionedThroughput,
     UpdateGlobalSecondaryIndexAction,
 };
 use aws_sdk_dynamodb::Client;
-use common::{error_of, TestServer};
+use common::schema::{attr, key, on_demand_table, projection, throughput, N, S};
+use common::wait::{self, describe_gsi};
+use common::{error_of, n, raw, s, unique_name, validation, Tables, TestServer};
 
 on_both_backends!(
     server: request_constraints_are_reported_together,
@@ -37,52 +36,8 @@ on_both_backends!(
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-const S: ScalarAttributeType = ScalarAttributeType::S;
-const N: ScalarAttributeType = ScalarAttributeType::N;
-
-fn attr(name: &str, t: ScalarAttributeType) -> AttributeDefinition {
-    AttributeDefinition::builder()
-        .attribute_name(name)
-        .attribute_type(t)
-        .build()
-        .unwrap()
-}
-
-fn key(name: &str, t: KeyType) -> KeySchemaElement {
-    KeySchemaElement::builder()
-        .attribute_name(name)
-        .key_type(t)
-        .build()
-        .unwrap()
-}
-
-fn s(v: &str) -> Av {
-    Av::S(v.to_string())
-}
-
-fn n(v: &str) -> Av {
-    Av::N(v.to_string())
-}
-
-fn projection(t: ProjectionType, non_key: &[&str]) -> Projection {
-    let mut b = Projection::builder().projection_type(t);
-    for a in non_key {
-        b = b.non_key_attributes(*a);
-    }
-    b.build()
-}
-
-fn all() -> Projection {
-    projection(ProjectionType::All, &[])
-}
-
-fn throughput(read: i64, write: i64) -> ProvisionedThroughput {
-    ProvisionedThroughput::builder()
-        .read_capacity_units(read)
-        .write_capacity_units(write)
-        .build()
-        .unwrap()
-}
+/// How long an index may take to be backfilled or removed.
+const WAIT: Duration = Duration::from_secs(60);
 
 /// A `Create` action for an index on `pk` (and `sk`), projecting everything.
 fn create_action(name: &str, pk: &str, sk: Option<&str>) -> CreateGlobalSecondaryIndexAction {
@@ -97,7 +52,7 @@ fn create_builder(
     let mut b = CreateGlobalSecondaryIndexAction::builder()
         .index_name(name)
         .key_schema(key(pk, KeyType::Hash))
-        .projection(all());
+        .projection(projection(ProjectionType::All, &[]));
     if let Some(sk) = sk {
         b = b.key_schema(key(sk, KeyType::Range));
     }
@@ -135,23 +90,10 @@ fn gsi(name: &str, pk: &str, t: Option<ProvisionedThroughput>) -> GlobalSecondar
     GlobalSecondaryIndex::builder()
         .index_name(name)
         .key_schema(key(pk, KeyType::Hash))
-        .projection(all())
+        .projection(projection(ProjectionType::All, &[]))
         .set_provisioned_throughput(t)
         .build()
         .unwrap()
-}
-
-/// An on-demand table keyed by `pk` (S).
-async fn on_demand_table(client: &Client, name: &str) {
-    client
-        .create_table()
-        .table_name(name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attr("pk", S))
-        .key_schema(key("pk", KeyType::Hash))
-        .send()
-        .await
-        .unwrap();
 }
 
 /// A provisioned table keyed by `pk` (S) and `sk` (N), with a global index `g1` on `g`
@@ -190,60 +132,10 @@ async fn update_error(
     error_of(&err)
 }
 
-fn validation(message: &str) -> (String, String) {
-    ("ValidationException".to_string(), message.to_string())
-}
-
 fn invalid(detail: &str) -> (String, String) {
     validation(&format!(
         "One or more parameter values were invalid: {detail}"
     ))
-}
-
-/// An UpdateTable request as raw JSON, for what the SDK refuses to send; returns the error
-/// type (after `#`) and message.
-fn raw_update_table(server: &TestServer, body: &str) -> (String, String) {
-    let mut stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
-    let head = format!(
-        "POST / HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\n\
-         X-Amz-Target: DynamoDB_20120810.UpdateTable\r\n\
-         Content-Type: application/x-amz-json-1.0\r\nX-Amz-Date: 20261121T000000Z\r\n\
-         Authorization: AWS4-HMAC-SHA256 Credential=AKID/20261121/us-east-1/dynamodb/\
-         aws4_request, SignedHeaders=host;x-amz-date;x-amz-target, Signature=0123abcd\r\n\
-         Content-Length: {}\r\n\r\n",
-        server.port,
-        body.len()
-    );
-    stream.write_all(head.as_bytes()).unwrap();
-    stream.write_all(body.as_bytes()).unwrap();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).unwrap();
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
-    let json: serde_json::Value = serde_json::from_slice(&raw[split + 4..]).unwrap();
-    let kind = json["__type"].as_str().unwrap();
-    (
-        kind.rsplit('#').next().unwrap().to_string(),
-        json["message"].as_str().unwrap().to_string(),
-    )
-}
-
-async fn describe_index(
-    client: &Client,
-    table: &str,
-    index: &str,
-) -> Option<GlobalSecondaryIndexDescription> {
-    client
-        .describe_table()
-        .table_name(table)
-        .send()
-        .await
-        .unwrap()
-        .table()
-        .unwrap()
-        .global_secondary_indexes()
-        .iter()
-        .find(|g| g.index_name() == Some(index))
-        .cloned()
 }
 
 async fn attribute_names(client: &Client, table: &str) -> Vec<(String, String)> {
@@ -277,55 +169,24 @@ fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
     out
 }
 
-/// Polls DescribeTable until the index is ACTIVE (checking that a CREATING index reports
-/// `Backfilling: true`), or panics after 60 s.
-async fn wait_active(client: &Client, table: &str, index: &str) -> GlobalSecondaryIndexDescription {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let g = describe_index(client, table, index)
-            .await
-            .unwrap_or_else(|| panic!("index {index} missing from DescribeTable"));
-        match g.index_status().map(|s| s.as_str()) {
-            Some("ACTIVE") => return g,
-            Some("CREATING") => assert_eq!(g.backfilling(), Some(true)),
-            other => panic!("unexpected IndexStatus {other:?}"),
-        }
-        assert!(
-            Instant::now() < deadline,
-            "index {index} still CREATING after 60 s"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// Polls DescribeTable until the index is gone (it may show DELETING first), or panics after
-/// 60 s.
-async fn wait_gone(client: &Client, table: &str, index: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while let Some(g) = describe_index(client, table, index).await {
-        assert_eq!(g.index_status().map(|s| s.as_str()), Some("DELETING"));
-        assert!(
-            Instant::now() < deadline,
-            "index {index} still there after 60 s"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Validation errors
 
 async fn request_constraints_are_reported_together(server: &TestServer) {
     let client = server.client();
-    on_demand_table(&client, "constraints").await;
+    let t = Tables::new(&["constraints"]);
+    on_demand_table(&client, &t["constraints"], &[("pk", S)]).await;
 
     // Create: index name too short, empty key schema, unknown projection type, zero capacity.
     assert_eq!(
-        raw_update_table(
+        raw::call_error(
             server,
-            r#"{"TableName":"constraints","GlobalSecondaryIndexUpdates":[{"Create":{
+            "UpdateTable",
+            &t.fill(
+                r#"{"TableName":"$constraints","GlobalSecondaryIndexUpdates":[{"Create":{
                 "IndexName":"ab","KeySchema":[],"Projection":{"ProjectionType":"SOME"},
-                "ProvisionedThroughput":{"ReadCapacityUnits":0,"WriteCapacityUnits":1}}}]}"#,
+                "ProvisionedThroughput":{"ReadCapacityUnits":0,"WriteCapacityUnits":1}}}]}"#
+            ),
         ),
         validation(
             "4 validation errors detected: \
@@ -344,14 +205,17 @@ async fn request_constraints_are_reported_together(server: &TestServer) {
 
     // Create without key schema or projection; three key elements; bad key type.
     assert_eq!(
-        raw_update_table(
+        raw::call_error(
             server,
-            r#"{"TableName":"constraints","GlobalSecondaryIndexUpdates":[
+            "UpdateTable",
+            &t.fill(
+                r#"{"TableName":"$constraints","GlobalSecondaryIndexUpdates":[
                 {"Create":{"IndexName":"idx"}},
                 {"Create":{"IndexName":"idx2","Projection":{"ProjectionType":"ALL"},
                  "KeySchema":[{"AttributeName":"a","KeyType":"HASH"},
                               {"AttributeName":"b","KeyType":"RANGE"},
-                              {"AttributeName":"c","KeyType":"SORT"}]}}]}"#,
+                              {"AttributeName":"c","KeyType":"SORT"}]}}]}"#
+            ),
         ),
         validation(
             "4 validation errors detected: \
@@ -372,13 +236,16 @@ async fn request_constraints_are_reported_together(server: &TestServer) {
     // Update and Delete: the index name is required and follows the name pattern; update
     // capacities need both units. Attribute definitions come first, before the table name.
     assert_eq!(
-        raw_update_table(
+        raw::call_error(
             server,
-            r#"{"TableName":"constraints",
+            "UpdateTable",
+            &t.fill(
+                r#"{"TableName":"$constraints",
                 "AttributeDefinitions":[{"AttributeType":"X"}],
                 "GlobalSecondaryIndexUpdates":[
                 {"Update":{"ProvisionedThroughput":{"ReadCapacityUnits":1}}},
-                {"Delete":{"IndexName":"no spaces"}}]}"#,
+                {"Delete":{"IndexName":"no spaces"}}]}"#
+            ),
         ),
         validation(
             "5 validation errors detected: \
@@ -398,14 +265,15 @@ async fn request_constraints_are_reported_together(server: &TestServer) {
 
     // More than 20 non-key attributes in a projection.
     let many: Vec<String> = (0..21).map(|i| format!("\"a{i}\"")).collect();
-    let (kind, message) = raw_update_table(
+    let (kind, message) = raw::call_error(
         server,
-        &format!(
-            r#"{{"TableName":"constraints","GlobalSecondaryIndexUpdates":[{{"Create":{{
+        "UpdateTable",
+        &t.fill(&format!(
+            r#"{{"TableName":"$constraints","GlobalSecondaryIndexUpdates":[{{"Create":{{
                 "IndexName":"idx","KeySchema":[{{"AttributeName":"a","KeyType":"HASH"}}],
                 "Projection":{{"ProjectionType":"INCLUDE","NonKeyAttributes":[{}]}}}}}}]}}"#,
             many.join(",")
-        ),
+        )),
     );
     assert_eq!(kind, "ValidationException");
     assert!(message.starts_with(
@@ -418,10 +286,13 @@ async fn request_constraints_are_reported_together(server: &TestServer) {
 
     // Warm throughput is not supported yet, and says so.
     assert_eq!(
-        raw_update_table(
+        raw::call_error(
             server,
-            r#"{"TableName":"constraints","GlobalSecondaryIndexUpdates":[{"Update":{
-                "IndexName":"idx","WarmThroughput":{"ReadUnitsPerSecond":5}}}]}"#,
+            "UpdateTable",
+            &t.fill(
+                r#"{"TableName":"$constraints","GlobalSecondaryIndexUpdates":[{"Update":{
+                "IndexName":"idx","WarmThroughput":{"ReadUnitsPerSecond":5}}}]}"#
+            ),
         ),
         validation("Stator does not support the WarmThroughput parameter yet")
     );
@@ -429,7 +300,9 @@ async fn request_constraints_are_reported_together(server: &TestServer) {
 
 async fn index_update_shape_errors(server: &TestServer) {
     let client = server.client();
-    on_demand_table(&client, "shape").await;
+    let shape = unique_name("shape");
+    let nowhere = unique_name("nowhere");
+    on_demand_table(&client, &shape, &[("pk", S)]).await;
     let defs = [attr("a", S), attr("b", S)];
 
     // Every entry names exactly one action.
@@ -440,7 +313,7 @@ async fn index_update_shape_errors(server: &TestServer) {
     assert_eq!(
         update_error(
             &client,
-            "shape",
+            &shape,
             &[],
             vec![GlobalSecondaryIndexUpdate::builder().build()]
         )
@@ -457,7 +330,7 @@ async fn index_update_shape_errors(server: &TestServer) {
         )
         .build();
     assert_eq!(
-        update_error(&client, "shape", &defs, vec![both]).await,
+        update_error(&client, &shape, &defs, vec![both]).await,
         exactly_one
     );
 
@@ -471,7 +344,7 @@ async fn index_update_shape_errors(server: &TestServer) {
     assert_eq!(
         update_error(
             &client,
-            "shape",
+            &shape,
             &defs,
             vec![
                 create(create_action("idx-a", "a", None)),
@@ -484,7 +357,7 @@ async fn index_update_shape_errors(server: &TestServer) {
     assert_eq!(
         update_error(
             &client,
-            "shape",
+            &shape,
             &defs,
             vec![create(create_action("idx-a", "a", None)), delete("other")],
         )
@@ -496,7 +369,7 @@ async fn index_update_shape_errors(server: &TestServer) {
     assert_eq!(
         update_error(
             &client,
-            "shape",
+            &shape,
             &[],
             vec![
                 update("same", Some(throughput(1, 1))),
@@ -513,7 +386,7 @@ async fn index_update_shape_errors(server: &TestServer) {
     // AttributeDefinitions alone changes nothing.
     let err = client
         .update_table()
-        .table_name("shape")
+        .table_name(&shape)
         .attribute_definitions(attr("a", S))
         .send()
         .await
@@ -529,7 +402,7 @@ async fn index_update_shape_errors(server: &TestServer) {
     // A valid request on a missing table.
     let (kind, message) = update_error(
         &client,
-        "nowhere",
+        &nowhere,
         &defs,
         vec![create(create_action("idx-a", "a", None))],
     )
@@ -538,16 +411,17 @@ async fn index_update_shape_errors(server: &TestServer) {
         (kind.as_str(), message.as_str()),
         (
             "ResourceNotFoundException",
-            "Requested resource not found: Table: nowhere not found"
+            format!("Requested resource not found: Table: {nowhere} not found").as_str()
         )
     );
 }
 
 async fn new_index_definition_errors(server: &TestServer) {
     let client = server.client();
+    let defs_table = unique_name("defs");
     client
         .create_table()
-        .table_name("defs")
+        .table_name(&defs_table)
         .billing_mode(BillingMode::PayPerRequest)
         .attribute_definitions(attr("pk", S))
         .attribute_definitions(attr("sk", N))
@@ -560,7 +434,7 @@ async fn new_index_definition_errors(server: &TestServer) {
                 .index_name("local")
                 .key_schema(key("pk", KeyType::Hash))
                 .key_schema(key("l", KeyType::Range))
-                .projection(all())
+                .projection(projection(ProjectionType::All, &[]))
                 .build()
                 .unwrap(),
         )
@@ -575,11 +449,11 @@ async fn new_index_definition_errors(server: &TestServer) {
     let range_first = CreateGlobalSecondaryIndexAction::builder()
         .index_name("idx")
         .key_schema(key("a", KeyType::Range))
-        .projection(all())
+        .projection(projection(ProjectionType::All, &[]))
         .build()
         .unwrap();
     assert_eq!(
-        update_error(&client, "defs", &defs, one(range_first)).await,
+        update_error(&client, &defs_table, &defs, one(range_first)).await,
         validation("Invalid KeySchema: The first KeySchemaElement is not a HASH key type")
     );
     let two_hashes = create_builder("idx", "a", None)
@@ -587,13 +461,13 @@ async fn new_index_definition_errors(server: &TestServer) {
         .build()
         .unwrap();
     assert_eq!(
-        update_error(&client, "defs", &defs, one(two_hashes)).await,
+        update_error(&client, &defs_table, &defs, one(two_hashes)).await,
         validation("Invalid KeySchema: The second KeySchemaElement is not a RANGE key type")
     );
     assert_eq!(
         update_error(
             &client,
-            "defs",
+            &defs_table,
             &defs,
             one(create_action("idx", "a", Some("a")))
         )
@@ -607,13 +481,19 @@ async fn new_index_definition_errors(server: &TestServer) {
     let no_definition =
         validation("Invalid KeySchema: Some index key attribute have no definition");
     assert_eq!(
-        update_error(&client, "defs", &[], one(create_action("idx", "a", None))).await,
+        update_error(
+            &client,
+            &defs_table,
+            &[],
+            one(create_action("idx", "a", None))
+        )
+        .await,
         no_definition
     );
     assert_eq!(
         update_error(
             &client,
-            "defs",
+            &defs_table,
             &defs,
             one(create_action("idx", "a", Some("c")))
         )
@@ -623,7 +503,7 @@ async fn new_index_definition_errors(server: &TestServer) {
     assert_eq!(
         update_error(
             &client,
-            "defs",
+            &defs_table,
             &defs,
             one(create_action("idx", "a", Some("sk")))
         )
@@ -633,7 +513,7 @@ async fn new_index_definition_errors(server: &TestServer) {
     assert_eq!(
         update_error(
             &client,
-            "defs",
+            &defs_table,
             &[attr("a", S), attr("a", N)],
             one(create_action("idx", "a", None))
         )
@@ -651,7 +531,7 @@ async fn new_index_definition_errors(server: &TestServer) {
     assert_eq!(
         update_error(
             &client,
-            "defs",
+            &defs_table,
             &defs,
             one(with(projection(ProjectionType::Include, &[])))
         )
@@ -661,7 +541,7 @@ async fn new_index_definition_errors(server: &TestServer) {
     assert_eq!(
         update_error(
             &client,
-            "defs",
+            &defs_table,
             &defs,
             one(with(projection(ProjectionType::KeysOnly, &["x"])))
         )
@@ -671,7 +551,7 @@ async fn new_index_definition_errors(server: &TestServer) {
     assert_eq!(
         update_error(
             &client,
-            "defs",
+            &defs_table,
             &defs,
             one(with(projection(ProjectionType::Include, &["x", "y", "x"])))
         )
@@ -682,7 +562,13 @@ async fn new_index_definition_errors(server: &TestServer) {
     // Names already taken by a global or a local index.
     for taken in ["global", "local"] {
         assert_eq!(
-            update_error(&client, "defs", &defs, one(create_action(taken, "a", None))).await,
+            update_error(
+                &client,
+                &defs_table,
+                &defs,
+                one(create_action(taken, "a", None))
+            )
+            .await,
             invalid("Attempting to create an index which already exists")
         );
     }
@@ -690,14 +576,17 @@ async fn new_index_definition_errors(server: &TestServer) {
 
 async fn new_index_throughput_errors(server: &TestServer) {
     let client = server.client();
-    on_demand_table(&client, "ondemand").await;
-    provisioned_table(&client, "prov").await;
+    let ondemand = unique_name("ondemand");
+    let prov = unique_name("prov");
+    let full = unique_name("full");
+    on_demand_table(&client, &ondemand, &[("pk", S)]).await;
+    provisioned_table(&client, &prov).await;
     let defs = [attr("a", S)];
 
     assert_eq!(
         update_error(
             &client,
-            "ondemand",
+            &ondemand,
             &defs,
             vec![create(
                 create_builder("idx", "a", None)
@@ -715,7 +604,7 @@ async fn new_index_throughput_errors(server: &TestServer) {
     assert_eq!(
         update_error(
             &client,
-            "prov",
+            &prov,
             &defs,
             vec![create(create_action("idx", "a", None))]
         )
@@ -725,7 +614,7 @@ async fn new_index_throughput_errors(server: &TestServer) {
     assert_eq!(
         update_error(
             &client,
-            "prov",
+            &prov,
             &defs,
             vec![create(
                 create_builder("idx", "a", None)
@@ -750,7 +639,7 @@ async fn new_index_throughput_errors(server: &TestServer) {
     // PROVISIONED in the same request needs the new index's throughput.
     let err = client
         .update_table()
-        .table_name("ondemand")
+        .table_name(&ondemand)
         .billing_mode(BillingMode::Provisioned)
         .provisioned_throughput(throughput(1, 1))
         .attribute_definitions(attr("a", S))
@@ -766,7 +655,7 @@ async fn new_index_throughput_errors(server: &TestServer) {
     // At most 20 global indexes.
     let mut request = client
         .create_table()
-        .table_name("full")
+        .table_name(&full)
         .billing_mode(BillingMode::PayPerRequest)
         .attribute_definitions(attr("pk", S))
         .attribute_definitions(attr("g", S))
@@ -778,7 +667,7 @@ async fn new_index_throughput_errors(server: &TestServer) {
     assert_eq!(
         update_error(
             &client,
-            "full",
+            &full,
             &defs,
             vec![create(create_action("g20", "a", None))]
         )
@@ -789,29 +678,32 @@ async fn new_index_throughput_errors(server: &TestServer) {
 
 async fn index_update_and_delete_errors(server: &TestServer) {
     let client = server.client();
-    on_demand_table(&client, "ondemand").await;
-    provisioned_table(&client, "prov").await;
+    let ondemand = unique_name("ondemand");
+    let prov = unique_name("prov");
+    let od_with_index = unique_name("od-with-index");
+    on_demand_table(&client, &ondemand, &[("pk", S)]).await;
+    provisioned_table(&client, &prov).await;
 
     for updates in [
         vec![update("nope", Some(throughput(1, 1)))],
         vec![delete("nope")],
     ] {
         assert_eq!(
-            update_error(&client, "prov", &[], updates).await,
+            update_error(&client, &prov, &[], updates).await,
             (
                 "ResourceNotFoundException".to_string(),
-                "Requested resource not found: Table: prov index: nope not found".to_string()
+                format!("Requested resource not found: Table: {prov} index: nope not found")
             )
         );
     }
     assert_eq!(
-        update_error(&client, "prov", &[], vec![update("gsi1", None)]).await,
+        update_error(&client, &prov, &[], vec![update("gsi1", None)]).await,
         invalid("ProvisionedThroughput or OnDemandThroughput must be specified for index: gsi1")
     );
     assert_eq!(
         update_error(
             &client,
-            "prov",
+            &prov,
             &[],
             vec![update("gsi1", Some(throughput(5, 5)))]
         )
@@ -838,7 +730,7 @@ async fn index_update_and_delete_errors(server: &TestServer) {
         )
         .build();
     assert_eq!(
-        update_error(&client, "prov", &[], vec![on_demand_update]).await,
+        update_error(&client, &prov, &[], vec![on_demand_update]).await,
         invalid(
             "OnDemandThroughput cannot be specified for index: gsi1 when BillingMode is \
              PROVISIONED"
@@ -848,7 +740,7 @@ async fn index_update_and_delete_errors(server: &TestServer) {
     // Switching to on-demand forbids index capacities in the same request...
     let err = client
         .update_table()
-        .table_name("prov")
+        .table_name(&prov)
         .billing_mode(BillingMode::PayPerRequest)
         .global_secondary_index_updates(update("gsi1", Some(throughput(6, 6))))
         .send()
@@ -865,7 +757,7 @@ async fn index_update_and_delete_errors(server: &TestServer) {
     // ...and switching back to PROVISIONED needs the capacity of every index that stays.
     client
         .create_table()
-        .table_name("od-with-index")
+        .table_name(&od_with_index)
         .billing_mode(BillingMode::PayPerRequest)
         .attribute_definitions(attr("pk", S))
         .attribute_definitions(attr("g", S))
@@ -876,7 +768,7 @@ async fn index_update_and_delete_errors(server: &TestServer) {
         .unwrap();
     let err = client
         .update_table()
-        .table_name("od-with-index")
+        .table_name(&od_with_index)
         .billing_mode(BillingMode::Provisioned)
         .provisioned_throughput(throughput(1, 1))
         .send()
@@ -889,14 +781,14 @@ async fn index_update_and_delete_errors(server: &TestServer) {
     assert_eq!(
         update_error(
             &client,
-            "ondemand",
+            &ondemand,
             &[],
             vec![update("nope", Some(throughput(1, 1)))]
         )
         .await,
         (
             "ResourceNotFoundException".to_string(),
-            "Requested resource not found: Table: ondemand index: nope not found".to_string()
+            format!("Requested resource not found: Table: {ondemand} index: nope not found")
         )
     );
 }
@@ -914,16 +806,18 @@ fn has_index_keys(i: usize) -> bool {
 
 async fn index_backfill_lifecycle(server: &TestServer) {
     let client = server.client();
-    on_demand_table(&client, "catalog").await;
+    let catalog = unique_name("catalog");
+    on_demand_table(&client, &catalog, &[("pk", S)]).await;
     let mut tasks = tokio::task::JoinSet::new();
     for chunk in (0..ITEMS).collect::<Vec<_>>().chunks(ITEMS / 20) {
         let client = client.clone();
+        let catalog = catalog.clone();
         let chunk = chunk.to_vec();
         tasks.spawn(async move {
             for i in chunk {
                 let mut put = client
                     .put_item()
-                    .table_name("catalog")
+                    .table_name(&catalog)
                     .item("pk", s(&format!("item-{i:05}")))
                     .item("title", s(&format!("Item number {i}")));
                 if has_index_keys(i) {
@@ -941,7 +835,7 @@ async fn index_backfill_lifecycle(server: &TestServer) {
 
     let out = client
         .update_table()
-        .table_name("catalog")
+        .table_name(&catalog)
         .attribute_definitions(attr("category", S))
         .attribute_definitions(attr("price", N))
         .global_secondary_index_updates(create(create_action(
@@ -966,7 +860,7 @@ async fn index_backfill_lifecycle(server: &TestServer) {
         other => panic!("new index reported as {other}"),
     }
 
-    let active = wait_active(&client, "catalog", "by-category").await;
+    let active = wait::gsi_active(&client, &catalog, "by-category", WAIT).await;
     let expected = (0..ITEMS).filter(|i| has_index_keys(*i)).count() as i64;
     let count = active.item_count().unwrap_or_default();
     assert!(
@@ -975,7 +869,7 @@ async fn index_backfill_lifecycle(server: &TestServer) {
     );
     assert!(active.index_size_bytes().unwrap_or_default() > 0);
     assert_eq!(
-        attribute_names(&client, "catalog").await,
+        attribute_names(&client, &catalog).await,
         pairs(&[("category", "S"), ("pk", "S"), ("price", "N")])
     );
 
@@ -986,7 +880,7 @@ async fn index_backfill_lifecycle(server: &TestServer) {
     loop {
         let result = client
             .query()
-            .table_name("catalog")
+            .table_name(&catalog)
             .index_name("by-category")
             .key_condition_expression("#c = :c")
             .expression_attribute_names("#c", "category")
@@ -1026,7 +920,7 @@ async fn index_backfill_lifecycle(server: &TestServer) {
     // Writes after the backfill keep the index up to date (seen through its statistics).
     client
         .put_item()
-        .table_name("catalog")
+        .table_name(&catalog)
         .item("pk", s("late"))
         .item("category", s("c1"))
         .item("price", n("1"))
@@ -1037,7 +931,7 @@ async fn index_backfill_lifecycle(server: &TestServer) {
     // Deleting the index: DELETING, then gone.
     let out = client
         .update_table()
-        .table_name("catalog")
+        .table_name(&catalog)
         .global_secondary_index_updates(delete("by-category"))
         .send()
         .await
@@ -1053,28 +947,30 @@ async fn index_backfill_lifecycle(server: &TestServer) {
         matches!(deleting.as_deref(), None | Some("DELETING")),
         "index status after Delete: {deleting:?}"
     );
-    wait_gone(&client, "catalog", "by-category").await;
+    wait::gsi_gone(&client, &catalog, "by-category", WAIT).await;
 
     // The same name can be used again once the index is gone.
     client
         .update_table()
-        .table_name("catalog")
+        .table_name(&catalog)
         .attribute_definitions(attr("category", S))
         .global_secondary_index_updates(create(create_action("by-category", "category", None)))
         .send()
         .await
         .unwrap();
-    let again = wait_active(&client, "catalog", "by-category").await;
+    let again = wait::gsi_active(&client, &catalog, "by-category", WAIT).await;
     assert_eq!(again.key_schema().len(), 1);
 }
 
 async fn index_throughput_updates(server: &TestServer) {
     let client = server.client();
-    provisioned_table(&client, "prov").await;
+    let prov = unique_name("prov");
+    let od_with_index = unique_name("od-with-index");
+    provisioned_table(&client, &prov).await;
 
     let out = client
         .update_table()
-        .table_name("prov")
+        .table_name(&prov)
         .global_secondary_index_updates(update("gsi1", Some(throughput(7, 9))))
         .send()
         .await
@@ -1087,7 +983,7 @@ async fn index_throughput_updates(server: &TestServer) {
             .as_str(),
         "UPDATING"
     );
-    let g = describe_index(&client, "prov", "gsi1").await.unwrap();
+    let g = describe_gsi(&client, &prov, "gsi1").await.unwrap();
     let pt = g.provisioned_throughput().unwrap();
     assert_eq!(
         (pt.read_capacity_units(), pt.write_capacity_units()),
@@ -1098,7 +994,7 @@ async fn index_throughput_updates(server: &TestServer) {
     // A new index on a provisioned table carries its own capacity.
     client
         .update_table()
-        .table_name("prov")
+        .table_name(&prov)
         .attribute_definitions(attr("h", N))
         .global_secondary_index_updates(create(
             create_builder("gsi2", "h", Some("sk"))
@@ -1110,7 +1006,7 @@ async fn index_throughput_updates(server: &TestServer) {
         .send()
         .await
         .unwrap();
-    let g2 = wait_active(&client, "prov", "gsi2").await;
+    let g2 = wait::gsi_active(&client, &prov, "gsi2", WAIT).await;
     let pt = g2.provisioned_throughput().unwrap();
     assert_eq!(
         (pt.read_capacity_units(), pt.write_capacity_units()),
@@ -1120,7 +1016,7 @@ async fn index_throughput_updates(server: &TestServer) {
     // On-demand maximums of an index on an on-demand table.
     client
         .create_table()
-        .table_name("od-with-index")
+        .table_name(&od_with_index)
         .billing_mode(BillingMode::PayPerRequest)
         .attribute_definitions(attr("pk", S))
         .attribute_definitions(attr("g", S))
@@ -1131,7 +1027,7 @@ async fn index_throughput_updates(server: &TestServer) {
         .unwrap();
     client
         .update_table()
-        .table_name("od-with-index")
+        .table_name(&od_with_index)
         .global_secondary_index_updates(
             GlobalSecondaryIndexUpdate::builder()
                 .update(
@@ -1151,9 +1047,7 @@ async fn index_throughput_updates(server: &TestServer) {
         .send()
         .await
         .unwrap();
-    let g = describe_index(&client, "od-with-index", "gsi1")
-        .await
-        .unwrap();
+    let g = describe_gsi(&client, &od_with_index, "gsi1").await.unwrap();
     let od = g.on_demand_throughput().unwrap();
     assert_eq!(
         (od.max_read_request_units(), od.max_write_request_units()),
@@ -1163,16 +1057,14 @@ async fn index_throughput_updates(server: &TestServer) {
     // Switching to PROVISIONED with capacity for the table and its index.
     client
         .update_table()
-        .table_name("od-with-index")
+        .table_name(&od_with_index)
         .billing_mode(BillingMode::Provisioned)
         .provisioned_throughput(throughput(2, 2))
         .global_secondary_index_updates(update("gsi1", Some(throughput(4, 4))))
         .send()
         .await
         .unwrap();
-    let g = describe_index(&client, "od-with-index", "gsi1")
-        .await
-        .unwrap();
+    let g = describe_gsi(&client, &od_with_index, "gsi1").await.unwrap();
     let pt = g.provisioned_throughput().unwrap();
     assert_eq!(
         (pt.read_capacity_units(), pt.write_capacity_units()),
@@ -1184,10 +1076,11 @@ async fn index_throughput_updates(server: &TestServer) {
 /// the billing mode and give every index its capacity in one call); each change is applied.
 async fn settings_combined_with_index_updates_are_all_applied(server: &TestServer) {
     let client = server.client();
-    provisioned_table(&client, "combined").await;
+    let combined = unique_name("combined");
+    provisioned_table(&client, &combined).await;
     client
         .update_table()
-        .table_name("combined")
+        .table_name(&combined)
         .provisioned_throughput(throughput(8, 8))
         .deletion_protection_enabled(true)
         .stream_specification(
@@ -1203,7 +1096,7 @@ async fn settings_combined_with_index_updates_are_all_applied(server: &TestServe
         .unwrap();
     let d = client
         .describe_table()
-        .table_name("combined")
+        .table_name(&combined)
         .send()
         .await
         .unwrap();
@@ -1223,12 +1116,12 @@ async fn settings_combined_with_index_updates_are_all_applied(server: &TestServe
     // On-demand tables report zero capacity for their indexes, as for themselves.
     client
         .update_table()
-        .table_name("combined")
+        .table_name(&combined)
         .billing_mode(BillingMode::PayPerRequest)
         .send()
         .await
         .unwrap();
-    let g = describe_index(&client, "combined", "gsi1").await.unwrap();
+    let g = describe_gsi(&client, &combined, "gsi1").await.unwrap();
     let pt = g.provisioned_throughput().unwrap();
     assert_eq!(
         (pt.read_capacity_units(), pt.write_capacity_units()),
@@ -1241,10 +1134,11 @@ async fn settings_combined_with_index_updates_are_all_applied(server: &TestServe
 /// stays), an unused one is dropped, and a deleted index's attributes go with it.
 async fn attribute_definitions_follow_index_keys(server: &TestServer) {
     let client = server.client();
-    on_demand_table(&client, "defs").await;
+    let defs = unique_name("defs");
+    on_demand_table(&client, &defs, &[("pk", S)]).await;
     client
         .update_table()
-        .table_name("defs")
+        .table_name(&defs)
         .attribute_definitions(attr("pk", N))
         .attribute_definitions(attr("g", S))
         .attribute_definitions(attr("unused", S))
@@ -1252,15 +1146,15 @@ async fn attribute_definitions_follow_index_keys(server: &TestServer) {
         .send()
         .await
         .unwrap();
-    wait_active(&client, "defs", "by-g").await;
+    wait::gsi_active(&client, &defs, "by-g", WAIT).await;
     assert_eq!(
-        attribute_names(&client, "defs").await,
+        attribute_names(&client, &defs).await,
         pairs(&[("g", "S"), ("pk", "S")])
     );
     // The table key keeps its type: string keys still work.
     client
         .put_item()
-        .table_name("defs")
+        .table_name(&defs)
         .item("pk", s("x"))
         .item("g", s("y"))
         .send()
@@ -1269,14 +1163,11 @@ async fn attribute_definitions_follow_index_keys(server: &TestServer) {
 
     client
         .update_table()
-        .table_name("defs")
+        .table_name(&defs)
         .global_secondary_index_updates(delete("by-g"))
         .send()
         .await
         .unwrap();
-    wait_gone(&client, "defs", "by-g").await;
-    assert_eq!(
-        attribute_names(&client, "defs").await,
-        pairs(&[("pk", "S")])
-    );
+    wait::gsi_gone(&client, &defs, "by-g", WAIT).await;
+    assert_eq!(attribute_names(&client, &defs).await, pairs(&[("pk", "S")]));
 }

@@ -13,13 +13,12 @@ mod common;
 
 use std::collections::{HashMap, HashSet};
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue as Av, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType, Select,
-};
+use aws_sdk_dynamodb::types::{AttributeValue as Av, Select};
 use aws_sdk_dynamodb::Client;
-use common::{error_of, Backend, TestServer};
+use common::schema::{on_demand_table, N, S};
+use common::{error_of, n, s, unique_name, Backend, TestServer};
 
+/// The table's short name (each load gets a unique name built from it).
 const TABLE: &str = "Events";
 const PARTITIONS: usize = 1_250;
 const PER_PARTITION: usize = 4;
@@ -29,22 +28,16 @@ type Key = (String, String);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn parallel_scan_memory() {
-    let server = TestServer::start(Backend::Memory);
-    run_all(server.client()).await;
+    if let Some(server) = TestServer::for_variant(Backend::Memory, "parallel_scan") {
+        run_all(server.client()).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn parallel_scan_disk() {
-    let server = TestServer::start(Backend::Disk);
-    run_all(server.client()).await;
-}
-
-fn s(v: &str) -> Av {
-    Av::S(v.to_string())
-}
-
-fn n(v: usize) -> Av {
-    Av::N(v.to_string())
+    if let Some(server) = TestServer::for_variant(Backend::Disk, "parallel_scan") {
+        run_all(server.client()).await;
+    }
 }
 
 /// Partition keys in insertion order: `device-0000` … `device-1249`; sort keys 0–3.
@@ -62,56 +55,25 @@ fn key_of(item: &HashMap<String, Av>) -> Key {
     }
 }
 
-async fn load(client: &Client) {
-    client
-        .create_table()
-        .table_name(TABLE)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("sk")
-                .attribute_type(ScalarAttributeType::N)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("sk")
-                .key_type(KeyType::Range)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+/// Creates and fills the table; returns its name.
+async fn load(client: &Client) -> String {
+    let table = unique_name(TABLE);
+    on_demand_table(client, &table, &[("pk", S), ("sk", N)]).await;
     // Inserted in key order by 16 writers, each a contiguous slice.
     let mut tasks = tokio::task::JoinSet::new();
     let slice = ITEMS.div_ceil(16);
     for w in 0..16 {
         let client = client.clone();
+        let table = table.clone();
         tasks.spawn(async move {
             for i in w * slice..((w + 1) * slice).min(ITEMS) {
                 let (pk, sk) = key_at(i);
                 client
                     .put_item()
-                    .table_name(TABLE)
+                    .table_name(&table)
                     .item("pk", s(&pk))
                     .item("sk", Av::N(sk))
-                    .item("seq", n(i))
+                    .item("seq", n(&i.to_string()))
                     .item("kind", s(if i % 7 == 0 { "alarm" } else { "reading" }))
                     .send()
                     .await
@@ -122,12 +84,14 @@ async fn load(client: &Client) {
     while let Some(done) = tasks.join_next().await {
         done.unwrap();
     }
+    table
 }
 
 /// One segment paged to its end with `limit`: the keys it returned, the number of requests,
 /// and any rule a page broke.
 async fn scan_segment(
     client: Client,
+    table: &str,
     segment: Option<(i32, i32)>,
     limit: Option<i32>,
 ) -> (Vec<Key>, usize, Vec<String>) {
@@ -139,7 +103,7 @@ async fn scan_segment(
         requests += 1;
         let mut req = client
             .scan()
-            .table_name(TABLE)
+            .table_name(table)
             .set_limit(limit)
             .set_exclusive_start_key(start.take());
         if let Some((seg, total)) = segment {
@@ -183,6 +147,7 @@ async fn scan_segment(
 /// every item came back exactly once. Returns the number of non-empty segments.
 async fn check_segments(
     client: &Client,
+    table: &str,
     total: i32,
     limit: Option<i32>,
     parallel: usize,
@@ -196,9 +161,10 @@ async fn check_segments(
     while next < total || !tasks.is_empty() {
         while next < total && tasks.len() < parallel {
             let client = client.clone();
+            let table = table.to_string();
             let segment = next;
             tasks.spawn(async move {
-                let result = scan_segment(client, Some((segment, total)), limit).await;
+                let result = scan_segment(client, &table, Some((segment, total)), limit).await;
                 (segment, result)
             });
             next += 1;
@@ -248,13 +214,13 @@ async fn check_segments(
 }
 
 async fn run_all(client: Client) {
-    load(&client).await;
+    let table = load(&client).await;
     let mut failures: Vec<String> = Vec::new();
 
     // The table holds what was written.
     let count = client
         .scan()
-        .table_name(TABLE)
+        .table_name(&table)
         .select(Select::Count)
         .send()
         .await
@@ -269,7 +235,7 @@ async fn run_all(client: Client) {
     }
 
     // A whole-table Scan paged with Limit: every item once, in hash order, repeatably.
-    let (first, requests, problems) = scan_segment(client.clone(), None, Some(97)).await;
+    let (first, requests, problems) = scan_segment(client.clone(), &table, None, Some(97)).await;
     failures.extend(problems);
     if requests != ITEMS.div_ceil(97) {
         failures.push(format!(
@@ -309,13 +275,14 @@ async fn run_all(client: Client) {
         }
         previous = Some(key);
     }
-    let (again, _, problems) = scan_segment(client.clone(), None, Some(500)).await;
+    let (again, _, problems) = scan_segment(client.clone(), &table, None, Some(500)).await;
     failures.extend(problems);
     if again != first {
         failures.push("two full scans of an unchanged table returned different orders".into());
     }
     // Limit equal to the table size: a LastEvaluatedKey, then an empty page.
-    let (exact, requests, problems) = scan_segment(client.clone(), None, Some(ITEMS as i32)).await;
+    let (exact, requests, problems) =
+        scan_segment(client.clone(), &table, None, Some(ITEMS as i32)).await;
     failures.extend(problems);
     if exact != first || requests != 2 {
         failures.push(format!(
@@ -325,7 +292,7 @@ async fn run_all(client: Client) {
     }
 
     // TotalSegments 1 is the whole table, in the same order.
-    let (one, _, problems) = scan_segment(client.clone(), Some((0, 1)), Some(250)).await;
+    let (one, _, problems) = scan_segment(client.clone(), &table, Some((0, 1)), Some(250)).await;
     failures.extend(problems);
     if one != first {
         failures.push("Segment 0 of 1 differs from a full scan".into());
@@ -338,7 +305,8 @@ async fn run_all(client: Client) {
         (8, Some(25), 8),
         (100, Some(7), 16),
     ] {
-        let non_empty = check_segments(&client, total, limit, parallel, &mut failures).await;
+        let non_empty =
+            check_segments(&client, &table, total, limit, parallel, &mut failures).await;
         // 1,250 partitions spread over the hash space: a handful of segments all get some
         // (a split that leaves one empty is not splitting the hash space).
         if total <= 8 && non_empty != total as usize {
@@ -348,7 +316,7 @@ async fn run_all(client: Client) {
         }
     }
     // More segments than items: most segments are empty, none returns an item twice.
-    let non_empty = check_segments(&client, 10_000, Some(3), 32, &mut failures).await;
+    let non_empty = check_segments(&client, &table, 10_000, Some(3), 32, &mut failures).await;
     if non_empty > PARTITIONS {
         failures.push(format!(
             "TotalSegments=10000: {non_empty} non-empty segments for {PARTITIONS} partitions \
@@ -367,7 +335,7 @@ async fn run_all(client: Client) {
     for segment in 0..4 {
         let out = client
             .scan()
-            .table_name(TABLE)
+            .table_name(&table)
             .segment(segment)
             .total_segments(4)
             .filter_expression("kind = :k")

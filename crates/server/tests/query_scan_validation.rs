@@ -10,16 +10,14 @@
 mod common;
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue as Av, BillingMode, ComparisonOperator, Condition,
-    ConditionalOperator, GlobalSecondaryIndex, KeySchemaElement, KeyType, LocalSecondaryIndex,
-    Projection, ProjectionType, ScalarAttributeType, Select,
+    AttributeValue as Av, BillingMode, ComparisonOperator, Condition, ConditionalOperator,
+    GlobalSecondaryIndex, KeyType, LocalSecondaryIndex, ProjectionType, Select,
 };
 use aws_sdk_dynamodb::Client;
-use common::{error_of, Backend, TestServer};
+use common::schema::{attr, key, projection, N, S};
+use common::{error_of, item, n, raw, s, unique_name, validation, Backend, Tables, TestServer};
 
 /// One `#[tokio::test]` per scenario, each on its own in-memory server.
 macro_rules! scenarios {
@@ -54,48 +52,20 @@ scenarios!(
     index_reads,
 );
 
-const VALIDATION: &str = "ValidationException";
-
-fn s(v: &str) -> Av {
-    Av::S(v.to_string())
-}
-
-fn n(v: &str) -> Av {
-    Av::N(v.to_string())
-}
-
-fn attr(name: &str, t: ScalarAttributeType) -> AttributeDefinition {
-    AttributeDefinition::builder()
-        .attribute_name(name)
-        .attribute_type(t)
-        .build()
-        .unwrap()
-}
-
-fn key(name: &str, t: KeyType) -> KeySchemaElement {
-    KeySchemaElement::builder()
-        .attribute_name(name)
-        .key_type(t)
-        .build()
-        .unwrap()
-}
-
-fn projection(t: ProjectionType) -> Projection {
-    Projection::builder().projection_type(t).build()
-}
-
-/// Creates table `tbl` (see the module docs) and puts `pk=a, sk=1..=5` and `pk=b, sk=1`, each
-/// with `gpk=g`, `gsk=sk`, `lsk="l<sk>"` and a non-key attribute `v`.
-async fn setup(client: &Client) {
+/// Creates table `tbl` (see the module docs; under a unique name, returned) and puts
+/// `pk=a, sk=1..=5` and `pk=b, sk=1`, each with `gpk=g`, `gsk=sk`, `lsk="l<sk>"` and a
+/// non-key attribute `v`.
+async fn setup(client: &Client) -> Tables {
+    let t = Tables::new(&["tbl"]);
     client
         .create_table()
-        .table_name("tbl")
+        .table_name(&t["tbl"])
         .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attr("pk", ScalarAttributeType::S))
-        .attribute_definitions(attr("sk", ScalarAttributeType::N))
-        .attribute_definitions(attr("gpk", ScalarAttributeType::S))
-        .attribute_definitions(attr("gsk", ScalarAttributeType::N))
-        .attribute_definitions(attr("lsk", ScalarAttributeType::S))
+        .attribute_definitions(attr("pk", S))
+        .attribute_definitions(attr("sk", N))
+        .attribute_definitions(attr("gpk", S))
+        .attribute_definitions(attr("gsk", N))
+        .attribute_definitions(attr("lsk", S))
         .key_schema(key("pk", KeyType::Hash))
         .key_schema(key("sk", KeyType::Range))
         .global_secondary_indexes(
@@ -103,7 +73,7 @@ async fn setup(client: &Client) {
                 .index_name("by_g")
                 .key_schema(key("gpk", KeyType::Hash))
                 .key_schema(key("gsk", KeyType::Range))
-                .projection(projection(ProjectionType::KeysOnly))
+                .projection(projection(ProjectionType::KeysOnly, &[]))
                 .build()
                 .unwrap(),
         )
@@ -111,7 +81,7 @@ async fn setup(client: &Client) {
             GlobalSecondaryIndex::builder()
                 .index_name("all_g")
                 .key_schema(key("gpk", KeyType::Hash))
-                .projection(projection(ProjectionType::All))
+                .projection(projection(ProjectionType::All, &[]))
                 .build()
                 .unwrap(),
         )
@@ -120,7 +90,7 @@ async fn setup(client: &Client) {
                 .index_name("by_l")
                 .key_schema(key("pk", KeyType::Hash))
                 .key_schema(key("lsk", KeyType::Range))
-                .projection(projection(ProjectionType::All))
+                .projection(projection(ProjectionType::All, &[]))
                 .build()
                 .unwrap(),
         )
@@ -131,7 +101,7 @@ async fn setup(client: &Client) {
     for (pk, sk) in items {
         client
             .put_item()
-            .table_name("tbl")
+            .table_name(&t["tbl"])
             .item("pk", s(pk))
             .item("sk", n(&sk.to_string()))
             .item("gpk", s("g"))
@@ -142,60 +112,19 @@ async fn setup(client: &Client) {
             .await
             .unwrap();
     }
-}
-
-fn values(pairs: &[(&str, Av)]) -> HashMap<String, Av> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.clone()))
-        .collect()
-}
-
-fn start_key(pairs: &[(&str, Av)]) -> HashMap<String, Av> {
-    values(pairs)
-}
-
-fn validation(message: &str) -> (String, String) {
-    (VALIDATION.to_string(), message.to_string())
+    t
 }
 
 /// A query on `tbl` for partition `a`, to be refined by each case.
-fn query_a(client: &Client) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+fn query_a(
+    client: &Client,
+    tbl: &str,
+) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
     client
         .query()
-        .table_name("tbl")
+        .table_name(tbl)
         .key_condition_expression("pk = :p")
         .expression_attribute_values(":p", s("a"))
-}
-
-/// Raw JSON request for what SDKs cannot express; returns the status and parsed body.
-fn raw(server: &TestServer, operation: &str, body: &str) -> (u16, serde_json::Value) {
-    let mut stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
-    let request = format!(
-        "POST / HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\nContent-Length: {}\r\n\
-         Authorization: AWS4-HMAC-SHA256 Credential=AKID/20261121/us-east-1/dynamodb/aws4_request, \
-         SignedHeaders=host;x-amz-date;x-amz-target, Signature=0123abcd\r\n\
-         X-Amz-Date: 20261121T000000Z\r\nX-Amz-Target: DynamoDB_20120810.{operation}\r\n\
-         Content-Type: application/x-amz-json-1.0\r\n\r\n{body}",
-        server.port,
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut reply = Vec::new();
-    stream.read_to_end(&mut reply).unwrap();
-    let split = reply.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
-    let head = String::from_utf8_lossy(&reply[..split]).to_string();
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    let body = &reply[split + 4..];
-    (status, serde_json::from_slice(body).unwrap())
-}
-
-fn raw_error(reply: &(u16, serde_json::Value)) -> (String, String) {
-    let kind = reply.1["__type"].as_str().unwrap();
-    (
-        kind.rsplit('#').next().unwrap().to_string(),
-        reply.1["message"].as_str().unwrap().to_string(),
-    )
 }
 
 // -------------------------------------------------------------------------------------------
@@ -203,9 +132,14 @@ fn raw_error(reply: &(u16, serde_json::Value)) -> (String, String) {
 
 async fn request_constraints(server: &TestServer) {
     let client = server.client();
-    setup(&client).await;
+    let t = setup(&client).await;
+    let tbl = &t["tbl"];
 
-    let err = query_a(&client).table_name("ab").send().await.unwrap_err();
+    let err = query_a(&client, tbl)
+        .table_name("ab")
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(
         error_of(&err),
         validation(
@@ -214,7 +148,7 @@ async fn request_constraints(server: &TestServer) {
         )
     );
 
-    let err = query_a(&client).limit(0).send().await.unwrap_err();
+    let err = query_a(&client, tbl).limit(0).send().await.unwrap_err();
     assert_eq!(
         error_of(&err),
         validation(
@@ -225,7 +159,7 @@ async fn request_constraints(server: &TestServer) {
 
     let err = client
         .scan()
-        .table_name("tbl")
+        .table_name(tbl)
         .index_name("x!")
         .select(Select::from("EVERYTHING"))
         .send()
@@ -243,9 +177,9 @@ async fn request_constraints(server: &TestServer) {
         )
     );
 
-    let reply = raw(server, "Query", r#"{"KeyConditionExpression": "pk = :p"}"#);
+    let reply = raw::call(server, "Query", r#"{"KeyConditionExpression": "pk = :p"}"#);
     assert_eq!(
-        raw_error(&reply),
+        raw::error(&reply),
         validation(
             "1 validation error detected: Value null at 'tableName' failed to satisfy \
              constraint: Member must not be null"
@@ -255,17 +189,17 @@ async fn request_constraints(server: &TestServer) {
     // Constraint violations come before attribute-value problems.
     let err = client
         .scan()
-        .table_name("tbl")
+        .table_name(tbl)
         .limit(0)
-        .set_exclusive_start_key(Some(start_key(&[("pk", n("abc"))])))
+        .set_exclusive_start_key(Some(item(&[("pk", n("abc"))])))
         .send()
         .await
         .unwrap_err();
     assert!(error_of(&err).1.contains("at 'limit'"));
     let err = client
         .scan()
-        .table_name("tbl")
-        .set_exclusive_start_key(Some(start_key(&[("pk", n("abc")), ("sk", n("1"))])))
+        .table_name(tbl)
+        .set_exclusive_start_key(Some(item(&[("pk", n("abc")), ("sk", n("1"))])))
         .send()
         .await
         .unwrap_err();
@@ -276,7 +210,7 @@ async fn request_constraints(server: &TestServer) {
 
     let err = client
         .scan()
-        .table_name("tbl")
+        .table_name(tbl)
         .return_consumed_capacity(aws_sdk_dynamodb::types::ReturnConsumedCapacity::from("ALL"))
         .send()
         .await
@@ -292,10 +226,11 @@ async fn request_constraints(server: &TestServer) {
 
 async fn missing_table_and_index(server: &TestServer) {
     let client = server.client();
-    setup(&client).await;
+    let t = setup(&client).await;
+    let tbl = &t["tbl"];
 
-    let err = query_a(&client)
-        .table_name("absent")
+    let err = query_a(&client, tbl)
+        .table_name(unique_name("absent"))
         .send()
         .await
         .unwrap_err();
@@ -306,11 +241,16 @@ async fn missing_table_and_index(server: &TestServer) {
             "Requested resource not found".to_string()
         )
     );
-    let err = client.scan().table_name("absent").send().await.unwrap_err();
+    let err = client
+        .scan()
+        .table_name(unique_name("absent"))
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(error_of(&err).0, "ResourceNotFoundException");
 
     // The table exists but the index does not: a ValidationException, not a not-found.
-    let err = query_a(&client)
+    let err = query_a(&client, tbl)
         .index_name("nope")
         .send()
         .await
@@ -321,7 +261,7 @@ async fn missing_table_and_index(server: &TestServer) {
     );
     let err = client
         .scan()
-        .table_name("tbl")
+        .table_name(tbl)
         .index_name("nope")
         .send()
         .await
@@ -334,10 +274,11 @@ async fn missing_table_and_index(server: &TestServer) {
 
 async fn select_rules(server: &TestServer) {
     let client = server.client();
-    setup(&client).await;
+    let t = setup(&client).await;
+    let tbl = &t["tbl"];
 
     // SPECIFIC_ATTRIBUTES needs a projection; Query wraps the message, Scan does not.
-    let err = query_a(&client)
+    let err = query_a(&client, tbl)
         .select(Select::SpecificAttributes)
         .send()
         .await
@@ -351,7 +292,7 @@ async fn select_rules(server: &TestServer) {
     );
     let err = client
         .scan()
-        .table_name("tbl")
+        .table_name(tbl)
         .select(Select::SpecificAttributes)
         .send()
         .await
@@ -367,7 +308,7 @@ async fn select_rules(server: &TestServer) {
     // A projection with any other Select.
     let err = client
         .scan()
-        .table_name("tbl")
+        .table_name(tbl)
         .select(Select::Count)
         .projection_expression("v")
         .send()
@@ -379,7 +320,7 @@ async fn select_rules(server: &TestServer) {
     );
     let err = client
         .scan()
-        .table_name("tbl")
+        .table_name(tbl)
         .select(Select::AllAttributes)
         .attributes_to_get("v")
         .send()
@@ -390,7 +331,7 @@ async fn select_rules(server: &TestServer) {
         validation("Cannot specify the AttributesToGet when choosing to get ALL_ATTRIBUTES")
     );
     // The projection conflict is reported before the missing index.
-    let err = query_a(&client)
+    let err = query_a(&client, tbl)
         .select(Select::AllProjectedAttributes)
         .projection_expression("v")
         .send()
@@ -405,7 +346,7 @@ async fn select_rules(server: &TestServer) {
     );
 
     // ALL_PROJECTED_ATTRIBUTES only on an index.
-    let err = query_a(&client)
+    let err = query_a(&client, tbl)
         .select(Select::AllProjectedAttributes)
         .send()
         .await
@@ -419,7 +360,7 @@ async fn select_rules(server: &TestServer) {
     );
     let err = client
         .scan()
-        .table_name("tbl")
+        .table_name(tbl)
         .select(Select::AllProjectedAttributes)
         .send()
         .await
@@ -432,7 +373,7 @@ async fn select_rules(server: &TestServer) {
     // ALL_ATTRIBUTES on a GSI that does not project everything.
     let err = client
         .query()
-        .table_name("tbl")
+        .table_name(tbl)
         .index_name("by_g")
         .key_condition_expression("gpk = :g")
         .expression_attribute_values(":g", s("g"))
@@ -449,7 +390,7 @@ async fn select_rules(server: &TestServer) {
     );
     let err = client
         .scan()
-        .table_name("tbl")
+        .table_name(tbl)
         .index_name("by_g")
         .select(Select::AllAttributes)
         .send()
@@ -464,9 +405,10 @@ async fn select_rules(server: &TestServer) {
 
 async fn expression_rules(server: &TestServer) {
     let client = server.client();
-    setup(&client).await;
+    let t = setup(&client).await;
+    let tbl = &t["tbl"];
 
-    let err = client.query().table_name("tbl").send().await.unwrap_err();
+    let err = client.query().table_name(tbl).send().await.unwrap_err();
     assert_eq!(
         error_of(&err),
         validation(
@@ -478,7 +420,7 @@ async fn expression_rules(server: &TestServer) {
     // Legacy and expression parameters do not mix.
     let err = client
         .query()
-        .table_name("tbl")
+        .table_name(tbl)
         .key_conditions(
             "pk",
             Condition::builder()
@@ -502,7 +444,7 @@ async fn expression_rules(server: &TestServer) {
     );
     let err = client
         .scan()
-        .table_name("tbl")
+        .table_name(tbl)
         .attributes_to_get("v")
         .projection_expression("v")
         .send()
@@ -518,7 +460,7 @@ async fn expression_rules(server: &TestServer) {
     );
 
     // Placeholders are shared by all expressions of the request.
-    let err = query_a(&client)
+    let err = query_a(&client, tbl)
         .filter_expression("#v > :one")
         .expression_attribute_names("#v", "v")
         .expression_attribute_values(":one", n("1"))
@@ -534,7 +476,7 @@ async fn expression_rules(server: &TestServer) {
     );
     let err = client
         .scan()
-        .table_name("tbl")
+        .table_name(tbl)
         .filter_expression("v > :missing")
         .send()
         .await
@@ -548,7 +490,7 @@ async fn expression_rules(server: &TestServer) {
     );
     let err = client
         .scan()
-        .table_name("tbl")
+        .table_name(tbl)
         .expression_attribute_values(":v", n("1"))
         .send()
         .await
@@ -557,7 +499,7 @@ async fn expression_rules(server: &TestServer) {
         error_of(&err),
         validation("ExpressionAttributeValues can only be specified when using expressions")
     );
-    let err = query_a(&client)
+    let err = query_a(&client, tbl)
         .projection_expression("v, v")
         .send()
         .await
@@ -573,7 +515,7 @@ async fn expression_rules(server: &TestServer) {
     // ConditionalOperator needs a filter with at least two conditions.
     let err = client
         .scan()
-        .table_name("tbl")
+        .table_name(tbl)
         .conditional_operator(ConditionalOperator::Or)
         .send()
         .await
@@ -584,7 +526,7 @@ async fn expression_rules(server: &TestServer) {
     );
     let err = client
         .scan()
-        .table_name("tbl")
+        .table_name(tbl)
         .scan_filter(
             "v",
             Condition::builder()
@@ -608,14 +550,15 @@ async fn expression_rules(server: &TestServer) {
 
 async fn key_condition_rules(server: &TestServer) {
     let client = server.client();
-    setup(&client).await;
+    let t = setup(&client).await;
+    let tbl = &t["tbl"];
 
     let query = |expression: &str, vals: &[(&str, Av)]| {
         client
             .query()
-            .table_name("tbl")
+            .table_name(tbl)
             .key_condition_expression(expression)
-            .set_expression_attribute_values(Some(values(vals)))
+            .set_expression_attribute_values(Some(item(vals)))
     };
 
     let err = query("pk = :p", &[(":p", n("1"))])
@@ -700,7 +643,7 @@ async fn key_condition_rules(server: &TestServer) {
     // On an index, the index's key schema applies.
     let err = client
         .query()
-        .table_name("tbl")
+        .table_name(tbl)
         .index_name("by_g")
         .key_condition_expression("pk = :p")
         .expression_attribute_values(":p", s("a"))
@@ -713,7 +656,7 @@ async fn key_condition_rules(server: &TestServer) {
     );
     let err = client
         .query()
-        .table_name("tbl")
+        .table_name(tbl)
         .index_name("by_l")
         .key_condition_expression("pk = :p AND lsk > :l")
         .expression_attribute_values(":p", s("a"))
@@ -730,7 +673,7 @@ async fn key_condition_rules(server: &TestServer) {
     // Legacy KeyConditions go through the same checks.
     let err = client
         .query()
-        .table_name("tbl")
+        .table_name(tbl)
         .key_conditions(
             "pk",
             Condition::builder()
@@ -749,7 +692,7 @@ async fn key_condition_rules(server: &TestServer) {
     );
     let err = client
         .query()
-        .table_name("tbl")
+        .table_name(tbl)
         .key_conditions(
             "pk",
             Condition::builder()
@@ -769,9 +712,10 @@ async fn key_condition_rules(server: &TestServer) {
 
 async fn filter_on_key_attributes(server: &TestServer) {
     let client = server.client();
-    setup(&client).await;
+    let t = setup(&client).await;
+    let tbl = &t["tbl"];
 
-    let err = query_a(&client)
+    let err = query_a(&client, tbl)
         .filter_expression("v > :v OR sk > :v")
         .expression_attribute_values(":v", n("1"))
         .send()
@@ -785,7 +729,7 @@ async fn filter_on_key_attributes(server: &TestServer) {
         )
     );
     // Inside a function too.
-    let err = query_a(&client)
+    let err = query_a(&client, tbl)
         .filter_expression("attribute_exists(#k)")
         .expression_attribute_names("#k", "pk")
         .send()
@@ -799,7 +743,7 @@ async fn filter_on_key_attributes(server: &TestServer) {
     // On an index, its key attributes are the primary key.
     let err = client
         .query()
-        .table_name("tbl")
+        .table_name(tbl)
         .index_name("by_g")
         .key_condition_expression("gpk = :g")
         .filter_expression("gsk > :v")
@@ -816,7 +760,7 @@ async fn filter_on_key_attributes(server: &TestServer) {
     // Legacy QueryFilter as well.
     let err = client
         .query()
-        .table_name("tbl")
+        .table_name(tbl)
         .key_conditions(
             "pk",
             Condition::builder()
@@ -845,11 +789,12 @@ async fn filter_on_key_attributes(server: &TestServer) {
 
 async fn start_key_rules(server: &TestServer) {
     let client = server.client();
-    setup(&client).await;
+    let t = setup(&client).await;
+    let tbl = &t["tbl"];
 
     // Missing sort key: Query and Scan word it differently.
-    let err = query_a(&client)
-        .set_exclusive_start_key(Some(start_key(&[("pk", s("a"))])))
+    let err = query_a(&client, tbl)
+        .set_exclusive_start_key(Some(item(&[("pk", s("a"))])))
         .send()
         .await
         .unwrap_err();
@@ -863,8 +808,8 @@ async fn start_key_rules(server: &TestServer) {
     );
     let err = client
         .scan()
-        .table_name("tbl")
-        .set_exclusive_start_key(Some(start_key(&[("pk", s("a"))])))
+        .table_name(tbl)
+        .set_exclusive_start_key(Some(item(&[("pk", s("a"))])))
         .send()
         .await
         .unwrap_err();
@@ -872,20 +817,16 @@ async fn start_key_rules(server: &TestServer) {
     // Wrong type, extra attribute.
     let err = client
         .scan()
-        .table_name("tbl")
-        .set_exclusive_start_key(Some(start_key(&[("pk", s("a")), ("sk", s("1"))])))
+        .table_name(tbl)
+        .set_exclusive_start_key(Some(item(&[("pk", s("a")), ("sk", s("1"))])))
         .send()
         .await
         .unwrap_err();
     assert_eq!(error_of(&err), scan_mismatch);
     let err = client
         .scan()
-        .table_name("tbl")
-        .set_exclusive_start_key(Some(start_key(&[
-            ("pk", s("a")),
-            ("sk", n("1")),
-            ("v", n("1")),
-        ])))
+        .table_name(tbl)
+        .set_exclusive_start_key(Some(item(&[("pk", s("a")), ("sk", n("1")), ("v", n("1"))])))
         .send()
         .await
         .unwrap_err();
@@ -893,20 +834,20 @@ async fn start_key_rules(server: &TestServer) {
     // An index needs the table key and the index key.
     let err = client
         .scan()
-        .table_name("tbl")
+        .table_name(tbl)
         .index_name("by_g")
-        .set_exclusive_start_key(Some(start_key(&[("gpk", s("g")), ("gsk", n("1"))])))
+        .set_exclusive_start_key(Some(item(&[("gpk", s("g")), ("gsk", n("1"))])))
         .send()
         .await
         .unwrap_err();
     assert_eq!(error_of(&err), scan_mismatch);
     let err = client
         .query()
-        .table_name("tbl")
+        .table_name(tbl)
         .index_name("by_g")
         .key_condition_expression("gpk = :g")
         .expression_attribute_values(":g", s("g"))
-        .set_exclusive_start_key(Some(start_key(&[("pk", s("a")), ("sk", n("1"))])))
+        .set_exclusive_start_key(Some(item(&[("pk", s("a")), ("sk", n("1"))])))
         .send()
         .await
         .unwrap_err();
@@ -916,8 +857,8 @@ async fn start_key_rules(server: &TestServer) {
     );
 
     // Outside the queried partition, or before the start of the sort key range.
-    let err = query_a(&client)
-        .set_exclusive_start_key(Some(start_key(&[("pk", s("b")), ("sk", n("1"))])))
+    let err = query_a(&client, tbl)
+        .set_exclusive_start_key(Some(item(&[("pk", s("b")), ("sk", n("1"))])))
         .send()
         .await
         .unwrap_err();
@@ -929,11 +870,11 @@ async fn start_key_rules(server: &TestServer) {
     );
     let err = client
         .query()
-        .table_name("tbl")
+        .table_name(tbl)
         .key_condition_expression("pk = :p AND sk >= :s")
         .expression_attribute_values(":p", s("a"))
         .expression_attribute_values(":s", n("3"))
-        .set_exclusive_start_key(Some(start_key(&[("pk", s("a")), ("sk", n("2"))])))
+        .set_exclusive_start_key(Some(item(&[("pk", s("a")), ("sk", n("2"))])))
         .send()
         .await
         .unwrap_err();
@@ -945,11 +886,12 @@ async fn start_key_rules(server: &TestServer) {
 
 async fn segment_rules(server: &TestServer) {
     let client = server.client();
-    setup(&client).await;
+    let t = setup(&client).await;
+    let tbl = &t["tbl"];
 
     let err = client
         .scan()
-        .table_name("tbl")
+        .table_name(tbl)
         .segment(0)
         .send()
         .await
@@ -963,7 +905,7 @@ async fn segment_rules(server: &TestServer) {
     );
     let err = client
         .scan()
-        .table_name("tbl")
+        .table_name(tbl)
         .total_segments(2)
         .send()
         .await
@@ -977,7 +919,7 @@ async fn segment_rules(server: &TestServer) {
     );
     let err = client
         .scan()
-        .table_name("tbl")
+        .table_name(tbl)
         .segment(5)
         .total_segments(5)
         .send()
@@ -992,7 +934,7 @@ async fn segment_rules(server: &TestServer) {
     );
     let err = client
         .scan()
-        .table_name("tbl")
+        .table_name(tbl)
         .segment(1_000_000)
         .total_segments(1_000_001)
         .send()
@@ -1011,12 +953,13 @@ async fn segment_rules(server: &TestServer) {
 
 async fn index_read_rules(server: &TestServer) {
     let client = server.client();
-    setup(&client).await;
+    let t = setup(&client).await;
+    let tbl = &t["tbl"];
 
     // A GSI cannot fetch what it does not project.
     let err = client
         .query()
-        .table_name("tbl")
+        .table_name(tbl)
         .index_name("by_g")
         .key_condition_expression("gpk = :g")
         .expression_attribute_values(":g", s("g"))
@@ -1034,7 +977,7 @@ async fn index_read_rules(server: &TestServer) {
     // An LSI can (the item is fetched from the table).
     client
         .query()
-        .table_name("tbl")
+        .table_name(tbl)
         .index_name("by_l")
         .key_condition_expression("pk = :p")
         .expression_attribute_values(":p", s("a"))
@@ -1045,7 +988,7 @@ async fn index_read_rules(server: &TestServer) {
 
     let err = client
         .query()
-        .table_name("tbl")
+        .table_name(tbl)
         .index_name("all_g")
         .key_condition_expression("gpk = :g")
         .expression_attribute_values(":g", s("g"))
@@ -1059,7 +1002,7 @@ async fn index_read_rules(server: &TestServer) {
     );
     let err = client
         .scan()
-        .table_name("tbl")
+        .table_name(tbl)
         .index_name("all_g")
         .consistent_read(true)
         .send()
@@ -1083,9 +1026,10 @@ fn sks(items: &[HashMap<String, Av>]) -> Vec<String> {
 
 async fn query_happy_path(server: &TestServer) {
     let client = server.client();
-    setup(&client).await;
+    let t = setup(&client).await;
+    let tbl = &t["tbl"];
 
-    let out = query_a(&client).send().await.unwrap();
+    let out = query_a(&client, tbl).send().await.unwrap();
     assert_eq!(out.count(), 5);
     assert_eq!(out.scanned_count(), 5);
     assert_eq!(sks(out.items()), ["1", "2", "3", "4", "5"]);
@@ -1093,7 +1037,7 @@ async fn query_happy_path(server: &TestServer) {
 
     let out = client
         .query()
-        .table_name("tbl")
+        .table_name(tbl)
         .key_condition_expression("pk = :p AND sk BETWEEN :lo AND :hi")
         .filter_expression("v <> :v")
         .projection_expression("sk, v")
@@ -1110,19 +1054,19 @@ async fn query_happy_path(server: &TestServer) {
     assert_eq!(out.items()[0].len(), 2);
 
     // Consumed capacity: 5 small items read eventually consistently are half a unit.
-    let out = query_a(&client)
+    let out = query_a(&client, tbl)
         .return_consumed_capacity(aws_sdk_dynamodb::types::ReturnConsumedCapacity::Total)
         .send()
         .await
         .unwrap();
     let consumed = out.consumed_capacity().unwrap();
-    assert_eq!(consumed.table_name(), Some("tbl"));
+    assert_eq!(consumed.table_name(), Some(tbl));
     assert_eq!(consumed.capacity_units(), Some(0.5));
 
     // Legacy parameters read the same way.
     let out = client
         .query()
-        .table_name("tbl")
+        .table_name(tbl)
         .key_conditions(
             "pk",
             Condition::builder()
@@ -1148,9 +1092,10 @@ async fn query_happy_path(server: &TestServer) {
 
 async fn query_pagination_and_direction(server: &TestServer) {
     let client = server.client();
-    setup(&client).await;
+    let t = setup(&client).await;
+    let tbl = &t["tbl"];
 
-    let out = query_a(&client)
+    let out = query_a(&client, tbl)
         .scan_index_forward(false)
         .limit(2)
         .send()
@@ -1159,12 +1104,12 @@ async fn query_pagination_and_direction(server: &TestServer) {
     assert_eq!(sks(out.items()), ["5", "4"]);
     assert_eq!(out.count(), 2);
     let last = out.last_evaluated_key().unwrap().clone();
-    assert_eq!(last, start_key(&[("pk", s("a")), ("sk", n("4"))]));
+    assert_eq!(last, item(&[("pk", s("a")), ("sk", n("4"))]));
 
     let mut seen = sks(out.items());
     let mut next = Some(last);
     while let Some(key) = next {
-        let out = query_a(&client)
+        let out = query_a(&client, tbl)
             .scan_index_forward(false)
             .limit(2)
             .set_exclusive_start_key(Some(key))
@@ -1179,20 +1124,26 @@ async fn query_pagination_and_direction(server: &TestServer) {
 
 async fn count_omits_items(server: &TestServer) {
     let client = server.client();
-    setup(&client).await;
+    let t = setup(&client).await;
 
-    let reply = raw(
+    let reply = raw::call(
         server,
         "Query",
-        r#"{"TableName": "tbl", "KeyConditionExpression": "pk = :p",
+        &t.fill(
+            r#"{"TableName": "$tbl", "KeyConditionExpression": "pk = :p",
             "ExpressionAttributeValues": {":p": {"S": "a"}}, "Select": "COUNT"}"#,
+        ),
     );
     assert_eq!(reply.0, 200, "{}", reply.1);
     assert_eq!(reply.1["Count"], 5);
     assert_eq!(reply.1["ScannedCount"], 5);
     assert!(reply.1.get("Items").is_none());
 
-    let reply = raw(server, "Scan", r#"{"TableName": "tbl", "Select": "COUNT"}"#);
+    let reply = raw::call(
+        server,
+        "Scan",
+        &t.fill(r#"{"TableName": "$tbl", "Select": "COUNT"}"#),
+    );
     assert_eq!(reply.0, 200, "{}", reply.1);
     assert_eq!(reply.1["Count"], 6);
     assert!(reply.1.get("Items").is_none());
@@ -1200,9 +1151,10 @@ async fn count_omits_items(server: &TestServer) {
 
 async fn scan_happy_path(server: &TestServer) {
     let client = server.client();
-    setup(&client).await;
+    let t = setup(&client).await;
+    let tbl = &t["tbl"];
 
-    let out = client.scan().table_name("tbl").send().await.unwrap();
+    let out = client.scan().table_name(tbl).send().await.unwrap();
     assert_eq!(out.count(), 6);
     assert_eq!(out.scanned_count(), 6);
     assert!(out.last_evaluated_key().is_none());
@@ -1210,7 +1162,7 @@ async fn scan_happy_path(server: &TestServer) {
     // A Scan filter may name key attributes.
     let out = client
         .scan()
-        .table_name("tbl")
+        .table_name(tbl)
         .filter_expression("pk = :p AND sk > :s")
         .expression_attribute_values(":p", s("a"))
         .expression_attribute_values(":s", n("3"))
@@ -1226,7 +1178,7 @@ async fn scan_happy_path(server: &TestServer) {
     loop {
         let out = client
             .scan()
-            .table_name("tbl")
+            .table_name(tbl)
             .limit(2)
             .set_exclusive_start_key(next)
             .send()
@@ -1244,13 +1196,14 @@ async fn scan_happy_path(server: &TestServer) {
 
 async fn parallel_scan_covers_table(server: &TestServer) {
     let client = server.client();
-    setup(&client).await;
+    let t = setup(&client).await;
+    let tbl = &t["tbl"];
 
     let mut keys = Vec::new();
     for segment in 0..3 {
         let out = client
             .scan()
-            .table_name("tbl")
+            .table_name(tbl)
             .segment(segment)
             .total_segments(3)
             .send()
@@ -1271,12 +1224,13 @@ async fn parallel_scan_covers_table(server: &TestServer) {
 
 async fn index_reads(server: &TestServer) {
     let client = server.client();
-    setup(&client).await;
+    let t = setup(&client).await;
+    let tbl = &t["tbl"];
 
     // KEYS_ONLY GSI: the default Select is ALL_PROJECTED_ATTRIBUTES, so only keys come back.
     let out = client
         .query()
-        .table_name("tbl")
+        .table_name(tbl)
         .index_name("by_g")
         .key_condition_expression("gpk = :g AND gsk >= :s")
         .expression_attribute_values(":g", s("g"))
@@ -1293,7 +1247,7 @@ async fn index_reads(server: &TestServer) {
     // ALL GSI: everything, and Select=ALL_ATTRIBUTES is allowed.
     let out = client
         .query()
-        .table_name("tbl")
+        .table_name(tbl)
         .index_name("all_g")
         .key_condition_expression("gpk = :g")
         .expression_attribute_values(":g", s("g"))
@@ -1308,7 +1262,7 @@ async fn index_reads(server: &TestServer) {
     // carries the table key and the index key.
     let out = client
         .query()
-        .table_name("tbl")
+        .table_name(tbl)
         .index_name("by_l")
         .key_condition_expression("pk = :p AND begins_with(lsk, :l)")
         .expression_attribute_values(":p", s("a"))

@@ -19,7 +19,7 @@
 #[macro_use]
 mod common;
 
-use std::collections::HashMap;
+use std::time::Duration;
 
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::query::QueryOutput;
@@ -27,13 +27,13 @@ use aws_sdk_dynamodb::operation::scan::builders::ScanFluentBuilder;
 use aws_sdk_dynamodb::operation::scan::ScanOutput;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue as Av, BillingMode, CreateGlobalSecondaryIndexAction,
-    GlobalSecondaryIndex, GlobalSecondaryIndexUpdate, IndexStatus, KeySchemaElement, KeyType,
-    LocalSecondaryIndex, Projection, ProjectionType, ReturnConsumedCapacity, ScalarAttributeType,
-    Select,
+    AttributeValue as Av, BillingMode, CreateGlobalSecondaryIndexAction, GlobalSecondaryIndex,
+    GlobalSecondaryIndexUpdate, KeyType, LocalSecondaryIndex, Projection, ProjectionType,
+    ReturnConsumedCapacity, Select,
 };
 use aws_sdk_dynamodb::Client;
-use common::error_of;
+use common::schema::{attr, key, on_demand_table, B, N, S};
+use common::{error_of, item, n, s, unique_name, wait, Item};
 
 on_both_backends!(
     get_product_by_id,
@@ -58,8 +58,7 @@ on_both_backends!(
     index_added_later_covers_existing_items,
 );
 
-type Item = HashMap<String, Av>;
-
+/// The catalog table's short name (each load gets a unique name built from it).
 const TABLE: &str = "ProductCatalog";
 const BY_CATEGORY: &str = "ByCategoryPrice";
 const BY_STATUS: &str = "ByStatusDate";
@@ -70,21 +69,6 @@ const GENERATED_PRODUCTS: usize = 80;
 // ------------------------------------------------------------------------------------------
 // Small helpers
 // ------------------------------------------------------------------------------------------
-
-fn s(v: &str) -> Av {
-    Av::S(v.to_string())
-}
-
-fn n(v: &str) -> Av {
-    Av::N(v.to_string())
-}
-
-fn item(pairs: &[(&str, Av)]) -> Item {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.clone()))
-        .collect()
-}
 
 fn str_of<'a>(item: &'a Item, name: &str) -> &'a str {
     match item.get(name) {
@@ -114,22 +98,6 @@ fn key_of(item: &Item) -> Item {
 
 fn pk_sk(item: &Item) -> (String, String) {
     (str_of(item, "pk").to_owned(), str_of(item, "sk").to_owned())
-}
-
-fn attr(name: &str, t: ScalarAttributeType) -> AttributeDefinition {
-    AttributeDefinition::builder()
-        .attribute_name(name)
-        .attribute_type(t)
-        .build()
-        .unwrap()
-}
-
-fn key(name: &str, t: KeyType) -> KeySchemaElement {
-    KeySchemaElement::builder()
-        .attribute_name(name)
-        .key_type(t)
-        .build()
-        .unwrap()
 }
 
 /// A number as DynamoDB returns it: no trailing zeros after the point.
@@ -212,27 +180,14 @@ async fn put_all(client: &Client, table: &str, items: Vec<Item>) {
     }
 }
 
-/// Creates an on-demand table with string `pk` and a sort key `sk` of type `sk_type`.
-async fn simple_table(client: &Client, name: &str, sk_type: ScalarAttributeType) {
-    client
-        .create_table()
-        .table_name(name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attr("pk", ScalarAttributeType::S))
-        .attribute_definitions(attr("sk", sk_type))
-        .key_schema(key("pk", KeyType::Hash))
-        .key_schema(key("sk", KeyType::Range))
-        .send()
-        .await
-        .unwrap();
-}
-
 // ------------------------------------------------------------------------------------------
 // The catalog
 // ------------------------------------------------------------------------------------------
 
 /// The dataset and the expected answers derived from it.
 struct Catalog {
+    /// The table's (unique) name, set by `load_catalog`.
+    table: String,
     items: Vec<Item>,
 }
 
@@ -332,7 +287,10 @@ impl Catalog {
                 ("price", n(&price)),
             ]));
         }
-        let catalog = Catalog { items };
+        let catalog = Catalog {
+            table: String::new(),
+            items,
+        };
         // Preconditions of exact ordering: index sort keys are unique where compared.
         let mut prices: Vec<(String, String)> = catalog
             .products()
@@ -412,17 +370,18 @@ async fn load_catalog(client: &Client) -> Catalog {
     let keys_only = Projection::builder()
         .projection_type(ProjectionType::KeysOnly)
         .build();
+    let table = unique_name(TABLE);
     client
         .create_table()
-        .table_name(TABLE)
+        .table_name(&table)
         .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attr("pk", ScalarAttributeType::S))
-        .attribute_definitions(attr("sk", ScalarAttributeType::S))
-        .attribute_definitions(attr("category", ScalarAttributeType::S))
-        .attribute_definitions(attr("price", ScalarAttributeType::N))
-        .attribute_definitions(attr("status", ScalarAttributeType::S))
-        .attribute_definitions(attr("createdAt", ScalarAttributeType::S))
-        .attribute_definitions(attr("rating", ScalarAttributeType::N))
+        .attribute_definitions(attr("pk", S))
+        .attribute_definitions(attr("sk", S))
+        .attribute_definitions(attr("category", S))
+        .attribute_definitions(attr("price", N))
+        .attribute_definitions(attr("status", S))
+        .attribute_definitions(attr("createdAt", S))
+        .attribute_definitions(attr("rating", N))
         .key_schema(key("pk", KeyType::Hash))
         .key_schema(key("sk", KeyType::Range))
         .global_secondary_indexes(
@@ -465,33 +424,34 @@ async fn load_catalog(client: &Client) -> Catalog {
         .send()
         .await
         .unwrap();
-    let catalog = Catalog::generate();
-    put_all(client, TABLE, catalog.items.clone()).await;
+    let mut catalog = Catalog::generate();
+    catalog.table = table;
+    put_all(client, &catalog.table, catalog.items.clone()).await;
     catalog
 }
 
-fn query(client: &Client) -> QueryFluentBuilder {
-    client.query().table_name(TABLE)
+fn query(client: &Client, table: &str) -> QueryFluentBuilder {
+    client.query().table_name(table)
 }
 
 /// `pk = :pk` on the base table.
-fn query_partition(client: &Client, pk: &str) -> QueryFluentBuilder {
-    query(client)
+fn query_partition(client: &Client, table: &str, pk: &str) -> QueryFluentBuilder {
+    query(client, table)
         .key_condition_expression("pk = :pk")
         .expression_attribute_values(":pk", s(pk))
 }
 
 /// `category = :c` on ByCategoryPrice.
-fn query_category(client: &Client, category: &str) -> QueryFluentBuilder {
-    query(client)
+fn query_category(client: &Client, table: &str, category: &str) -> QueryFluentBuilder {
+    query(client, table)
         .index_name(BY_CATEGORY)
         .key_condition_expression("category = :c")
         .expression_attribute_values(":c", s(category))
 }
 
 /// `#s = :s` on ByStatusDate.
-fn query_status(client: &Client, status: &str) -> QueryFluentBuilder {
-    query(client)
+fn query_status(client: &Client, table: &str, status: &str) -> QueryFluentBuilder {
+    query(client, table)
         .index_name(BY_STATUS)
         .key_condition_expression("#s = :s")
         .expression_attribute_names("#s", "status")
@@ -517,7 +477,7 @@ async fn get_product_by_id(client: Client) {
     assert_eq!(str_of(&laptop, "sk"), "METADATA");
     let got = client
         .get_item()
-        .table_name(TABLE)
+        .table_name(&catalog.table)
         .key("pk", s("PRODUCT#laptop-001"))
         .key("sk", s("METADATA"))
         .send()
@@ -525,7 +485,7 @@ async fn get_product_by_id(client: Client) {
         .unwrap();
     assert_eq!(got.item(), Some(&laptop));
 
-    let out = query(&client)
+    let out = query(&client, &catalog.table)
         .key_condition_expression("pk = :pk AND sk = :m")
         .expression_attribute_values(":pk", s("PRODUCT#p042"))
         .expression_attribute_values(":m", s("METADATA"))
@@ -537,7 +497,7 @@ async fn get_product_by_id(client: Client) {
     assert_eq!((out.count(), out.scanned_count()), (1, 1));
     assert_eq!(out.last_evaluated_key(), None);
 
-    let missing = query_partition(&client, "PRODUCT#nope")
+    let missing = query_partition(&client, &catalog.table, "PRODUCT#nope")
         .send()
         .await
         .unwrap();
@@ -554,13 +514,16 @@ async fn product_and_reviews_in_one_query(client: Client) {
     for id in ["p005", "p011", "p012", "laptop-001"] {
         let pk = format!("PRODUCT#{id}");
         let expected = catalog.partition(&pk);
-        let out = query_partition(&client, &pk).send().await.unwrap();
+        let out = query_partition(&client, &catalog.table, &pk)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(out.items(), expected.as_slice(), "{pk}");
         assert_eq!(out.count() as usize, expected.len());
         assert_eq!(out.scanned_count() as usize, expected.len());
         assert_eq!(str_of(&out.items()[0], "sk"), "METADATA");
 
-        let reviews = query(&client)
+        let reviews = query(&client, &catalog.table)
             .key_condition_expression("pk = :pk AND begins_with(sk, :r)")
             .expression_attribute_values(":pk", s(&pk))
             .expression_attribute_values(":r", s("REVIEW#"))
@@ -575,7 +538,7 @@ async fn product_and_reviews_in_one_query(client: Client) {
         assert_eq!(units(reviews.consumed_capacity()), 0.5, "{pk}");
         assert_eq!(
             reviews.consumed_capacity().unwrap().table_name(),
-            Some(TABLE)
+            Some(catalog.table.as_str())
         );
     }
     // p005 has 5 reviews, p012 none.
@@ -588,7 +551,7 @@ async fn reviews_newest_first(client: Client) {
     let catalog = load_catalog(&client).await;
     let mut expected: Vec<Item> = catalog.partition("PRODUCT#p005")[1..].to_vec();
     expected.reverse();
-    let base = query(&client)
+    let base = query(&client, &catalog.table)
         .key_condition_expression("pk = :pk AND begins_with(sk, :r)")
         .expression_attribute_values(":pk", s("PRODUCT#p005"))
         .expression_attribute_values(":r", s("REVIEW#"))
@@ -626,7 +589,7 @@ async fn category_listing(client: Client) {
     for category in CATEGORIES {
         let pk = format!("CATEGORY#{category}");
         let expected = catalog.partition(&pk);
-        let got = query_items(query_partition(&client, &pk)).await;
+        let got = query_items(query_partition(&client, &catalog.table, &pk)).await;
         assert_eq!(got, expected, "{pk}");
     }
     let electronics = catalog.partition("CATEGORY#electronics");
@@ -646,7 +609,10 @@ async fn products_in_category_by_price_range(client: Client) {
             expected.len(),
             if category == "electronics" { 18 } else { 16 }
         );
-        let out = query_category(&client, category).send().await.unwrap();
+        let out = query_category(&client, &catalog.table, category)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(out.items(), expected.as_slice(), "{category}");
         assert_eq!(out.count() as usize, expected.len());
         assert_eq!(out.last_evaluated_key(), None);
@@ -658,7 +624,7 @@ async fn products_in_category_by_price_range(client: Client) {
         .filter(|p| (low..=high).contains(&num_of(p, "price")))
         .collect();
     assert!(expected.len() >= 2 && expected.len() < 16);
-    let out = query(&client)
+    let out = query(&client, &catalog.table)
         .index_name(BY_CATEGORY)
         .key_condition_expression("category = :c AND price BETWEEN :lo AND :hi")
         .expression_attribute_values(":c", s("books"))
@@ -672,7 +638,7 @@ async fn products_in_category_by_price_range(client: Client) {
     assert_eq!(out.count() as usize, expected.len());
     // Index reads are charged to the index, not the table.
     let cc = out.consumed_capacity().unwrap();
-    assert_eq!(cc.table_name(), Some(TABLE));
+    assert_eq!(cc.table_name(), Some(catalog.table.as_str()));
     assert_eq!(cc.capacity_units(), Some(0.5));
     assert_eq!(cc.table().and_then(|t| t.capacity_units()), Some(0.0));
     let gsi = cc.global_secondary_indexes().unwrap();
@@ -681,7 +647,7 @@ async fn products_in_category_by_price_range(client: Client) {
 
     // The tutorial's pair: mouse (29.99) before laptop (999.99) among electronics, and the
     // cheapest and dearest electronics by a one-sided condition each way.
-    let cheap = query(&client)
+    let cheap = query(&client, &catalog.table)
         .index_name(BY_CATEGORY)
         .key_condition_expression("category = :c AND price < :p")
         .expression_attribute_values(":c", s("electronics"))
@@ -699,7 +665,7 @@ async fn products_in_category_by_price_range(client: Client) {
         .items()
         .iter()
         .any(|i| str_of(i, "pk") == "PRODUCT#mouse-002"));
-    let dearest = query(&client)
+    let dearest = query(&client, &catalog.table)
         .index_name(BY_CATEGORY)
         .key_condition_expression("category = :c AND price >= :p")
         .expression_attribute_values(":c", s("electronics"))
@@ -718,7 +684,7 @@ async fn items_by_status_sorted_by_date(client: Client) {
     let catalog = load_catalog(&client).await;
     for status in ["active", "discontinued"] {
         let expected = catalog.by_status(status);
-        let got = query_items(query_status(&client, status)).await;
+        let got = query_items(query_status(&client, &catalog.table, status)).await;
         assert_eq!(got, expected, "{status}");
     }
     let active = catalog.by_status("active");
@@ -736,7 +702,7 @@ async fn items_by_status_sorted_by_date(client: Client) {
         .cloned()
         .collect();
     expected.reverse();
-    let out = query(&client)
+    let out = query(&client, &catalog.table)
         .index_name(BY_STATUS)
         .key_condition_expression("#s = :s AND createdAt > :d")
         .expression_attribute_names("#s", "status")
@@ -750,7 +716,7 @@ async fn items_by_status_sorted_by_date(client: Client) {
     assert_eq!(str_of(&out.items()[0], "pk"), "PRODUCT#mouse-002");
     assert_eq!(str_of(&out.items()[1], "pk"), "PRODUCT#laptop-001");
     // The three most recent.
-    let top = query_status(&client, "active")
+    let top = query_status(&client, &catalog.table, "active")
         .scan_index_forward(false)
         .limit(3)
         .send()
@@ -766,7 +732,11 @@ async fn index_pagination_carries_index_keys(client: Client) {
     let catalog = load_catalog(&client).await;
     let expected = catalog.by_category("books");
     assert_eq!(expected.len(), 16);
-    let pages = query_pages(query_category(&client, "books").limit(4), None).await;
+    let pages = query_pages(
+        query_category(&client, &catalog.table, "books").limit(4),
+        None,
+    )
+    .await;
     assert_eq!(pages.len(), 5);
     for (i, page) in pages.iter().enumerate() {
         if i < 4 {
@@ -785,7 +755,11 @@ async fn index_pagination_carries_index_keys(client: Client) {
     // The INCLUDE index: keys pk, sk, status, createdAt.
     let expected = catalog.by_status("discontinued");
     assert_eq!(expected.len(), 20);
-    let pages = query_pages(query_status(&client, "discontinued").limit(7), None).await;
+    let pages = query_pages(
+        query_status(&client, &catalog.table, "discontinued").limit(7),
+        None,
+    )
+    .await;
     let got: Vec<Item> = pages.iter().flat_map(|p| p.items().to_vec()).collect();
     assert_eq!(got, expected);
     assert_eq!(pages.len(), 3);
@@ -798,7 +772,7 @@ async fn index_pagination_carries_index_keys(client: Client) {
     // The local index: keys pk, sk, rating.
     let expected = catalog.by_rating("PRODUCT#p005");
     assert_eq!(expected.len(), 5);
-    let base = query(&client)
+    let base = query(&client, &catalog.table)
         .index_name(BY_RATING)
         .key_condition_expression("pk = :pk")
         .expression_attribute_values(":pk", s("PRODUCT#p005"))
@@ -816,14 +790,14 @@ async fn base_table_paging_boundaries(client: Client) {
     let catalog = load_catalog(&client).await;
     let expected = catalog.partition("PRODUCT#p005");
     assert_eq!(expected.len(), 6);
-    let exact = query_partition(&client, "PRODUCT#p005")
+    let exact = query_partition(&client, &catalog.table, "PRODUCT#p005")
         .limit(6)
         .send()
         .await
         .unwrap();
     assert_eq!(exact.items(), expected.as_slice());
     assert_eq!(exact.last_evaluated_key(), Some(&key_of(&expected[5])));
-    let after = query_partition(&client, "PRODUCT#p005")
+    let after = query_partition(&client, &catalog.table, "PRODUCT#p005")
         .set_exclusive_start_key(exact.last_evaluated_key().cloned())
         .send()
         .await
@@ -832,7 +806,7 @@ async fn base_table_paging_boundaries(client: Client) {
     assert_eq!((after.count(), after.scanned_count()), (0, 0));
     assert_eq!(after.last_evaluated_key(), None);
 
-    let roomy = query_partition(&client, "PRODUCT#p005")
+    let roomy = query_partition(&client, &catalog.table, "PRODUCT#p005")
         .limit(7)
         .send()
         .await
@@ -840,7 +814,11 @@ async fn base_table_paging_boundaries(client: Client) {
     assert_eq!(roomy.items(), expected.as_slice());
     assert_eq!(roomy.last_evaluated_key(), None);
 
-    let pages = query_pages(query_partition(&client, "PRODUCT#p005").limit(4), None).await;
+    let pages = query_pages(
+        query_partition(&client, &catalog.table, "PRODUCT#p005").limit(4),
+        None,
+    )
+    .await;
     assert_eq!(pages.len(), 2);
     assert_eq!(pages[0].items(), &expected[..4]);
     assert_eq!(pages[0].last_evaluated_key(), Some(&key_of(&expected[3])));
@@ -848,13 +826,17 @@ async fn base_table_paging_boundaries(client: Client) {
     assert_eq!(pages[1].last_evaluated_key(), None);
 
     // Limit 1 walks the partition one item per page, plus the empty page.
-    let pages = query_pages(query_partition(&client, "PRODUCT#p005").limit(1), None).await;
+    let pages = query_pages(
+        query_partition(&client, &catalog.table, "PRODUCT#p005").limit(1),
+        None,
+    )
+    .await;
     assert_eq!(pages.len(), 7);
     let got: Vec<Item> = pages.iter().flat_map(|p| p.items().to_vec()).collect();
     assert_eq!(got, expected);
 
     // An ExclusiveStartKey that names no item starts right after its position.
-    let mid = query_partition(&client, "PRODUCT#p005")
+    let mid = query_partition(&client, &catalog.table, "PRODUCT#p005")
         .exclusive_start_key("pk", s("PRODUCT#p005"))
         .exclusive_start_key("sk", s("REVIEW#2026-05-05"))
         .send()
@@ -875,7 +857,7 @@ async fn reverse_paging(client: Client) {
     let mut expected = catalog.partition("PRODUCT#p005");
     expected.reverse();
     let pages = query_pages(
-        query_partition(&client, "PRODUCT#p005")
+        query_partition(&client, &catalog.table, "PRODUCT#p005")
             .scan_index_forward(false)
             .limit(4),
         None,
@@ -889,7 +871,7 @@ async fn reverse_paging(client: Client) {
     assert_eq!(str_of(&pages[1].items()[1], "sk"), "METADATA");
 
     // Starting below a given review, going down.
-    let below = query_partition(&client, "PRODUCT#p005")
+    let below = query_partition(&client, &catalog.table, "PRODUCT#p005")
         .scan_index_forward(false)
         .set_exclusive_start_key(Some(key_of(&expected[1])))
         .limit(2)
@@ -901,7 +883,7 @@ async fn reverse_paging(client: Client) {
     let mut by_rating = catalog.by_rating("PRODUCT#p005");
     by_rating.reverse();
     let pages = query_pages(
-        query(&client)
+        query(&client, &catalog.table)
             .index_name(BY_RATING)
             .key_condition_expression("pk = :pk AND rating <= :r")
             .expression_attribute_values(":pk", s("PRODUCT#p005"))
@@ -927,7 +909,8 @@ async fn reverse_paging(client: Client) {
 /// = 12,000 bytes = 3 units of 4 KB, charged once per request: 1.5 eventually consistent,
 /// 3 strongly consistent, whatever the filter, the projection or Select.
 async fn filter_reads_everything_it_scans(client: Client) {
-    simple_table(&client, "Bulk", ScalarAttributeType::S).await;
+    let bulk = unique_name("Bulk");
+    on_demand_table(&client, &bulk, &[("pk", S), ("sk", S)]).await;
     let items: Vec<Item> = (1..=12)
         .map(|i| {
             item(&[
@@ -938,10 +921,10 @@ async fn filter_reads_everything_it_scans(client: Client) {
             ])
         })
         .collect();
-    put_all(&client, "Bulk", items.clone()).await;
+    put_all(&client, &bulk, items.clone()).await;
     let base = client
         .query()
-        .table_name("Bulk")
+        .table_name(&bulk)
         .key_condition_expression("pk = :pk")
         .expression_attribute_values(":pk", s("BULK#001"))
         .return_consumed_capacity(ReturnConsumedCapacity::Total);
@@ -1000,7 +983,7 @@ async fn filter_reads_everything_it_scans(client: Client) {
     // A Scan is charged the same way.
     let scan = client
         .scan()
-        .table_name("Bulk")
+        .table_name(&bulk)
         .filter_expression("tag = :a")
         .expression_attribute_values(":a", s("a"))
         .return_consumed_capacity(ReturnConsumedCapacity::Total)
@@ -1018,7 +1001,7 @@ async fn filter_reads_everything_it_scans(client: Client) {
         .filter(|i| i.contains_key("rating") && num_of(i, "rating") >= 4.0)
         .cloned()
         .collect();
-    let out = query_partition(&client, "PRODUCT#p005")
+    let out = query_partition(&client, &catalog.table, "PRODUCT#p005")
         .filter_expression("rating >= :r")
         .expression_attribute_values(":r", n("4"))
         .send()
@@ -1034,7 +1017,7 @@ async fn filter_reads_everything_it_scans(client: Client) {
 /// and with paging.
 async fn select_count(client: Client) {
     let catalog = load_catalog(&client).await;
-    let out = query_partition(&client, "CATEGORY#books")
+    let out = query_partition(&client, &catalog.table, "CATEGORY#books")
         .select(Select::Count)
         .send()
         .await
@@ -1042,7 +1025,7 @@ async fn select_count(client: Client) {
     assert!(out.items().is_empty());
     assert_eq!((out.count(), out.scanned_count()), (16, 16));
 
-    let out = query_category(&client, "kitchen")
+    let out = query_category(&client, &catalog.table, "kitchen")
         .select(Select::Count)
         .filter_expression("stock > :z")
         .expression_attribute_values(":z", n("100"))
@@ -1059,7 +1042,7 @@ async fn select_count(client: Client) {
     assert_eq!(out.scanned_count(), 16);
 
     let pages = query_pages(
-        query_partition(&client, "CATEGORY#books")
+        query_partition(&client, &catalog.table, "CATEGORY#books")
             .select(Select::Count)
             .limit(10),
         None,
@@ -1079,7 +1062,7 @@ async fn select_count(client: Client) {
 
     let scan = client
         .scan()
-        .table_name(TABLE)
+        .table_name(&catalog.table)
         .select(Select::Count)
         .send()
         .await
@@ -1094,7 +1077,7 @@ async fn select_count(client: Client) {
 /// the table and on an index.
 async fn projection_expression(client: Client) {
     let catalog = load_catalog(&client).await;
-    let out = query_partition(&client, "PRODUCT#p005")
+    let out = query_partition(&client, &catalog.table, "PRODUCT#p005")
         .projection_expression("sk, #n, rating")
         .expression_attribute_names("#n", "name")
         .send()
@@ -1109,7 +1092,7 @@ async fn projection_expression(client: Client) {
     assert_eq!(out.items()[0].len(), 2); // the product: sk and name
     assert_eq!(out.items()[1].len(), 2); // a review: sk and rating
 
-    let out = query_category(&client, "toys")
+    let out = query_category(&client, &catalog.table, "toys")
         .projection_expression("#n, price")
         .expression_attribute_names("#n", "name")
         .send()
@@ -1122,7 +1105,7 @@ async fn projection_expression(client: Client) {
         .collect();
     assert_eq!(out.items(), expected.as_slice());
 
-    let out = query_status(&client, "active")
+    let out = query_status(&client, &catalog.table, "active")
         .projection_expression("pk, price")
         .limit(3)
         .send()
@@ -1139,7 +1122,7 @@ async fn projection_expression(client: Client) {
 /// the rest from the table when asked for all attributes; a global index cannot.
 async fn keys_only_and_include_projections(client: Client) {
     let catalog = load_catalog(&client).await;
-    let base = query(&client)
+    let base = query(&client, &catalog.table)
         .index_name(BY_RATING)
         .key_condition_expression("pk = :pk")
         .expression_attribute_values(":pk", s("PRODUCT#p011"));
@@ -1172,7 +1155,10 @@ async fn keys_only_and_include_projections(client: Client) {
     assert_eq!(full.items(), reviews.as_slice());
 
     // INCLUDE: keys + name + price.
-    let out = query_status(&client, "discontinued").send().await.unwrap();
+    let out = query_status(&client, &catalog.table, "discontinued")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(out.items(), catalog.by_status("discontinued").as_slice());
     assert!(out
         .items()
@@ -1180,7 +1166,7 @@ async fn keys_only_and_include_projections(client: Client) {
         .all(|i| !i.contains_key("stock") && !i.contains_key("description")));
 
     // A global index that does not project everything cannot return all attributes.
-    let err = query_status(&client, "active")
+    let err = query_status(&client, &catalog.table, "active")
         .select(Select::AllAttributes)
         .send()
         .await
@@ -1229,9 +1215,10 @@ async fn sparse_indexes(client: Client) {
     let catalog = load_catalog(&client).await;
     let scan_keys = |index: &'static str| {
         let client = client.clone();
+        let table = catalog.table.clone();
         async move {
             let pages =
-                scan_pages(client.scan().table_name(TABLE).index_name(index).limit(25)).await;
+                scan_pages(client.scan().table_name(&table).index_name(index).limit(25)).await;
             let mut keys: Vec<(String, String)> = pages
                 .iter()
                 .flat_map(|p| p.items().iter().map(pk_sk))
@@ -1266,18 +1253,24 @@ async fn sparse_indexes(client: Client) {
     assert_eq!(scan_keys(BY_RATING).await, reviews);
 
     // A draft product (p003: no status) is in the category index but not the status index.
-    let drafts = query_status(&client, "draft").send().await.unwrap();
+    let drafts = query_status(&client, &catalog.table, "draft")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(drafts.count(), 0);
     let p003 = catalog.partition("PRODUCT#p003")[0].clone();
     assert!(!p003.contains_key("status"));
-    let garden = query_category(&client, "garden").send().await.unwrap();
+    let garden = query_category(&client, &catalog.table, "garden")
+        .send()
+        .await
+        .unwrap();
     assert!(garden.items().contains(&p003));
 
     // Removing the index key attribute takes the item out of the index, setting it puts
     // it back.
     client
         .update_item()
-        .table_name(TABLE)
+        .table_name(&catalog.table)
         .key("pk", s("PRODUCT#p000"))
         .key("sk", s("METADATA"))
         .update_expression("REMOVE #s")
@@ -1285,12 +1278,12 @@ async fn sparse_indexes(client: Client) {
         .send()
         .await
         .unwrap();
-    let active = query_items(query_status(&client, "active")).await;
+    let active = query_items(query_status(&client, &catalog.table, "active")).await;
     assert_eq!(active.len(), 41);
     assert!(!active.iter().any(|i| str_of(i, "pk") == "PRODUCT#p000"));
     client
         .update_item()
-        .table_name(TABLE)
+        .table_name(&catalog.table)
         .key("pk", s("PRODUCT#p003"))
         .key("sk", s("METADATA"))
         .update_expression("SET #s = :s")
@@ -1299,7 +1292,7 @@ async fn sparse_indexes(client: Client) {
         .send()
         .await
         .unwrap();
-    let active = query_items(query_status(&client, "active")).await;
+    let active = query_items(query_status(&client, &catalog.table, "active")).await;
     assert_eq!(active.len(), 42);
     assert!(active.iter().any(|i| str_of(i, "pk") == "PRODUCT#p003"));
 }
@@ -1307,12 +1300,12 @@ async fn sparse_indexes(client: Client) {
 /// GSIs support eventually consistent reads only; LSIs allow strongly consistent ones, at
 /// twice the units.
 async fn consistent_read_rejected_on_global_index(client: Client) {
-    let _catalog = load_catalog(&client).await;
+    let catalog = load_catalog(&client).await;
     let expected = (
         "ValidationException".to_string(),
         "Consistent reads are not supported on global secondary indexes".to_string(),
     );
-    let err = query_category(&client, "books")
+    let err = query_category(&client, &catalog.table, "books")
         .consistent_read(true)
         .send()
         .await
@@ -1320,7 +1313,7 @@ async fn consistent_read_rejected_on_global_index(client: Client) {
     assert_eq!(error_of(&err), expected);
     let err = client
         .scan()
-        .table_name(TABLE)
+        .table_name(&catalog.table)
         .index_name(BY_STATUS)
         .consistent_read(true)
         .send()
@@ -1328,14 +1321,14 @@ async fn consistent_read_rejected_on_global_index(client: Client) {
         .unwrap_err();
     assert_eq!(error_of(&err), expected);
     // ConsistentRead=false is fine.
-    let ok = query_category(&client, "books")
+    let ok = query_category(&client, &catalog.table, "books")
         .consistent_read(false)
         .send()
         .await
         .unwrap();
     assert_eq!(ok.count(), 16);
 
-    let base = query(&client)
+    let base = query(&client, &catalog.table)
         .index_name(BY_RATING)
         .key_condition_expression("pk = :pk")
         .expression_attribute_values(":pk", s("PRODUCT#p005"))
@@ -1348,7 +1341,7 @@ async fn consistent_read_rejected_on_global_index(client: Client) {
     assert_eq!(units(strong.consumed_capacity()), 1.0);
 
     // On the base table too.
-    let strong = query_partition(&client, "PRODUCT#p005")
+    let strong = query_partition(&client, &catalog.table, "PRODUCT#p005")
         .consistent_read(true)
         .return_consumed_capacity(ReturnConsumedCapacity::Total)
         .send()
@@ -1366,7 +1359,7 @@ async fn scan_with_filter(client: Client) {
     assert_eq!(total, 361);
     let out = client
         .scan()
-        .table_name(TABLE)
+        .table_name(&catalog.table)
         .filter_expression("sk = :m")
         .expression_attribute_values(":m", s("METADATA"))
         .send()
@@ -1386,7 +1379,7 @@ async fn scan_with_filter(client: Client) {
     let pages = scan_pages(
         client
             .scan()
-            .table_name(TABLE)
+            .table_name(&catalog.table)
             .filter_expression("category = :c")
             .expression_attribute_values(":c", s("electronics"))
             .limit(40),
@@ -1416,7 +1409,8 @@ async fn scan_with_filter(client: Client) {
 async fn one_megabyte_pages(client: Client) {
     const ITEM: usize = 100_000;
     const MB: usize = 1_048_576;
-    simple_table(&client, "Pages", ScalarAttributeType::S).await;
+    let pages_table = unique_name("Pages");
+    on_demand_table(&client, &pages_table, &[("pk", S), ("sk", S)]).await;
     let items: Vec<Item> = (1..=25)
         .map(|i| {
             item(&[
@@ -1427,7 +1421,7 @@ async fn one_megabyte_pages(client: Client) {
             ])
         })
         .collect();
-    put_all(&client, "Pages", items.clone()).await;
+    put_all(&client, &pages_table, items.clone()).await;
 
     let check = |counts: &[(usize, bool)], what: &str| {
         for (i, &(count, has_lek)) in counts.iter().enumerate() {
@@ -1448,7 +1442,7 @@ async fn one_megabyte_pages(client: Client) {
         let pages = query_pages(
             client
                 .query()
-                .table_name("Pages")
+                .table_name(&pages_table)
                 .key_condition_expression("pk = :pk")
                 .expression_attribute_values(":pk", s("PAGES"))
                 .scan_index_forward(forward)
@@ -1482,7 +1476,7 @@ async fn one_megabyte_pages(client: Client) {
     // what was read.
     let base = client
         .query()
-        .table_name("Pages")
+        .table_name(&pages_table)
         .key_condition_expression("pk = :pk")
         .expression_attribute_values(":pk", s("PAGES"));
     let pages = query_pages(base.clone().limit(20), None).await;
@@ -1504,7 +1498,7 @@ async fn one_megabyte_pages(client: Client) {
     assert!(pages.iter().all(|p| p.count() == 0));
     assert_eq!(scanned.iter().sum::<i32>(), 25);
 
-    let pages = scan_pages(client.scan().table_name("Pages")).await;
+    let pages = scan_pages(client.scan().table_name(&pages_table)).await;
     let counts: Vec<(usize, bool)> = pages
         .iter()
         .map(|p| (p.items().len(), p.last_evaluated_key().is_some()))
@@ -1518,7 +1512,8 @@ async fn one_megabyte_pages(client: Client) {
 
 /// Number sort keys order by value across magnitudes and signs, and come back normalised.
 async fn number_sort_keys_across_magnitudes(client: Client) {
-    simple_table(&client, "Numbers", ScalarAttributeType::N).await;
+    let numbers = unique_name("Numbers");
+    on_demand_table(&client, &numbers, &[("pk", S), ("sk", N)]).await;
     // (as written, as DynamoDB returns it), in ascending order.
     let ordered = [
         ("-1e10", "-10000000000"),
@@ -1537,7 +1532,7 @@ async fn number_sort_keys_across_magnitudes(client: Client) {
     for (written, _) in &shuffled {
         client
             .put_item()
-            .table_name("Numbers")
+            .table_name(&numbers)
             .item("pk", s("n"))
             .item("sk", n(written))
             .send()
@@ -1546,7 +1541,7 @@ async fn number_sort_keys_across_magnitudes(client: Client) {
     }
     let base = client
         .query()
-        .table_name("Numbers")
+        .table_name(&numbers)
         .key_condition_expression("pk = :pk")
         .expression_attribute_values(":pk", s("n"));
     let sks = |items: &[Item]| -> Vec<String> {
@@ -1569,7 +1564,7 @@ async fn number_sort_keys_across_magnitudes(client: Client) {
     let ranged = |cond: &'static str, values: &[(&'static str, &'static str)]| {
         let mut q = client
             .query()
-            .table_name("Numbers")
+            .table_name(&numbers)
             .key_condition_expression(format!("pk = :pk AND {cond}"))
             .expression_attribute_values(":pk", s("n"));
         for (k, v) in values {
@@ -1621,7 +1616,8 @@ async fn number_sort_keys_across_magnitudes(client: Client) {
 
 /// Binary sort keys order as unsigned bytes; begins_with matches byte prefixes.
 async fn binary_sort_keys_begins_with(client: Client) {
-    simple_table(&client, "Blobs", ScalarAttributeType::B).await;
+    let blobs = unique_name("Blobs");
+    on_demand_table(&client, &blobs, &[("pk", S), ("sk", B)]).await;
     let ordered: Vec<Vec<u8>> = vec![
         vec![0x00],
         vec![0x00, 0x01],
@@ -1638,7 +1634,7 @@ async fn binary_sort_keys_begins_with(client: Client) {
     for (i, bytes) in ordered.iter().enumerate().rev() {
         client
             .put_item()
-            .table_name("Blobs")
+            .table_name(&blobs)
             .item("pk", s("b"))
             .item("sk", Av::B(Blob::new(bytes.clone())))
             .item("i", n(&i.to_string()))
@@ -1657,7 +1653,7 @@ async fn binary_sort_keys_begins_with(client: Client) {
     };
     let all = client
         .query()
-        .table_name("Blobs")
+        .table_name(&blobs)
         .key_condition_expression("pk = :pk")
         .expression_attribute_values(":pk", s("b"))
         .send()
@@ -1667,10 +1663,11 @@ async fn binary_sort_keys_begins_with(client: Client) {
 
     let prefixed = |prefix: Vec<u8>, forward: bool| {
         let client = client.clone();
+        let blobs = blobs.clone();
         async move {
             let out = client
                 .query()
-                .table_name("Blobs")
+                .table_name(&blobs)
                 .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
                 .expression_attribute_values(":pk", s("b"))
                 .expression_attribute_values(":p", Av::B(Blob::new(prefix)))
@@ -1703,7 +1700,7 @@ async fn binary_sort_keys_begins_with(client: Client) {
 
     let above = client
         .query()
-        .table_name("Blobs")
+        .table_name(&blobs)
         .key_condition_expression("pk = :pk AND sk > :b")
         .expression_attribute_values(":pk", s("b"))
         .expression_attribute_values(":b", Av::B(Blob::new(vec![0x7f])))
@@ -1723,9 +1720,9 @@ async fn index_added_later_covers_existing_items(client: Client) {
     let catalog = load_catalog(&client).await;
     client
         .update_table()
-        .table_name(TABLE)
-        .attribute_definitions(attr("userId", ScalarAttributeType::S))
-        .attribute_definitions(attr("createdAt", ScalarAttributeType::S))
+        .table_name(&catalog.table)
+        .attribute_definitions(attr("userId", S))
+        .attribute_definitions(attr("createdAt", S))
         .global_secondary_index_updates(
             GlobalSecondaryIndexUpdate::builder()
                 .create(
@@ -1747,30 +1744,7 @@ async fn index_added_later_covers_existing_items(client: Client) {
         .send()
         .await
         .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        let d = client
-            .describe_table()
-            .table_name(TABLE)
-            .send()
-            .await
-            .unwrap();
-        let status = d
-            .table()
-            .unwrap()
-            .global_secondary_indexes()
-            .iter()
-            .find(|g| g.index_name() == Some("ByUser"))
-            .and_then(|g| g.index_status().cloned());
-        if status == Some(IndexStatus::Active) {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "ByUser not ACTIVE after 30 s: {status:?}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    wait::gsi_active(&client, &catalog.table, "ByUser", Duration::from_secs(30)).await;
     let reviews_of = |user: &str| -> Vec<Item> {
         let mut items: Vec<Item> = catalog
             .items
@@ -1783,7 +1757,7 @@ async fn index_added_later_covers_existing_items(client: Client) {
         items
     };
     let by_user = |user: &str| {
-        query(&client)
+        query(&client, &catalog.table)
             .index_name("ByUser")
             .key_condition_expression("userId = :u")
             .expression_attribute_values(":u", s(user))
@@ -1798,7 +1772,7 @@ async fn index_added_later_covers_existing_items(client: Client) {
     let everyone = scan_pages(
         client
             .scan()
-            .table_name(TABLE)
+            .table_name(&catalog.table)
             .index_name("ByUser")
             .limit(50),
     )
@@ -1809,7 +1783,7 @@ async fn index_added_later_covers_existing_items(client: Client) {
     // Later writes maintain it.
     client
         .put_item()
-        .table_name(TABLE)
+        .table_name(&catalog.table)
         .item("pk", s("PRODUCT#mouse-002"))
         .item("sk", s("REVIEW#2026-06-01#user-001"))
         .item("rating", n("4"))

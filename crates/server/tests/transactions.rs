@@ -13,18 +13,16 @@
 mod common;
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue as Av, BillingMode, ConditionCheck, Delete, Get,
-    KeySchemaElement, KeyType, Put, ReturnConsumedCapacity, ReturnValuesOnConditionCheckFailure,
-    ScalarAttributeType, TransactGetItem, TransactWriteItem, Update,
+    AttributeValue as Av, ConditionCheck, Delete, Get, Put, ReturnConsumedCapacity,
+    ReturnValuesOnConditionCheckFailure, TransactGetItem, TransactWriteItem, Update,
 };
-use aws_sdk_dynamodb::Client;
-use common::{error_of, TestServer};
+use common::schema::{on_demand_table, N, S};
+use common::values::get_by_pk;
+use common::{error_of, n, raw, s, unique_name, validation, Tables, TestServer, VALIDATION};
 
 on_both_backends!(
     server: write_request_constraints,
@@ -41,57 +39,7 @@ on_both_backends!(
     optimistic_locking_never_loses_a_write,
 );
 
-const VALIDATION: &str = "ValidationException";
 const CANCELED: &str = "TransactionCanceledException";
-
-fn s(v: &str) -> Av {
-    Av::S(v.to_string())
-}
-
-fn n(v: &str) -> Av {
-    Av::N(v.to_string())
-}
-
-fn validation(message: &str) -> (String, String) {
-    (VALIDATION.to_string(), message.to_string())
-}
-
-async fn create(client: &Client, name: &str, key_type: ScalarAttributeType) {
-    client
-        .create_table()
-        .table_name(name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(key_type)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-}
-
-async fn get(client: &Client, table: &str, pk: Av) -> Option<HashMap<String, Av>> {
-    client
-        .get_item()
-        .table_name(table)
-        .key("pk", pk)
-        .consistent_read(true)
-        .send()
-        .await
-        .unwrap()
-        .item()
-        .cloned()
-}
 
 fn put(table: &str, item: &[(&str, Av)]) -> TransactWriteItem {
     let mut p = Put::builder().table_name(table);
@@ -187,52 +135,17 @@ fn codes(reasons: &[aws_sdk_dynamodb::types::CancellationReason]) -> Vec<&str> {
     reasons.iter().map(|r| r.code().unwrap_or("?")).collect()
 }
 
-/// Raw JSON request for what SDKs cannot express; returns the status and parsed body.
-fn raw(server: &TestServer, operation: &str, body: &str) -> (u16, serde_json::Value) {
-    let mut stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
-    let request = format!(
-        "POST / HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\nContent-Length: {}\r\n\
-         Authorization: AWS4-HMAC-SHA256 Credential=AKID/20261121/us-east-1/dynamodb/aws4_request, \
-         SignedHeaders=host;x-amz-date;x-amz-target, Signature=0123abcd\r\n\
-         X-Amz-Date: 20261121T000000Z\r\nX-Amz-Target: DynamoDB_20120810.{operation}\r\n\
-         Content-Type: application/x-amz-json-1.0\r\n\r\n{body}",
-        server.port,
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut reply = Vec::new();
-    stream.read_to_end(&mut reply).unwrap();
-    let split = reply.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
-    let head = String::from_utf8_lossy(&reply[..split]).to_string();
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    (status, serde_json::from_slice(&reply[split + 4..]).unwrap())
-}
-
-/// The error type and message of a raw error answer (`message`, or `Message` for the
-/// transaction errors).
-fn raw_error(reply: &(u16, serde_json::Value)) -> (String, String) {
-    assert_eq!(reply.0, 400, "{:?}", reply.1);
-    let kind = reply.1["__type"].as_str().unwrap();
-    let message = reply.1["message"]
-        .as_str()
-        .or_else(|| reply.1["Message"].as_str())
-        .unwrap();
-    (
-        kind.rsplit('#').next().unwrap().to_string(),
-        message.to_string(),
-    )
-}
-
 // -------------------------------------------------------------------------------------------
 // Validation
 
 async fn write_request_constraints(server: &TestServer) {
     let client = server.client();
-    create(&client, "twr", ScalarAttributeType::S).await;
+    let t = Tables::new(&["twr"]);
+    on_demand_table(&client, &t["twr"], &[("pk", S)]).await;
 
-    let reply = raw(server, "TransactWriteItems", "{}");
+    let reply = raw::call(server, "TransactWriteItems", "{}");
     assert_eq!(
-        raw_error(&reply),
+        raw::error(&reply),
         validation(
             "1 validation error detected: Value null at 'transactItems' failed to satisfy \
              constraint: Member must not be null"
@@ -255,7 +168,7 @@ async fn write_request_constraints(server: &TestServer) {
 
     // 101 actions: the list is printed the way DynamoDB's Java validator prints it.
     let many: Vec<TransactWriteItem> = (0..101)
-        .map(|i| put("twr", &[("pk", s(&format!("k{i}")))]))
+        .map(|i| put(&t["twr"], &[("pk", s(&format!("k{i}")))]))
         .collect();
     let err = client
         .transact_write_items()
@@ -282,16 +195,16 @@ async fn write_request_constraints(server: &TestServer) {
     assert_eq!(message.matches("TransactWriteItem@").count(), 101);
 
     // Required members of each action, in the model's order, all in one message.
-    let reply = raw(
+    let reply = raw::call(
         server,
         "TransactWriteItems",
-        r#"{"TransactItems":[{"Put":{}},{"ConditionCheck":{"TableName":"twr","Key":{"pk":{"S":"a"}}}},
-            {"Update":{"TableName":"twr"}},{"Delete":{"Key":{"pk":{"S":"a"}},
+        &t.fill(r#"{"TransactItems":[{"Put":{}},{"ConditionCheck":{"TableName":"$twr","Key":{"pk":{"S":"a"}}}},
+            {"Update":{"TableName":"$twr"}},{"Delete":{"Key":{"pk":{"S":"a"}},
             "ReturnValuesOnConditionCheckFailure":"ALL_NEW"}}],
-            "ReturnConsumedCapacity":"ALL","ClientRequestToken":""}"#,
+            "ReturnConsumedCapacity":"ALL","ClientRequestToken":""}"#),
     );
     assert_eq!(
-        raw_error(&reply),
+        raw::error(&reply),
         validation(
             "9 validation errors detected: \
              Value null at 'transactItems.1.member.put.item' failed to satisfy constraint: \
@@ -318,7 +231,7 @@ async fn write_request_constraints(server: &TestServer) {
 
     let err = client
         .transact_write_items()
-        .transact_items(put("twr", &[("pk", s("a"))]))
+        .transact_items(put(&t["twr"], &[("pk", s("a"))]))
         .client_request_token("x".repeat(37))
         .send()
         .await
@@ -346,28 +259,31 @@ async fn write_request_constraints(server: &TestServer) {
         )
     );
     // Nothing was written by any of these.
-    assert_eq!(get(&client, "twr", s("a")).await, None);
-    assert_eq!(get(&client, "twr", s("k0")).await, None);
+    assert_eq!(get_by_pk(&client, &t["twr"], s("a")).await, None);
+    assert_eq!(get_by_pk(&client, &t["twr"], s("k0")).await, None);
 }
 
 async fn write_semantic_validation(server: &TestServer) {
     let client = server.client();
-    create(&client, "tss", ScalarAttributeType::S).await;
-    create(&client, "tnn", ScalarAttributeType::N).await;
+    let tss = unique_name("tss");
+    let tnn = unique_name("tnn");
+    let missing = unique_name("missing");
+    on_demand_table(&client, &tss, &[("pk", S)]).await;
+    on_demand_table(&client, &tnn, &[("pk", N)]).await;
     let one_of = validation("TransactItems can only contain one of Check, Put, Update or Delete");
 
     // Two actions in one entry, or none.
     let both = TransactWriteItem::builder()
         .put(
             Put::builder()
-                .table_name("tss")
+                .table_name(&tss)
                 .item("pk", s("a"))
                 .build()
                 .unwrap(),
         )
         .delete(
             Delete::builder()
-                .table_name("tss")
+                .table_name(&tss)
                 .key("pk", s("b"))
                 .build()
                 .unwrap(),
@@ -380,23 +296,23 @@ async fn write_semantic_validation(server: &TestServer) {
         .await
         .unwrap_err();
     assert_eq!(error_of(&err), one_of);
-    let reply = raw(server, "TransactWriteItems", r#"{"TransactItems":[{}]}"#);
-    assert_eq!(raw_error(&reply), one_of);
+    let reply = raw::call(server, "TransactWriteItems", r#"{"TransactItems":[{}]}"#);
+    assert_eq!(raw::error(&reply), one_of);
 
     // Two actions on one item, whatever their kinds; numbers compare by value.
     let dup = validation("Transaction request cannot include multiple operations on one item");
     let err = client
         .transact_write_items()
-        .transact_items(check("tss", s("a"), "attribute_not_exists(pk)", &[]))
-        .transact_items(put("tss", &[("pk", s("a")), ("x", n("1"))]))
+        .transact_items(check(&tss, s("a"), "attribute_not_exists(pk)", &[]))
+        .transact_items(put(&tss, &[("pk", s("a")), ("x", n("1"))]))
         .send()
         .await
         .unwrap_err();
     assert_eq!(error_of(&err), dup);
     let err = client
         .transact_write_items()
-        .transact_items(put("tnn", &[("pk", n("1"))]))
-        .transact_items(delete("tnn", n("1.0")))
+        .transact_items(put(&tnn, &[("pk", n("1"))]))
+        .transact_items(delete(&tnn, n("1.0")))
         .send()
         .await
         .unwrap_err();
@@ -404,8 +320,8 @@ async fn write_semantic_validation(server: &TestServer) {
     // The same key in two tables is two items.
     client
         .transact_write_items()
-        .transact_items(put("tss", &[("pk", s("1"))]))
-        .transact_items(put("tnn", &[("pk", n("1"))]))
+        .transact_items(put(&tss, &[("pk", s("1"))]))
+        .transact_items(put(&tnn, &[("pk", n("1"))]))
         .send()
         .await
         .unwrap();
@@ -414,7 +330,7 @@ async fn write_semantic_validation(server: &TestServer) {
     let err = client
         .transact_write_items()
         .transact_items(update(
-            "tss",
+            &tss,
             s("b"),
             "SET v = :v",
             None,
@@ -431,8 +347,8 @@ async fn write_semantic_validation(server: &TestServer) {
     );
     let err = client
         .transact_write_items()
-        .transact_items(update("tss", s("b"), "SET v = :v", None, &[(":v", n("1"))]))
-        .transact_items(check("tss", s("c"), "v = :v", &[]))
+        .transact_items(update(&tss, s("b"), "SET v = :v", None, &[(":v", n("1"))]))
+        .transact_items(check(&tss, s("c"), "v = :v", &[]))
         .send()
         .await
         .unwrap_err();
@@ -445,7 +361,7 @@ async fn write_semantic_validation(server: &TestServer) {
     );
     let err = client
         .transact_write_items()
-        .transact_items(update("tss", s("b"), "SET", None, &[]))
+        .transact_items(update(&tss, s("b"), "SET", None, &[]))
         .send()
         .await
         .unwrap_err();
@@ -457,7 +373,7 @@ async fn write_semantic_validation(server: &TestServer) {
     // An invalid attribute value.
     let err = client
         .transact_write_items()
-        .transact_items(put("tss", &[("pk", s("e")), ("set", Av::Ss(vec![]))]))
+        .transact_items(put(&tss, &[("pk", s("e")), ("set", Av::Ss(vec![]))]))
         .send()
         .await
         .unwrap_err();
@@ -470,7 +386,7 @@ async fn write_semantic_validation(server: &TestServer) {
     let big = "x".repeat(390 * 1024);
     let mut req = client.transact_write_items();
     for i in 0..11 {
-        req = req.transact_items(put("tss", &[("pk", s(&format!("big{i}"))), ("d", s(&big))]));
+        req = req.transact_items(put(&tss, &[("pk", s(&format!("big{i}"))), ("d", s(&big))]));
     }
     let err = req.send().await.unwrap_err();
     assert_eq!(
@@ -481,8 +397,8 @@ async fn write_semantic_validation(server: &TestServer) {
     // The engine's checks: missing table, key schema.
     let err = client
         .transact_write_items()
-        .transact_items(put("tss", &[("pk", s("f"))]))
-        .transact_items(put("missing", &[("pk", s("f"))]))
+        .transact_items(put(&tss, &[("pk", s("f"))]))
+        .transact_items(put(&missing, &[("pk", s("f"))]))
         .send()
         .await
         .unwrap_err();
@@ -495,28 +411,30 @@ async fn write_semantic_validation(server: &TestServer) {
     );
     let err = client
         .transact_write_items()
-        .transact_items(delete("tss", n("1")))
+        .transact_items(delete(&tss, n("1")))
         .send()
         .await
         .unwrap_err();
     let (kind, _) = error_of(&err);
     assert!(kind == VALIDATION || kind == CANCELED, "{err:?}");
     for pk in ["a", "b", "c", "e", "f", "big0"] {
-        assert_eq!(get(&client, "tss", s(pk)).await, None, "{pk}");
+        assert_eq!(get_by_pk(&client, &tss, s(pk)).await, None, "{pk}");
     }
 }
 
 async fn get_request_validation(server: &TestServer) {
     let client = server.client();
-    create(&client, "tgt", ScalarAttributeType::S).await;
+    let t = Tables::new(&["tgt"]);
+    let nope = unique_name("nope");
+    on_demand_table(&client, &t["tgt"], &[("pk", S)]).await;
 
-    let reply = raw(
+    let reply = raw::call(
         server,
         "TransactGetItems",
         r#"{"ReturnConsumedCapacity":"SOME"}"#,
     );
     assert_eq!(
-        raw_error(&reply),
+        raw::error(&reply),
         validation(
             "2 validation errors detected: Value null at 'transactItems' failed to satisfy \
              constraint: Member must not be null; Value 'SOME' at 'returnConsumedCapacity' \
@@ -524,13 +442,13 @@ async fn get_request_validation(server: &TestServer) {
              TOTAL, NONE]"
         )
     );
-    let reply = raw(
+    let reply = raw::call(
         server,
         "TransactGetItems",
-        r#"{"TransactItems":[{},{"Get":{"TableName":"tgt"}},{"Get":{"Key":{"pk":{"S":"a"}}}}]}"#,
+        &t.fill(r#"{"TransactItems":[{},{"Get":{"TableName":"$tgt"}},{"Get":{"Key":{"pk":{"S":"a"}}}}]}"#),
     );
     assert_eq!(
-        raw_error(&reply),
+        raw::error(&reply),
         validation(
             "3 validation errors detected: Value null at 'transactItems.1.member.get' failed \
              to satisfy constraint: Member must not be null; Value null at \
@@ -540,7 +458,7 @@ async fn get_request_validation(server: &TestServer) {
         )
     );
     let many: Vec<TransactGetItem> = (0..101)
-        .map(|i| get_of("tgt", s(&format!("k{i}"))))
+        .map(|i| get_of(&t["tgt"], s(&format!("k{i}"))))
         .collect();
     let err = client
         .transact_get_items()
@@ -565,7 +483,7 @@ async fn get_request_validation(server: &TestServer) {
             TransactGetItem::builder()
                 .get(
                     Get::builder()
-                        .table_name("tgt")
+                        .table_name(&t["tgt"])
                         .key("pk", s("a"))
                         .projection_expression("#a")
                         .expression_attribute_names("#a", "a")
@@ -586,8 +504,8 @@ async fn get_request_validation(server: &TestServer) {
     // The engine's checks.
     let err = client
         .transact_get_items()
-        .transact_items(get_of("tgt", s("a")))
-        .transact_items(get_of("nope", s("a")))
+        .transact_items(get_of(&t["tgt"], s("a")))
+        .transact_items(get_of(&nope, s("a")))
         .send()
         .await
         .unwrap_err();
@@ -600,7 +518,7 @@ async fn get_request_validation(server: &TestServer) {
     );
     let err = client
         .transact_get_items()
-        .transact_items(get_of("tgt", n("1")))
+        .transact_items(get_of(&t["tgt"], n("1")))
         .send()
         .await
         .unwrap_err();
@@ -615,11 +533,13 @@ async fn get_request_validation(server: &TestServer) {
 /// action in order, with the old item where ALL_OLD was asked.
 async fn all_or_nothing_with_cancellation_reasons(server: &TestServer) {
     let client = server.client();
-    create(&client, "acid", ScalarAttributeType::S).await;
-    create(&client, "other", ScalarAttributeType::S).await;
+    let acid = unique_name("acid");
+    let other = unique_name("other");
+    on_demand_table(&client, &acid, &[("pk", S)]).await;
+    on_demand_table(&client, &other, &[("pk", S)]).await;
     client
         .put_item()
-        .table_name("acid")
+        .table_name(&acid)
         .item("pk", s("taken"))
         .item("owner", s("alice"))
         .send()
@@ -627,7 +547,7 @@ async fn all_or_nothing_with_cancellation_reasons(server: &TestServer) {
         .unwrap();
     client
         .put_item()
-        .table_name("acid")
+        .table_name(&acid)
         .item("pk", s("counter"))
         .item("n", n("5"))
         .send()
@@ -636,21 +556,21 @@ async fn all_or_nothing_with_cancellation_reasons(server: &TestServer) {
 
     let err = client
         .transact_write_items()
-        .transact_items(put("acid", &[("pk", s("new1"))]))
+        .transact_items(put(&acid, &[("pk", s("new1"))]))
         .transact_items(put_if(
-            "acid",
+            &acid,
             &[("pk", s("taken")), ("owner", s("bob"))],
             "attribute_not_exists(pk)",
             true,
         ))
         .transact_items(update(
-            "acid",
+            &acid,
             s("counter"),
             "ADD n :one",
             None,
             &[(":one", n("1"))],
         ))
-        .transact_items(delete("other", s("x")))
+        .transact_items(delete(&other, s("x")))
         .send()
         .await
         .unwrap_err();
@@ -674,62 +594,57 @@ async fn all_or_nothing_with_cancellation_reasons(server: &TestServer) {
     assert_eq!(old.len(), 2);
 
     // Nothing was written.
-    assert_eq!(get(&client, "acid", s("new1")).await, None);
+    assert_eq!(get_by_pk(&client, &acid, s("new1")).await, None);
     assert_eq!(
-        get(&client, "acid", s("taken")).await.unwrap()["owner"],
+        get_by_pk(&client, &acid, s("taken")).await.unwrap()["owner"],
         s("alice")
     );
     assert_eq!(
-        get(&client, "acid", s("counter")).await.unwrap()["n"],
+        get_by_pk(&client, &acid, s("counter")).await.unwrap()["n"],
         n("5")
     );
 
     // Without ALL_OLD the reason carries no item.
     let err = client
         .transact_write_items()
-        .transact_items(check(
-            "acid",
-            s("counter"),
-            "n > :ten",
-            &[(":ten", n("10"))],
-        ))
-        .transact_items(put("acid", &[("pk", s("new2"))]))
+        .transact_items(check(&acid, s("counter"), "n > :ten", &[(":ten", n("10"))]))
+        .transact_items(put(&acid, &[("pk", s("new2"))]))
         .send()
         .await
         .unwrap_err();
     let reasons = reasons_of(&err);
     assert_eq!(codes(&reasons), ["ConditionalCheckFailed", "None"]);
     assert_eq!(reasons[0].item(), None);
-    assert_eq!(get(&client, "acid", s("new2")).await, None);
+    assert_eq!(get_by_pk(&client, &acid, s("new2")).await, None);
 
     // The same transaction succeeds once the condition holds: all four actions apply.
     client
         .transact_write_items()
-        .transact_items(put("acid", &[("pk", s("new1"))]))
+        .transact_items(put(&acid, &[("pk", s("new1"))]))
         .transact_items(put_if(
-            "acid",
+            &acid,
             &[("pk", s("free")), ("owner", s("bob"))],
             "attribute_not_exists(pk)",
             true,
         ))
         .transact_items(update(
-            "acid",
+            &acid,
             s("counter"),
             "ADD n :one",
             None,
             &[(":one", n("1"))],
         ))
-        .transact_items(delete("other", s("x")))
+        .transact_items(delete(&other, s("x")))
         .send()
         .await
         .unwrap();
-    assert!(get(&client, "acid", s("new1")).await.is_some());
+    assert!(get_by_pk(&client, &acid, s("new1")).await.is_some());
     assert_eq!(
-        get(&client, "acid", s("free")).await.unwrap()["owner"],
+        get_by_pk(&client, &acid, s("free")).await.unwrap()["owner"],
         s("bob")
     );
     assert_eq!(
-        get(&client, "acid", s("counter")).await.unwrap()["n"],
+        get_by_pk(&client, &acid, s("counter")).await.unwrap()["n"],
         n("6")
     );
 }
@@ -737,23 +652,26 @@ async fn all_or_nothing_with_cancellation_reasons(server: &TestServer) {
 /// The JSON DynamoDB sends for a cancellation, member for member.
 async fn cancellation_wire_shape(server: &TestServer) {
     let client = server.client();
-    create(&client, "wire", ScalarAttributeType::S).await;
+    let t = Tables::new(&["wire"]);
+    on_demand_table(&client, &t["wire"], &[("pk", S)]).await;
     client
         .put_item()
-        .table_name("wire")
+        .table_name(&t["wire"])
         .item("pk", s("a"))
         .item("v", n("1"))
         .send()
         .await
         .unwrap();
-    let reply = raw(
+    let reply = raw::call(
         server,
         "TransactWriteItems",
-        r#"{"TransactItems":[
-            {"Put":{"TableName":"wire","Item":{"pk":{"S":"b"}}}},
-            {"ConditionCheck":{"TableName":"wire","Key":{"pk":{"S":"a"}},
+        &t.fill(
+            r#"{"TransactItems":[
+            {"Put":{"TableName":"$wire","Item":{"pk":{"S":"b"}}}},
+            {"ConditionCheck":{"TableName":"$wire","Key":{"pk":{"S":"a"}},
               "ConditionExpression":"v = :two","ExpressionAttributeValues":{":two":{"N":"2"}},
               "ReturnValuesOnConditionCheckFailure":"ALL_OLD"}}]}"#,
+        ),
     );
     assert_eq!(reply.0, 400);
     assert_eq!(
@@ -771,21 +689,23 @@ async fn cancellation_wire_shape(server: &TestServer) {
         })
     );
     // A success answers an empty object when nothing extra was asked for.
-    let reply = raw(
+    let reply = raw::call(
         server,
         "TransactWriteItems",
-        r#"{"TransactItems":[{"Put":{"TableName":"wire","Item":{"pk":{"S":"c"}}}}]}"#,
+        &t.fill(r#"{"TransactItems":[{"Put":{"TableName":"$wire","Item":{"pk":{"S":"c"}}}}]}"#),
     );
     assert_eq!(reply, (200, serde_json::json!({})));
 }
 
 async fn condition_check_put_update_delete(server: &TestServer) {
     let client = server.client();
-    create(&client, "orders", ScalarAttributeType::S).await;
-    create(&client, "stock", ScalarAttributeType::S).await;
+    let orders = unique_name("orders");
+    let stock = unique_name("stock");
+    on_demand_table(&client, &orders, &[("pk", S)]).await;
+    on_demand_table(&client, &stock, &[("pk", S)]).await;
     client
         .put_item()
-        .table_name("stock")
+        .table_name(&stock)
         .item("pk", s("widget"))
         .item("qty", n("3"))
         .item("active", Av::Bool(true))
@@ -794,14 +714,14 @@ async fn condition_check_put_update_delete(server: &TestServer) {
         .unwrap();
     client
         .put_item()
-        .table_name("orders")
+        .table_name(&orders)
         .item("pk", s("stale"))
         .send()
         .await
         .unwrap();
     client
         .put_item()
-        .table_name("orders")
+        .table_name(&orders)
         .item("pk", s("customer"))
         .item("standing", s("ok"))
         .send()
@@ -815,36 +735,36 @@ async fn condition_check_put_update_delete(server: &TestServer) {
         client
             .transact_write_items()
             .transact_items(check(
-                "orders",
+                &orders,
                 s("customer"),
                 "standing = :ok",
                 &[(":ok", s("ok"))],
             ))
             .transact_items(update(
-                "stock",
+                &stock,
                 s("widget"),
                 "SET qty = qty - :one",
                 Some("qty >= :one AND active = :t"),
                 &[(":one", n("1")), (":t", Av::Bool(true))],
             ))
             .transact_items(put_if(
-                "orders",
+                &orders,
                 &[("pk", s(order)), ("what", s("widget"))],
                 "attribute_not_exists(pk)",
                 false,
             ))
-            .transact_items(delete("orders", s("stale")))
+            .transact_items(delete(&orders, s("stale")))
     };
     place("o1").send().await.unwrap();
     assert_eq!(
-        get(&client, "stock", s("widget")).await.unwrap()["qty"],
+        get_by_pk(&client, &stock, s("widget")).await.unwrap()["qty"],
         n("2")
     );
     assert_eq!(
-        get(&client, "orders", s("o1")).await.unwrap()["what"],
+        get_by_pk(&client, &orders, s("o1")).await.unwrap()["what"],
         s("widget")
     );
-    assert_eq!(get(&client, "orders", s("stale")).await, None);
+    assert_eq!(get_by_pk(&client, &orders, s("stale")).await, None);
 
     // Deleting a missing item is fine; the same order twice fails at the Put.
     let err = place("o1").send().await.unwrap_err();
@@ -853,7 +773,7 @@ async fn condition_check_put_update_delete(server: &TestServer) {
         ["None", "None", "ConditionalCheckFailed", "None"]
     );
     assert_eq!(
-        get(&client, "stock", s("widget")).await.unwrap()["qty"],
+        get_by_pk(&client, &stock, s("widget")).await.unwrap()["qty"],
         n("2")
     );
 
@@ -865,16 +785,16 @@ async fn condition_check_put_update_delete(server: &TestServer) {
         codes(&reasons_of(&err)),
         ["None", "ConditionalCheckFailed", "None", "None"]
     );
-    assert_eq!(get(&client, "orders", s("o4")).await, None);
+    assert_eq!(get_by_pk(&client, &orders, s("o4")).await, None);
     assert_eq!(
-        get(&client, "stock", s("widget")).await.unwrap()["qty"],
+        get_by_pk(&client, &stock, s("widget")).await.unwrap()["qty"],
         n("0")
     );
 
     // A customer in bad standing: the ConditionCheck fails, nothing else happens.
     client
         .update_item()
-        .table_name("stock")
+        .table_name(&stock)
         .key("pk", s("widget"))
         .update_expression("SET qty = :ten")
         .expression_attribute_values(":ten", n("10"))
@@ -883,7 +803,7 @@ async fn condition_check_put_update_delete(server: &TestServer) {
         .unwrap();
     client
         .put_item()
-        .table_name("orders")
+        .table_name(&orders)
         .item("pk", s("customer"))
         .item("standing", s("blocked"))
         .send()
@@ -895,14 +815,14 @@ async fn condition_check_put_update_delete(server: &TestServer) {
         ["ConditionalCheckFailed", "None", "None", "None"]
     );
     assert_eq!(
-        get(&client, "stock", s("widget")).await.unwrap()["qty"],
+        get_by_pk(&client, &stock, s("widget")).await.unwrap()["qty"],
         n("10")
     );
-    assert_eq!(get(&client, "orders", s("o5")).await, None);
+    assert_eq!(get_by_pk(&client, &orders, s("o5")).await, None);
 
     // An Update creates a missing item, like UpdateItem; names work per action.
     let named = Update::builder()
-        .table_name("stock")
+        .table_name(&stock)
         .key("pk", s("gadget"))
         .update_expression("SET #q = :five")
         .expression_attribute_names("#q", "qty")
@@ -916,7 +836,7 @@ async fn condition_check_put_update_delete(server: &TestServer) {
         .await
         .unwrap();
     assert_eq!(
-        get(&client, "stock", s("gadget")).await.unwrap(),
+        get_by_pk(&client, &stock, s("gadget")).await.unwrap(),
         HashMap::from([("pk".to_string(), s("gadget")), ("qty".to_string(), n("5"))])
     );
     // A Delete with a condition.
@@ -926,7 +846,7 @@ async fn condition_check_put_update_delete(server: &TestServer) {
             TransactWriteItem::builder()
                 .delete(
                     Delete::builder()
-                        .table_name("stock")
+                        .table_name(&stock)
                         .key("pk", s("gadget"))
                         .condition_expression("qty = :zero")
                         .expression_attribute_values(":zero", n("0"))
@@ -939,16 +859,17 @@ async fn condition_check_put_update_delete(server: &TestServer) {
         .await
         .unwrap_err();
     assert_eq!(codes(&reasons_of(&err)), ["ConditionalCheckFailed"]);
-    assert!(get(&client, "stock", s("gadget")).await.is_some());
+    assert!(get_by_pk(&client, &stock, s("gadget")).await.is_some());
 }
 
 async fn transact_get_items_responses(server: &TestServer) {
     let client = server.client();
-    create(&client, "gaa", ScalarAttributeType::S).await;
-    create(&client, "gbb", ScalarAttributeType::N).await;
+    let t = Tables::new(&["gaa", "gbb"]);
+    on_demand_table(&client, &t["gaa"], &[("pk", S)]).await;
+    on_demand_table(&client, &t["gbb"], &[("pk", N)]).await;
     client
         .put_item()
-        .table_name("gaa")
+        .table_name(&t["gaa"])
         .item("pk", s("a"))
         .item("x", n("1"))
         .item("y", s("why"))
@@ -957,7 +878,7 @@ async fn transact_get_items_responses(server: &TestServer) {
         .unwrap();
     client
         .put_item()
-        .table_name("gbb")
+        .table_name(&t["gbb"])
         .item("pk", n("7"))
         .item("z", Av::Bool(true))
         .send()
@@ -966,7 +887,7 @@ async fn transact_get_items_responses(server: &TestServer) {
     let projected = TransactGetItem::builder()
         .get(
             Get::builder()
-                .table_name("gaa")
+                .table_name(&t["gaa"])
                 .key("pk", s("a"))
                 .projection_expression("#y")
                 .expression_attribute_names("#y", "y")
@@ -976,10 +897,10 @@ async fn transact_get_items_responses(server: &TestServer) {
         .build();
     let out = client
         .transact_get_items()
-        .transact_items(get_of("gbb", n("7")))
-        .transact_items(get_of("gaa", s("missing")))
+        .transact_items(get_of(&t["gbb"], n("7")))
+        .transact_items(get_of(&t["gaa"], s("missing")))
         .transact_items(projected)
-        .transact_items(get_of("gaa", s("a")))
+        .transact_items(get_of(&t["gaa"], s("a")))
         .send()
         .await
         .unwrap();
@@ -1001,11 +922,13 @@ async fn transact_get_items_responses(server: &TestServer) {
     assert!(out.consumed_capacity().is_empty());
 
     // The wire form: `{}` for a missing item.
-    let reply = raw(
+    let reply = raw::call(
         server,
         "TransactGetItems",
-        r#"{"TransactItems":[{"Get":{"TableName":"gaa","Key":{"pk":{"S":"nope"}}}},
-            {"Get":{"TableName":"gbb","Key":{"pk":{"N":"7.0"}}}}]}"#,
+        &t.fill(
+            r#"{"TransactItems":[{"Get":{"TableName":"$gaa","Key":{"pk":{"S":"nope"}}}},
+            {"Get":{"TableName":"$gbb","Key":{"pk":{"N":"7.0"}}}}]}"#,
+        ),
     );
     assert_eq!(
         reply,
@@ -1020,54 +943,62 @@ async fn transact_get_items_responses(server: &TestServer) {
 /// same token with a different request: IdempotentParameterMismatchException.
 async fn idempotent_retries(server: &TestServer) {
     let client = server.client();
-    create(&client, "idem", ScalarAttributeType::S).await;
+    let t = Tables::new(&["idem"]);
+    // ClientRequestTokens are server-wide: unique ones, so that no other test's requests
+    // count as retries of these.
+    let token1 = unique_name("token-1");
+    let token2 = unique_name("token-2");
+    let token3 = unique_name("token-3");
+    on_demand_table(&client, &t["idem"], &[("pk", S)]).await;
     let bump = |token: &str, by: &str| {
         client
             .transact_write_items()
             .client_request_token(token)
             .transact_items(update(
-                "idem",
+                &t["idem"],
                 s("counter"),
                 "ADD n :by",
                 None,
                 &[(":by", n(by))],
             ))
     };
-    bump("token-1", "1").send().await.unwrap();
+    bump(&token1, "1").send().await.unwrap();
     assert_eq!(
-        get(&client, "idem", s("counter")).await.unwrap()["n"],
+        get_by_pk(&client, &t["idem"], s("counter")).await.unwrap()["n"],
         n("1")
     );
-    bump("token-1", "1").send().await.unwrap();
+    bump(&token1, "1").send().await.unwrap();
     assert_eq!(
-        get(&client, "idem", s("counter")).await.unwrap()["n"],
+        get_by_pk(&client, &t["idem"], s("counter")).await.unwrap()["n"],
         n("1")
     );
 
-    let err = bump("token-1", "2").send().await.unwrap_err();
+    let err = bump(&token1, "2").send().await.unwrap_err();
     assert_eq!(error_of(&err).0, "IdempotentParameterMismatchException");
     assert!(matches!(
         err.as_service_error(),
         Some(TransactWriteItemsError::IdempotentParameterMismatchException(_))
     ));
     assert_eq!(
-        get(&client, "idem", s("counter")).await.unwrap()["n"],
+        get_by_pk(&client, &t["idem"], s("counter")).await.unwrap()["n"],
         n("1")
     );
 
     // A new token is a new request; no token at all is never deduplicated (the SDK fills
     // one in, so send the request raw).
-    bump("token-2", "1").send().await.unwrap();
+    bump(&token2, "1").send().await.unwrap();
     assert_eq!(
-        get(&client, "idem", s("counter")).await.unwrap()["n"],
+        get_by_pk(&client, &t["idem"], s("counter")).await.unwrap()["n"],
         n("2")
     );
-    let body = r#"{"TransactItems":[{"Update":{"TableName":"idem","Key":{"pk":{"S":"counter"}},
-        "UpdateExpression":"ADD n :one","ExpressionAttributeValues":{":one":{"N":"1"}}}}]}"#;
-    assert_eq!(raw(server, "TransactWriteItems", body).0, 200);
-    assert_eq!(raw(server, "TransactWriteItems", body).0, 200);
+    let body = &t.fill(
+        r#"{"TransactItems":[{"Update":{"TableName":"$idem","Key":{"pk":{"S":"counter"}},
+        "UpdateExpression":"ADD n :one","ExpressionAttributeValues":{":one":{"N":"1"}}}}]}"#,
+    );
+    assert_eq!(raw::call(server, "TransactWriteItems", body).0, 200);
+    assert_eq!(raw::call(server, "TransactWriteItems", body).0, 200);
     assert_eq!(
-        get(&client, "idem", s("counter")).await.unwrap()["n"],
+        get_by_pk(&client, &t["idem"], s("counter")).await.unwrap()["n"],
         n("4")
     );
 
@@ -1076,9 +1007,9 @@ async fn idempotent_retries(server: &TestServer) {
     let failing = || {
         client
             .transact_write_items()
-            .client_request_token("token-3")
+            .client_request_token(&token3)
             .transact_items(update(
-                "idem",
+                &t["idem"],
                 s("counter"),
                 "ADD n :one",
                 Some("n > :big"),
@@ -1090,7 +1021,7 @@ async fn idempotent_retries(server: &TestServer) {
     let err = failing().send().await.unwrap_err();
     assert_eq!(error_of(&err).0, CANCELED);
     assert_eq!(
-        get(&client, "idem", s("counter")).await.unwrap()["n"],
+        get_by_pk(&client, &t["idem"], s("counter")).await.unwrap()["n"],
         n("4")
     );
 }
@@ -1098,31 +1029,33 @@ async fn idempotent_retries(server: &TestServer) {
 /// Transactions cost twice the units of the single-item operations, per table.
 async fn transactional_capacity_is_doubled(server: &TestServer) {
     let client = server.client();
-    create(&client, "cap", ScalarAttributeType::S).await;
-    create(&client, "cap2", ScalarAttributeType::S).await;
+    let cap = unique_name("cap");
+    let cap2 = unique_name("cap2");
+    on_demand_table(&client, &cap, &[("pk", S)]).await;
+    on_demand_table(&client, &cap2, &[("pk", S)]).await;
     // pk (2) + "k1" (2) + data (4) + 1016 characters = exactly 1 KB: 1 WCU, 2 in a
     // transaction.
     let kb = "x".repeat(1016);
     let out = client
         .transact_write_items()
-        .transact_items(put("cap", &[("pk", s("k1")), ("data", s(&kb))]))
+        .transact_items(put(&cap, &[("pk", s("k1")), ("data", s(&kb))]))
         .return_consumed_capacity(ReturnConsumedCapacity::Total)
         .send()
         .await
         .unwrap();
     let consumed = out.consumed_capacity();
     assert_eq!(consumed.len(), 1);
-    assert_eq!(consumed[0].table_name(), Some("cap"));
+    assert_eq!(consumed[0].table_name(), Some(cap.as_str()));
     assert_eq!(consumed[0].capacity_units(), Some(2.0));
 
     // One byte more is 2 WCU, 4 in a transaction; a second table gets its own entry.
     let out = client
         .transact_write_items()
         .transact_items(put(
-            "cap",
+            &cap,
             &[("pk", s("k2")), ("data", s(&format!("{kb}y")))],
         ))
-        .transact_items(put("cap2", &[("pk", s("k1"))]))
+        .transact_items(put(&cap2, &[("pk", s("k1"))]))
         .return_consumed_capacity(ReturnConsumedCapacity::Total)
         .send()
         .await
@@ -1138,27 +1071,24 @@ async fn transactional_capacity_is_doubled(server: &TestServer) {
         })
         .collect();
     consumed.sort_by(|a, b| a.0.cmp(&b.0));
-    assert_eq!(
-        consumed,
-        [("cap".to_string(), 4.0), ("cap2".to_string(), 2.0)]
-    );
+    assert_eq!(consumed, [(cap.clone(), 4.0), (cap2.clone(), 2.0)]);
 
     // A small item read in a transaction: 2 RCU (a strongly consistent read of up to 4 KB
     // is 1). Nothing is reported without ReturnConsumedCapacity.
     let out = client
         .transact_get_items()
-        .transact_items(get_of("cap2", s("k1")))
+        .transact_items(get_of(&cap2, s("k1")))
         .return_consumed_capacity(ReturnConsumedCapacity::Total)
         .send()
         .await
         .unwrap();
     let consumed = out.consumed_capacity();
     assert_eq!(consumed.len(), 1);
-    assert_eq!(consumed[0].table_name(), Some("cap2"));
+    assert_eq!(consumed[0].table_name(), Some(cap2.as_str()));
     assert_eq!(consumed[0].capacity_units(), Some(2.0));
     let out = client
         .transact_get_items()
-        .transact_items(get_of("cap2", s("k1")))
+        .transact_items(get_of(&cap2, s("k1")))
         .send()
         .await
         .unwrap();
@@ -1169,17 +1099,19 @@ async fn transactional_capacity_is_doubled(server: &TestServer) {
 /// one TransactGetItems must always see the same total.
 async fn transact_get_sees_a_consistent_snapshot(server: &TestServer) {
     let client = server.client();
-    create(&client, "snap", ScalarAttributeType::S).await;
+    let snap = unique_name("snap");
+    on_demand_table(&client, &snap, &[("pk", S)]).await;
     client
         .transact_write_items()
-        .transact_items(put("snap", &[("pk", s("a")), ("v", n("100"))]))
-        .transact_items(put("snap", &[("pk", s("b")), ("v", n("100"))]))
+        .transact_items(put(&snap, &[("pk", s("a")), ("v", n("100"))]))
+        .transact_items(put(&snap, &[("pk", s("b")), ("v", n("100"))]))
         .send()
         .await
         .unwrap();
     let mut tasks = Vec::new();
     for w in 0..2 {
         let client = client.clone();
+        let snap = snap.clone();
         tasks.push(tokio::spawn(async move {
             for i in 0..150 {
                 let (from, to) = if (i + w) % 2 == 0 {
@@ -1191,14 +1123,14 @@ async fn transact_get_sees_a_consistent_snapshot(server: &TestServer) {
                 let sent = client
                     .transact_write_items()
                     .transact_items(update(
-                        "snap",
+                        &snap,
                         s(from),
                         "SET v = v - :amt",
                         None,
                         &[(":amt", amount.clone())],
                     ))
                     .transact_items(update(
-                        "snap",
+                        &snap,
                         s(to),
                         "SET v = v + :amt",
                         None,
@@ -1214,12 +1146,13 @@ async fn transact_get_sees_a_consistent_snapshot(server: &TestServer) {
     }
     for _ in 0..3 {
         let client = client.clone();
+        let snap = snap.clone();
         tasks.push(tokio::spawn(async move {
             for _ in 0..150 {
                 let out = client
                     .transact_get_items()
-                    .transact_items(get_of("snap", s("a")))
-                    .transact_items(get_of("snap", s("b")))
+                    .transact_items(get_of(&snap, s("a")))
+                    .transact_items(get_of(&snap, s("b")))
                     .send()
                     .await
                     .unwrap();
@@ -1260,11 +1193,12 @@ impl Rng {
 async fn bank_transfers_keep_the_total(server: &TestServer) {
     const ACCOUNTS: u64 = 10;
     let client = server.client();
-    create(&client, "bank", ScalarAttributeType::S).await;
+    let bank = unique_name("bank");
+    on_demand_table(&client, &bank, &[("pk", S)]).await;
     let mut seed = client.transact_write_items();
     for a in 0..ACCOUNTS {
         seed = seed.transact_items(put(
-            "bank",
+            &bank,
             &[("pk", s(&format!("acct-{a}"))), ("balance", n("1000"))],
         ));
     }
@@ -1273,6 +1207,7 @@ async fn bank_transfers_keep_the_total(server: &TestServer) {
     let mut tasks = Vec::new();
     for c in 0..8u64 {
         let client = client.clone();
+        let bank = bank.clone();
         tasks.push(tokio::spawn(async move {
             let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (c + 1).wrapping_mul(0xD1B5_4A32_D192_ED03));
             let (mut done, mut refused) = (0u32, 0u32);
@@ -1283,14 +1218,14 @@ async fn bank_transfers_keep_the_total(server: &TestServer) {
                 let sent = client
                     .transact_write_items()
                     .transact_items(update(
-                        "bank",
+                        &bank,
                         s(&format!("acct-{from}")),
                         "SET balance = balance - :amt",
                         Some("balance >= :amt"),
                         &[(":amt", amount.clone())],
                     ))
                     .transact_items(update(
-                        "bank",
+                        &bank,
                         s(&format!("acct-{to}")),
                         "SET balance = balance + :amt",
                         None,
@@ -1320,7 +1255,9 @@ async fn bank_transfers_keep_the_total(server: &TestServer) {
 
     let mut total = 0i64;
     for a in 0..ACCOUNTS {
-        let item = get(&client, "bank", s(&format!("acct-{a}"))).await.unwrap();
+        let item = get_by_pk(&client, &bank, s(&format!("acct-{a}")))
+            .await
+            .unwrap();
         let balance: i64 = item["balance"].as_n().unwrap().parse().unwrap();
         assert!(balance >= 0, "acct-{a} is overdrawn: {balance}");
         total += balance;
@@ -1333,10 +1270,11 @@ async fn bank_transfers_keep_the_total(server: &TestServer) {
 /// counted exactly once; conflicts are cancelled and retried.
 async fn optimistic_locking_never_loses_a_write(server: &TestServer) {
     let client = server.client();
-    create(&client, "lock", ScalarAttributeType::S).await;
+    let lock = unique_name("lock");
+    on_demand_table(&client, &lock, &[("pk", S)]).await;
     client
         .put_item()
-        .table_name("lock")
+        .table_name(&lock)
         .item("pk", s("doc"))
         .item("version", n("0"))
         .send()
@@ -1345,23 +1283,24 @@ async fn optimistic_locking_never_loses_a_write(server: &TestServer) {
     let mut tasks = Vec::new();
     for w in 0..5 {
         let client = client.clone();
+        let lock = lock.clone();
         tasks.push(tokio::spawn(async move {
             let mut done = 0u32;
             while done < 15 {
-                let item = get(&client, "lock", s("doc")).await.unwrap();
+                let item = get_by_pk(&client, &lock, s("doc")).await.unwrap();
                 let version = item["version"].as_n().unwrap().clone();
                 let next = version.parse::<u64>().unwrap() + 1;
                 let sent = client
                     .transact_write_items()
                     .transact_items(update(
-                        "lock",
+                        &lock,
                         s("doc"),
                         "SET version = :next",
                         Some("version = :read"),
                         &[(":next", n(&next.to_string())), (":read", n(&version))],
                     ))
                     .transact_items(put_if(
-                        "lock",
+                        &lock,
                         &[
                             ("pk", s(&format!("log-{next}"))),
                             ("writer", n(&w.to_string())),
@@ -1385,13 +1324,15 @@ async fn optimistic_locking_never_loses_a_write(server: &TestServer) {
     for t in tasks {
         t.await.unwrap();
     }
-    let item = get(&client, "lock", s("doc")).await.unwrap();
+    let item = get_by_pk(&client, &lock, s("doc")).await.unwrap();
     assert_eq!(item["version"], n("75"));
     for v in 1..=75 {
         assert!(
-            get(&client, "lock", s(&format!("log-{v}"))).await.is_some(),
+            get_by_pk(&client, &lock, s(&format!("log-{v}")))
+                .await
+                .is_some(),
             "version {v} has no log entry"
         );
     }
-    assert_eq!(get(&client, "lock", s("log-76")).await, None);
+    assert_eq!(get_by_pk(&client, &lock, s("log-76")).await, None);
 }

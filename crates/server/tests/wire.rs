@@ -4,88 +4,35 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::io::Write;
 
-use common::{Backend, TestServer};
+use common::raw::{self, Reply, AUTH};
+use common::{unique_name, Backend, TestServer};
 
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+/// A ListTables answer: exactly `{"TableNames": []}` from the test's own (empty) server;
+/// from a shared endpoint, whatever tables exist there, in order, at most `limit` of them,
+/// and LastEvaluatedTableName, if present, naming the last one.
+fn assert_listing(server: &TestServer, body: serde_json::Value, limit: usize) {
+    if !server.is_shared() {
+        assert_eq!(body, serde_json::json!({"TableNames": []}));
+        return;
     }
-
-    fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body).unwrap()
-    }
-
-    fn error_type(&self) -> String {
-        self.json()["__type"].as_str().unwrap().to_string()
-    }
-}
-
-const AUTH: &str = "AWS4-HMAC-SHA256 Credential=AKID/20261121/us-east-1/dynamodb/aws4_request, \
-                    SignedHeaders=host;x-amz-date;x-amz-target, Signature=0123abcd";
-
-fn send(server: &TestServer, method: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
-    let mut stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
-    let mut request = format!(
-        "{method} / HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        server.port,
-        body.len()
-    );
-    for (k, v) in headers {
-        request.push_str(&format!("{k}: {v}\r\n"));
-    }
-    request.push_str("\r\n");
-    stream.write_all(request.as_bytes()).unwrap();
-    // The server may answer (413) before reading a huge body; ignore a reset while writing.
-    let _ = stream.write_all(body);
-    let mut raw = Vec::new();
-    let _ = stream.read_to_end(&mut raw);
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
-    let head = String::from_utf8(raw[..split].to_vec()).unwrap();
-    let body = raw[split + 4..].to_vec();
-    let mut lines = head.split("\r\n");
-    let status = lines
-        .next()
+    let members = body.as_object().unwrap();
+    let names: Vec<&str> = members["TableNames"]
+        .as_array()
         .unwrap()
-        .split(' ')
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
-    let headers = lines
-        .filter_map(|l| l.split_once(": "))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .iter()
+        .map(|name| name.as_str().unwrap())
         .collect();
-    Reply {
-        status,
-        headers,
-        body,
+    assert!(names.len() <= limit, "{} names, Limit {limit}", names.len());
+    assert!(names.windows(2).all(|w| w[0] < w[1]), "{names:?}");
+    for (member, value) in members {
+        match member.as_str() {
+            "TableNames" => {}
+            "LastEvaluatedTableName" => assert_eq!(value.as_str(), names.last().copied()),
+            other => panic!("unexpected member {other} in {body}"),
+        }
     }
-}
-
-fn call(server: &TestServer, target: &str, body: &str) -> Reply {
-    send(
-        server,
-        "POST",
-        &[
-            ("Authorization", AUTH),
-            ("X-Amz-Date", "20261121T000000Z"),
-            ("X-Amz-Target", target),
-            ("Content-Type", "application/x-amz-json-1.0"),
-        ],
-        body.as_bytes(),
-    )
 }
 
 fn assert_checksummed(reply: &Reply) {
@@ -97,7 +44,7 @@ fn assert_checksummed(reply: &Reply) {
 #[test]
 fn health_check_answers_get() {
     let server = TestServer::start(Backend::Memory);
-    let reply = send(&server, "GET", &[], b"");
+    let reply = raw::send(&server, "GET", &[], b"");
     assert_eq!(reply.status, 200);
     assert!(String::from_utf8(reply.body)
         .unwrap()
@@ -107,19 +54,19 @@ fn health_check_answers_get() {
 #[test]
 fn success_and_errors_carry_request_id_and_crc() {
     let server = TestServer::start(Backend::Memory);
-    let ok = call(&server, "DynamoDB_20120810.ListTables", "{}");
+    let ok = raw::post(&server, "DynamoDB_20120810.ListTables", "{}");
     assert_eq!(ok.status, 200);
     assert_eq!(
         ok.header("content-type"),
         Some("application/x-amz-json-1.0")
     );
-    assert_eq!(ok.json(), serde_json::json!({"TableNames": []}));
+    assert_listing(&server, ok.json(), 100);
     assert_checksummed(&ok);
 
-    let err = call(
+    let err = raw::post(
         &server,
         "DynamoDB_20120810.DescribeTable",
-        r#"{"TableName":"none"}"#,
+        &format!(r#"{{"TableName":"{}"}}"#, unique_name("none")),
     );
     assert_eq!(err.status, 400);
     assert_eq!(
@@ -132,20 +79,20 @@ fn success_and_errors_carry_request_id_and_crc() {
 #[test]
 fn protocol_errors_use_coral_namespaces() {
     let server = TestServer::start(Backend::Memory);
-    let reply = call(&server, "DynamoDB_20120810.NoSuchThing", "{}");
+    let reply = raw::post(&server, "DynamoDB_20120810.NoSuchThing", "{}");
     assert_eq!(reply.status, 400);
     assert_eq!(
         reply.error_type(),
         "com.amazon.coral.service#UnknownOperationException"
     );
 
-    let reply = call(&server, "DynamoDB_20120810.ListTables", "{not json");
+    let reply = raw::post(&server, "DynamoDB_20120810.ListTables", "{not json");
     assert_eq!(
         reply.error_type(),
         "com.amazon.coral.service#SerializationException"
     );
 
-    let reply = call(
+    let reply = raw::post(
         &server,
         "DynamoDB_20120810.ListTables",
         r#"{"Limit":"ten"}"#,
@@ -155,7 +102,7 @@ fn protocol_errors_use_coral_namespaces() {
         "com.amazon.coral.service#SerializationException"
     );
 
-    let reply = call(&server, "DynamoDB_20120810.DescribeTable", "{}");
+    let reply = raw::post(&server, "DynamoDB_20120810.DescribeTable", "{}");
     assert_eq!(
         reply.error_type(),
         "com.amazon.coral.validate#ValidationException"
@@ -167,7 +114,7 @@ fn protocol_errors_use_coral_namespaces() {
     );
 
     // Attribute-value problems are validation errors, reported after request constraints.
-    let reply = call(
+    let reply = raw::post(
         &server,
         "DynamoDB_20120810.PutItem",
         r#"{"TableName":"t","Item":{"a":{}}}"#,
@@ -176,7 +123,7 @@ fn protocol_errors_use_coral_namespaces() {
         reply.error_type(),
         "com.amazon.coral.validate#ValidationException"
     );
-    let reply = call(
+    let reply = raw::post(
         &server,
         "DynamoDB_20120810.PutItem",
         r#"{"TableName":"t","Item":{"a":{"S":5}}}"#,
@@ -190,7 +137,7 @@ fn protocol_errors_use_coral_namespaces() {
 #[test]
 fn authentication_is_required_and_checked_for_shape() {
     let server = TestServer::start(Backend::Memory);
-    let reply = send(
+    let reply = raw::send(
         &server,
         "POST",
         &[("X-Amz-Target", "DynamoDB_20120810.ListTables")],
@@ -206,7 +153,7 @@ fn authentication_is_required_and_checked_for_shape() {
         "Request is missing Authentication Token"
     );
 
-    let reply = send(
+    let reply = raw::send(
         &server,
         "POST",
         &[
@@ -232,7 +179,7 @@ fn gzip_bodies_are_accepted() {
     let mut enc = GzEncoder::new(Vec::new(), flate2::Compression::default());
     enc.write_all(br#"{"Limit": 5}"#).unwrap();
     let body = enc.finish().unwrap();
-    let reply = send(
+    let reply = raw::send(
         &server,
         "POST",
         &[
@@ -244,20 +191,20 @@ fn gzip_bodies_are_accepted() {
         &body,
     );
     assert_eq!(reply.status, 200);
-    assert_eq!(reply.json(), serde_json::json!({"TableNames": []}));
+    assert_listing(&server, reply.json(), 5);
 }
 
 #[test]
 fn bodies_over_16_mb_are_refused_with_413() {
     let server = TestServer::start(Backend::Memory);
     let body = vec![b' '; 16 * 1024 * 1024 + 1];
-    let reply = call(
+    let reply = raw::post(
         &server,
         "DynamoDB_20120810.ListTables",
         std::str::from_utf8(&body).unwrap(),
     );
     assert_eq!(reply.status, 413);
     // The server keeps serving.
-    let ok = call(&server, "DynamoDB_20120810.ListTables", "{}");
+    let ok = raw::post(&server, "DynamoDB_20120810.ListTables", "{}");
     assert_eq!(ok.status, 200);
 }
