@@ -343,7 +343,7 @@ impl Engine {
     }
 
     /// DescribeTable. DynamoDB words a missing table here as
-    /// "Requested resource not found: Table: <name> not found".
+    /// `Requested resource not found: Table: <name> not found`.
     pub fn describe_table(&self, name: &str) -> Result<TableView, DynamoError> {
         let meta = self.table(name).ok_or_else(|| {
             DynamoError::resource_not_found(format!(
