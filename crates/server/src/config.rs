@@ -1,11 +1,11 @@
 //! The command line: `stator serve [--port N] [--host H] [--data-dir D] [--in-memory]
-//! [--sync]`, plus DynamoDB Local's single-dash flags (`-port`, `-inMemory`, `-dbPath`,
-//! `-sharedDb`) so Stator can replace it in existing scripts. Without a subcommand, `serve`
-//! is assumed.
+//! [--sync] [--log-level L]`, plus DynamoDB Local's single-dash flags (`-port`,
+//! `-inMemory`, `-dbPath`, `-sharedDb`) so Stator can replace it in existing scripts.
+//! Without a subcommand, `serve` is assumed.
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -44,6 +44,31 @@ pub struct ServeConfig {
     /// Accepted for DynamoDB Local compatibility; Stator always has one shared database.
     #[arg(long, hide = true)]
     pub shared_db: bool,
+    /// The most detailed kind of log line written to stderr.
+    #[arg(long, value_enum, default_value_t = LogLevel::Info)]
+    pub log_level: LogLevel,
+}
+
+/// `--log-level`: each level includes the ones above it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogLevel {
+    Error,
+    Warn,
+    Info,
+    Debug,
+    Trace,
+}
+
+impl LogLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Error => "error",
+            LogLevel::Warn => "warn",
+            LogLevel::Info => "info",
+            LogLevel::Debug => "debug",
+            LogLevel::Trace => "trace",
+        }
+    }
 }
 
 /// Rewrites DynamoDB Local's flags into Stator's and inserts `serve` when no subcommand is
@@ -102,6 +127,15 @@ mod tests {
         assert_eq!(c.data_dir, PathBuf::from("./stator-data"));
         assert!(!c.in_memory);
         assert!(!c.sync);
+        assert_eq!(c.log_level, LogLevel::Info);
+    }
+
+    #[test]
+    fn log_level_flag() {
+        let c = parse_vec(&["stator", "serve", "--log-level", "debug"]);
+        assert_eq!(c.log_level, LogLevel::Debug);
+        let args = normalize_args(["stator", "--log-level", "loud"].map(String::from));
+        assert!(Cli::try_parse_from(args).is_err());
     }
 
     #[test]

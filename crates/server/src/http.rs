@@ -3,23 +3,27 @@
 //! Per request: answer `GET /` with the health text; otherwise require `POST /`, read the
 //! body with a 16 MB cap (413 beyond it), gunzip it when `Content-Encoding: gzip` (same cap
 //! on the inflated size), check authentication, resolve `X-Amz-Target`, run the operation,
-//! and write the answer through `wire`. Engine calls are synchronous and short; in `--sync`
-//! durability mode a commit waits for an fsync, so calls then run on tokio's blocking pool
-//! to let many commits share one fsync without stalling the async workers.
+//! and write the answer through `wire` with the request id generated for it. Engine calls
+//! are synchronous and short; in `--sync` durability mode a commit waits for an fsync, so
+//! calls then run on tokio's blocking pool to let many commits share one fsync without
+//! stalling the async workers. An internal error is logged with its request id, operation
+//! and detail; the client only gets DynamoDB's generic text.
 
 use std::io::Read;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::{HeaderMap, Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use stator_engine::{DynamoError, Engine, ErrorKind};
 use tokio::net::TcpListener;
+use tracing::Level;
 
+use crate::wire::RequestId;
 use crate::{auth, ops, wire};
 
 /// DynamoDB's maximum request body.
@@ -41,12 +45,8 @@ fn too_large() -> DynamoError {
     )
 }
 
-async fn read_body(
-    req: Request<Incoming>,
-) -> Result<(hyper::http::request::Parts, Bytes), DynamoError> {
-    let (parts, body) = req.into_parts();
-    if let Some(len) = parts
-        .headers
+async fn read_body(headers: &HeaderMap, body: Incoming) -> Result<Bytes, DynamoError> {
+    if let Some(len) = headers
         .get(hyper::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok())
@@ -68,8 +68,7 @@ async fn read_body(
             }
         })?;
     let mut bytes = collected.to_bytes();
-    let gzip = parts
-        .headers
+    let gzip = headers
         .get(hyper::header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
@@ -88,28 +87,66 @@ async fn read_body(
         }
         bytes = Bytes::from(inflated);
     }
-    Ok((parts, bytes))
+    Ok(bytes)
 }
 
-async fn handle(server: Arc<Server>, req: Request<Incoming>) -> Response<Full<Bytes>> {
-    if req.uri().path() != "/" {
-        return wire::text_response(StatusCode::NOT_FOUND, "Not Found");
+/// What a request is answered with, before it becomes a response.
+enum Answer {
+    Json(Vec<u8>),
+    Error(DynamoError),
+    Text(StatusCode, String),
+}
+
+/// The operation named by `X-Amz-Target` (`DynamoDB_20120810.PutItem` → `PutItem`), for
+/// the log; `-` when there is none.
+fn operation_name(headers: &HeaderMap) -> &str {
+    let Some(target) = headers.get("x-amz-target").and_then(|v| v.to_str().ok()) else {
+        return "-";
+    };
+    target.rsplit_once('.').map_or(target, |(_, name)| name)
+}
+
+/// The text of a panic's payload (`panic!` with a literal or a formatted message).
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    if let Some(text) = payload.downcast_ref::<&str>() {
+        text
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text
+    } else {
+        "(no message)"
     }
-    match *req.method() {
+}
+
+async fn answer(
+    server: &Arc<Server>,
+    parts: &hyper::http::request::Parts,
+    body: Incoming,
+) -> Answer {
+    if parts.uri.path() != "/" {
+        return Answer::Text(StatusCode::NOT_FOUND, "Not Found".to_string());
+    }
+    match parts.method {
         Method::GET => {
-            let text = format!("healthy: dynamodb.{}.amazonaws.com ", server.health_region);
-            return wire::text_response(StatusCode::OK, &text);
+            return Answer::Text(
+                StatusCode::OK,
+                format!("healthy: dynamodb.{}.amazonaws.com ", server.health_region),
+            )
         }
         Method::POST => {}
-        _ => return wire::text_response(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed"),
+        _ => {
+            return Answer::Text(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "Method Not Allowed".to_string(),
+            )
+        }
     }
-    let (parts, body) = match read_body(req).await {
-        Ok(read) => read,
-        Err(e) => return wire::error_response(&e),
+    let body = match read_body(&parts.headers, body).await {
+        Ok(body) => body,
+        Err(e) => return Answer::Error(e),
     };
     let credentials = match auth::check(&parts.headers) {
         Ok(c) => c,
-        Err(e) => return wire::error_response(&e),
+        Err(e) => return Answer::Error(e),
     };
     let target = parts
         .headers
@@ -117,7 +154,7 @@ async fn handle(server: Arc<Server>, req: Request<Incoming>) -> Response<Full<By
         .and_then(|v| v.to_str().ok());
     let handler = match ops::resolve(target) {
         Ok(h) => h,
-        Err(e) => return wire::error_response(&e),
+        Err(e) => return Answer::Error(e),
     };
     let host = parts
         .headers
@@ -125,28 +162,89 @@ async fn handle(server: Arc<Server>, req: Request<Incoming>) -> Response<Full<By
         .and_then(|v| v.to_str().ok())
         .unwrap_or("localhost")
         .to_string();
-    let run = {
-        let server = server.clone();
-        move || {
-            let ctx = ops::Context {
-                engine: &server.engine,
-                region: &credentials.region,
-                host: &host,
-            };
-            handler(&ctx, &body)
-        }
+    let run = move |server: &Server| {
+        let ctx = ops::Context {
+            engine: &server.engine,
+            region: &credentials.region,
+            host: &host,
+        };
+        // A panic in a handler is a bug; it becomes one logged internal error instead of
+        // a connection dropped without an answer.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(&ctx, &body)))
+            .unwrap_or_else(|payload| {
+                Err(DynamoError::internal(format!(
+                    "panic in the operation handler: {}",
+                    panic_message(payload.as_ref())
+                )))
+            })
     };
     let result = if server.blocking_engine_calls {
-        tokio::task::spawn_blocking(run)
+        let server = server.clone();
+        tokio::task::spawn_blocking(move || run(&server))
             .await
-            .unwrap_or_else(|_| Err(DynamoError::internal("Internal server error")))
+            .unwrap_or_else(|e| {
+                Err(DynamoError::internal(format!(
+                    "the blocking task of the request failed: {e}"
+                )))
+            })
     } else {
-        run()
+        run(server)
     };
     match result {
-        Ok(body) => wire::json_response(body),
-        Err(e) => wire::error_response(&e),
+        Ok(body) => Answer::Json(body),
+        Err(e) => Answer::Error(e),
     }
+}
+
+/// Answers one request. The request id is generated here, once: the response carries it
+/// and the log names it.
+async fn handle(server: &Arc<Server>, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let id = RequestId::generate();
+    // The clock is read only when the per-request debug line will be written.
+    let started = tracing::enabled!(Level::DEBUG).then(Instant::now);
+    let (parts, body) = req.into_parts();
+    let answer = answer(server, &parts, body).await;
+    let (response, error_type) = respond(&id, &parts.headers, answer);
+    if let Some(started) = started {
+        tracing::debug!(
+            request_id = %id,
+            operation = operation_name(&parts.headers),
+            status = response.status().as_u16(),
+            error = error_type,
+            latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+            "request"
+        );
+    }
+    response
+}
+
+/// Turns an answer into the response, logging an internal error (with `id`, the same id
+/// the response carries, and the operation named in `headers`). Also returns the DynamoDB
+/// error type, if the answer is an error.
+fn respond(
+    id: &RequestId,
+    headers: &HeaderMap,
+    answer: Answer,
+) -> (Response<Full<Bytes>>, Option<&'static str>) {
+    match answer {
+        Answer::Json(body) => (wire::json_response(id, body), None),
+        Answer::Text(status, text) => (wire::text_response(id, status, &text), None),
+        Answer::Error(error) => {
+            if error.kind == ErrorKind::InternalServerError {
+                log_internal_error(id, operation_name(headers), &error);
+            }
+            (wire::error_response(id, &error), Some(error.kind.name()))
+        }
+    }
+}
+
+fn log_internal_error(id: &RequestId, operation: &str, error: &DynamoError) {
+    tracing::error!(
+        request_id = %id,
+        operation,
+        detail = error.detail.as_deref().unwrap_or("(none)"),
+        "internal server error"
+    );
 }
 
 /// Accepts connections until `shutdown` resolves, then lets in-flight requests finish (up to
@@ -171,8 +269,9 @@ pub async fn serve(
             accepted = listener.accept() => {
                 let (stream, _peer): (_, SocketAddr) = match accepted {
                     Ok(a) => a,
-                    Err(_) => {
+                    Err(e) => {
                         // Out of file descriptors or similar: back off briefly, keep serving.
+                        tracing::debug!(error = %e, "accept failed");
                         tokio::time::sleep(Duration::from_millis(10)).await;
                         continue;
                     }
@@ -198,6 +297,7 @@ pub async fn serve(
         }
     }
     drop(listener);
+    tracing::info!("shutting down: no new connections, finishing the requests in flight");
     tokio::select! {
         _ = graceful.shutdown() => {}
         _ = tokio::time::sleep(Duration::from_secs(10)) => {}
@@ -211,7 +311,7 @@ async fn serve_connection(
 ) {
     let service = hyper::service::service_fn(move |req| {
         let server = server.clone();
-        async move { Ok::<_, std::convert::Infallible>(handle(server, req).await) }
+        async move { Ok::<_, std::convert::Infallible>(handle(&server, req).await) }
     });
     let conn = hyper::server::conn::http1::Builder::new()
         .keep_alive(true)
@@ -221,4 +321,89 @@ async fn serve_connection(
         .writev(false)
         .serve_connection(TokioIo::new(stream), service);
     let _ = watcher.watch(conn).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::sync::Mutex;
+
+    /// Captures what the code under test logs, as text.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Captured {
+        fn text(&self) -> String {
+            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+        }
+
+        /// Runs `f` with the log going here, at `level`.
+        fn during<T>(&self, level: Level, f: impl FnOnce() -> T) -> T {
+            let out = self.clone();
+            let subscriber = tracing_subscriber::fmt()
+                .with_writer(move || out.clone())
+                .with_max_level(level)
+                .finish();
+            tracing::subscriber::with_default(subscriber, f)
+        }
+    }
+
+    #[test]
+    fn internal_errors_are_logged_with_the_response_request_id() {
+        let log = Captured::default();
+        let id = RequestId::generate();
+        let error = DynamoError::internal("storage: checksum mismatch in block 7");
+        let mut headers = HeaderMap::new();
+        headers.insert("x-amz-target", "DynamoDB_20120810.PutItem".parse().unwrap());
+        let (response, error_type) =
+            log.during(Level::INFO, || respond(&id, &headers, Answer::Error(error)));
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(error_type, Some("InternalServerError"));
+        assert_eq!(response.headers()["x-amzn-requestid"], id.as_str());
+        let text = log.text();
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(text.contains("ERROR"), "{text}");
+        assert!(text.contains(id.as_str()), "{text}");
+        assert!(text.contains("PutItem"), "{text}");
+        assert!(text.contains("checksum mismatch in block 7"), "{text}");
+
+        // Other errors and successes log nothing at the default level.
+        let log = Captured::default();
+        log.during(Level::INFO, || {
+            respond(&id, &headers, Answer::Error(DynamoError::table_not_found()));
+            respond(&id, &headers, Answer::Json(b"{}".to_vec()));
+        });
+        assert_eq!(log.text(), "");
+    }
+
+    #[test]
+    fn panics_become_internal_errors_with_their_message() {
+        let payload: Box<dyn std::any::Any + Send> = Box::new("index out of bounds");
+        assert_eq!(panic_message(payload.as_ref()), "index out of bounds");
+        let payload: Box<dyn std::any::Any + Send> = Box::new(format!("bad {}", 7));
+        assert_eq!(panic_message(payload.as_ref()), "bad 7");
+        let payload: Box<dyn std::any::Any + Send> = Box::new(7u8);
+        assert_eq!(panic_message(payload.as_ref()), "(no message)");
+    }
+
+    #[test]
+    fn operation_names_come_from_the_target() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(operation_name(&headers), "-");
+        headers.insert("x-amz-target", "DynamoDB_20120810.PutItem".parse().unwrap());
+        assert_eq!(operation_name(&headers), "PutItem");
+        headers.insert("x-amz-target", "nonsense".parse().unwrap());
+        assert_eq!(operation_name(&headers), "nonsense");
+    }
 }

@@ -5,9 +5,10 @@
 //!      → ops::<operation>::handle: decode JSON → validate → engine call → encode
 //!      → wire (the one response writer: request id, CRC-32, content type)
 //! ```
-//! `config` turns the command line into a [`config::ServeConfig`]; [`run`] opens storage and
-//! the engine, binds the listener, prints the endpoint and serves until SIGINT/SIGTERM, then
-//! drains in-flight requests and flushes storage.
+//! `config` turns the command line into a [`config::ServeConfig`]; [`init_logging`] installs
+//! the process-wide log subscriber (stderr); [`run`] opens storage and the engine, binds the
+//! listener, logs the effective settings, prints the endpoint on stdout and serves until
+//! SIGINT/SIGTERM, then drains in-flight requests and flushes storage.
 
 pub mod auth;
 pub mod config;
@@ -21,7 +22,35 @@ use std::sync::Arc;
 use stator_engine::{Engine, EngineConfig};
 use stator_storage::{DiskStorage, MemoryStorage, Storage};
 
-use config::ServeConfig;
+use config::{LogLevel, ServeConfig};
+
+/// Installs the log subscriber for the whole process: one line per event on stderr (stdout
+/// stays for the endpoint line that scripts read), events above `level` dropped before they
+/// are formatted. Every crate logs through the `tracing` macros (`tracing::error!` and so
+/// on) and needs nothing else; records of the `log` crate (fjall's, for one) are forwarded
+/// into the same subscriber at the same level.
+pub fn init_logging(level: LogLevel) -> Result<(), String> {
+    use tracing::level_filters::LevelFilter;
+    use tracing_log::log;
+    let (filter, log_filter) = match level {
+        LogLevel::Error => (LevelFilter::ERROR, log::LevelFilter::Error),
+        LogLevel::Warn => (LevelFilter::WARN, log::LevelFilter::Warn),
+        LogLevel::Info => (LevelFilter::INFO, log::LevelFilter::Info),
+        LogLevel::Debug => (LevelFilter::DEBUG, log::LevelFilter::Debug),
+        LogLevel::Trace => (LevelFilter::TRACE, log::LevelFilter::Trace),
+    };
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(filter)
+        // Plain text even if some dependency turns colours on: logs go to files and
+        // collectors more often than to terminals.
+        .with_ansi(false)
+        .finish();
+    tracing::subscriber::set_global_default(subscriber)
+        .map_err(|e| format!("cannot install the logger: {e}"))?;
+    tracing_log::LogTracer::init_with_filter(log_filter)
+        .map_err(|e| format!("cannot forward log records: {e}"))
+}
 
 /// Opens the configured storage backend.
 pub fn open_storage(config: &ServeConfig) -> Result<Arc<dyn Storage>, String> {
@@ -143,12 +172,32 @@ pub fn run(config: ServeConfig) -> Result<(), String> {
         } else {
             format!("on disk at {}", config.data_dir.display())
         };
+        let durability = match (config.in_memory, config.sync) {
+            // What an acknowledged write survives: nothing, a crash of the process, a
+            // crash of the machine.
+            (true, _) => "none",
+            (false, false) => "process",
+            (false, true) => "sync",
+        };
+        tracing::info!(
+            version = env!("CARGO_PKG_VERSION"),
+            host = %config.host,
+            port = addr.port(),
+            storage = engine.storage().kind(),
+            data = storage_desc.as_str(),
+            durability,
+            worker_threads = cores,
+            blocking_engine_calls = server.blocking_engine_calls,
+            log_level = config.log_level.as_str(),
+            "Stator started"
+        );
         // Output errors (a closed stdout pipe) must never stop the server.
         say(&format!(
             "Stator listening on http://{addr} (data {storage_desc})"
         ));
         http::serve(listener, server, handles, shutdown_signal()).await;
         engine.shutdown().map_err(|e| e.to_string())?;
+        tracing::info!("Stator stopped");
         say("Stator stopped");
         Ok(())
     });
