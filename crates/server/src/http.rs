@@ -4,14 +4,14 @@
 //! body with a 16 MB cap (413 beyond it), gunzip it when `Content-Encoding: gzip` (same cap
 //! on the inflated size), check authentication, resolve `X-Amz-Target`, run the operation,
 //! and write the answer through `wire` with the request id generated for it. Engine calls
-//! are synchronous and short; in `--sync` durability mode a commit waits for an fsync, so
-//! calls then run on tokio's blocking pool to let many commits share one fsync without
-//! stalling the async workers. An internal error is logged with its request id, operation
-//! and detail; the client only gets DynamoDB's generic text.
+//! are synchronous and short; when the storage says its calls may block (`--sync`
+//! durability waits for an fsync), they run on tokio's blocking pool so that many commits
+//! can share one fsync without stalling the async workers. An internal error is logged
+//! with its request id, operation and detail; the client only gets DynamoDB's generic text.
 
 use std::io::Read;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -32,10 +32,67 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 /// Shared state of the running server.
 pub struct Server {
     pub engine: Arc<Engine>,
-    /// Run engine calls on the blocking pool (durable `--sync` mode).
+    /// Run engine calls on the blocking pool: the storage says its calls may wait for I/O.
     pub blocking_engine_calls: bool,
     /// The region named in the health answer.
     pub health_region: String,
+    health: HealthLog,
+}
+
+impl Server {
+    pub fn new(engine: Arc<Engine>) -> Server {
+        Server {
+            blocking_engine_calls: engine.storage().calls_may_block(),
+            engine,
+            health_region: "us-east-1".to_string(),
+            health: HealthLog::default(),
+        }
+    }
+}
+
+/// The last health state reported to the log, so that a change is logged once and not on
+/// every probe. `None`: healthy.
+#[derive(Default)]
+struct HealthLog {
+    last_problem: Mutex<Option<String>>,
+}
+
+impl HealthLog {
+    /// Records the current state; returns it when it differs from the last one (the first
+    /// observation of "healthy" is not a change).
+    fn observe(&self, state: &Result<(), String>) -> Option<Result<(), String>> {
+        let mut last = match self.last_problem.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let current = state.as_ref().err();
+        if last.as_ref() == current {
+            return None;
+        }
+        *last = current.cloned();
+        Some(state.clone())
+    }
+}
+
+/// The answer to `GET /`: DynamoDB's health text while the engine is healthy, 503 with the
+/// reason otherwise. A change of state is logged (an error when it goes bad).
+fn health(server: &Server) -> Answer {
+    let state = server.engine.health();
+    match server.health.observe(&state) {
+        Some(Err(reason)) => tracing::error!(reason = %reason, "unhealthy"),
+        Some(Ok(())) => tracing::info!("healthy again"),
+        None => {}
+    }
+    match state {
+        Ok(()) => Answer::Text(
+            StatusCode::OK,
+            format!("healthy: dynamodb.{}.amazonaws.com ", server.health_region),
+        ),
+        Err(reason) => Answer::Text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("unhealthy: {reason}"),
+        ),
+    }
 }
 
 fn too_large() -> DynamoError {
@@ -126,12 +183,7 @@ async fn answer(
         return Answer::Text(StatusCode::NOT_FOUND, "Not Found".to_string());
     }
     match parts.method {
-        Method::GET => {
-            return Answer::Text(
-                StatusCode::OK,
-                format!("healthy: dynamodb.{}.amazonaws.com ", server.health_region),
-            )
-        }
+        Method::GET => return health(server),
         Method::POST => {}
         _ => {
             return Answer::Text(
@@ -326,8 +378,8 @@ async fn serve_connection(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use stator_storage::{MemoryStorage, Snapshot, Storage, StorageError, WriteTransaction};
     use std::io::Write;
-    use std::sync::Mutex;
 
     /// Captures what the code under test logs, as text.
     #[derive(Clone, Default)]
@@ -357,6 +409,112 @@ mod tests {
                 .finish();
             tracing::subscriber::with_default(subscriber, f)
         }
+    }
+
+    /// The memory backend with a health problem that the test can set.
+    struct Ailing {
+        inner: MemoryStorage,
+        problem: Mutex<Option<String>>,
+    }
+
+    impl Storage for Ailing {
+        fn snapshot(&self) -> Result<Box<dyn Snapshot + '_>, StorageError> {
+            self.inner.snapshot()
+        }
+        fn begin_write(&self) -> Result<Box<dyn WriteTransaction + '_>, StorageError> {
+            self.inner.begin_write()
+        }
+        fn flush(&self) -> Result<(), StorageError> {
+            self.inner.flush()
+        }
+        fn kind(&self) -> &'static str {
+            "ailing"
+        }
+        fn calls_may_block(&self) -> bool {
+            true
+        }
+        fn health(&self) -> Result<(), String> {
+            match self.problem.lock().unwrap().clone() {
+                Some(problem) => Err(problem),
+                None => Ok(()),
+            }
+        }
+    }
+
+    fn text_of(answer: Answer) -> (StatusCode, String) {
+        match answer {
+            Answer::Text(status, text) => (status, text),
+            _ => panic!("not a text answer"),
+        }
+    }
+
+    #[test]
+    fn engine_calls_block_only_when_the_storage_says_they_may() {
+        let memory = Arc::new(MemoryStorage::new());
+        let engine = Engine::open(memory, stator_engine::EngineConfig::default()).unwrap();
+        assert!(!Server::new(engine).blocking_engine_calls);
+        let dir = tempfile::tempdir().unwrap();
+        for (durability, blocks) in [
+            (stator_storage::Durability::Process, false),
+            (stator_storage::Durability::Sync, true),
+        ] {
+            let path = dir.path().join(format!("{durability:?}"));
+            let disk = Arc::new(stator_storage::DiskStorage::open(&path, durability).unwrap());
+            let engine = Engine::open(disk, stator_engine::EngineConfig::default()).unwrap();
+            let server = Server::new(engine);
+            assert_eq!(server.blocking_engine_calls, blocks, "{durability:?}");
+            server.engine.shutdown().unwrap();
+        }
+    }
+
+    #[test]
+    fn health_answers_and_logs_changes_once() {
+        let storage = Arc::new(Ailing {
+            inner: MemoryStorage::new(),
+            problem: Mutex::new(None),
+        });
+        let engine = Engine::open(storage.clone(), stator_engine::EngineConfig::default()).unwrap();
+        let server = Server::new(engine);
+        assert!(server.blocking_engine_calls, "follows calls_may_block");
+        let log = Captured::default();
+        let probe = || log.during(Level::INFO, || text_of(health(&server)));
+
+        assert_eq!(
+            probe(),
+            (
+                StatusCode::OK,
+                "healthy: dynamodb.us-east-1.amazonaws.com ".to_string()
+            )
+        );
+        assert_eq!(log.text(), "", "a healthy start is not news");
+
+        *storage.problem.lock().unwrap() = Some("disk full".to_string());
+        for _ in 0..3 {
+            assert_eq!(
+                probe(),
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unhealthy: disk full".to_string()
+                )
+            );
+        }
+        let text = log.text();
+        assert_eq!(text.matches("ERROR").count(), 1, "{text}");
+        assert!(text.contains("disk full"), "{text}");
+
+        *storage.problem.lock().unwrap() = Some("journal unwritable".to_string());
+        assert_eq!(probe().0, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            log.text().matches("ERROR").count(),
+            2,
+            "a new reason is news"
+        );
+
+        *storage.problem.lock().unwrap() = None;
+        assert_eq!(probe().0, StatusCode::OK);
+        assert_eq!(probe().0, StatusCode::OK);
+        let text = log.text();
+        assert_eq!(text.matches("healthy again").count(), 1, "{text}");
     }
 
     #[test]

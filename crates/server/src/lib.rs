@@ -162,11 +162,7 @@ pub fn run(config: ServeConfig) -> Result<(), String> {
         let addr = listener
             .local_addr()
             .map_err(|e| format!("cannot read the listening address: {e}"))?;
-        let server = Arc::new(http::Server {
-            engine: engine.clone(),
-            blocking_engine_calls: config.sync,
-            health_region: "us-east-1".to_string(),
-        });
+        let server = Arc::new(http::Server::new(engine.clone()));
         let storage_desc = if config.in_memory {
             "in memory".to_string()
         } else {
