@@ -95,6 +95,42 @@ async fn shutdown_signal() {
     }
 }
 
+/// How many connections the kernel may queue for `accept`. At `--max-connections` the
+/// server stops accepting and new clients wait here, so it is larger than the default of
+/// 128 that `TcpListener::bind` uses (Linux caps it at `net.core.somaxconn`, 4096 by
+/// default). Beyond it, the kernel drops connection attempts and clients retry them.
+const LISTEN_BACKLOG: u32 = 1024;
+
+/// Binds the first address `host:port` resolves to that accepts a listener.
+async fn listen(host: &str, port: u16) -> std::io::Result<tokio::net::TcpListener> {
+    let mut last_error = None;
+    for addr in tokio::net::lookup_host((host, port)).await? {
+        let socket = if addr.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()
+        } else {
+            tokio::net::TcpSocket::new_v6()
+        };
+        let bound = socket.and_then(|socket| {
+            // As `TcpListener::bind` does: a restarted server can take its port back at
+            // once, while the old connections are still in TIME_WAIT.
+            #[cfg(unix)]
+            socket.set_reuseaddr(true)?;
+            socket.bind(addr)?;
+            socket.listen(LISTEN_BACKLOG)
+        });
+        match bound {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last_error = Some(e),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::AddrNotAvailable,
+            "the host name resolves to no address",
+        )
+    }))
+}
+
 /// Writes one line to stdout and flushes it, ignoring errors: scripts read the first line to
 /// learn the endpoint, and a reader that went away must not crash the server.
 fn say(line: &str) {
@@ -156,13 +192,14 @@ pub fn run(config: ServeConfig) -> Result<(), String> {
     let result = runtime.block_on(async move {
         let storage = open_storage(&config)?;
         let engine = Engine::open(storage, EngineConfig::default()).map_err(|e| e.to_string())?;
-        let listener = tokio::net::TcpListener::bind((config.host.as_str(), config.port))
+        let listener = listen(&config.host, config.port)
             .await
             .map_err(|e| format!("cannot listen on {}:{}: {e}", config.host, config.port))?;
         let addr = listener
             .local_addr()
             .map_err(|e| format!("cannot read the listening address: {e}"))?;
-        let server = Arc::new(http::Server::new(engine.clone()));
+        let limits = config.connection_limits();
+        let server = Arc::new(http::Server::new(engine.clone(), limits));
         let storage_desc = if config.in_memory {
             "in memory".to_string()
         } else {
@@ -185,6 +222,9 @@ pub fn run(config: ServeConfig) -> Result<(), String> {
             worker_threads = cores,
             blocking_engine_calls = server.blocking_engine_calls,
             log_level = config.log_level.as_str(),
+            header_timeout_secs = config.header_timeout_secs,
+            idle_timeout_secs = config.idle_timeout_secs,
+            max_connections = config.max_connections,
             "Stator started"
         );
         // Output errors (a closed stdout pipe) must never stop the server.
