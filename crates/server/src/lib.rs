@@ -27,15 +27,17 @@ use config::{LogLevel, ServeConfig};
 /// Installs the log subscriber for the whole process: one line per event on stderr (stdout
 /// stays for the endpoint line that scripts read), events above `level` dropped before they
 /// are formatted. Every crate logs through the `tracing` macros (`tracing::error!` and so
-/// on) and needs nothing else; records of the `log` crate (fjall's, for one) are forwarded
-/// into the same subscriber at the same level.
+/// on) and needs nothing else. Records of the `log` crate (fjall's) are forwarded into the
+/// same subscriber, at `warn` and above unless `level` is `debug` or `trace`: fjall's
+/// `info` lines narrate its internals (a database created, a table file ingested) and
+/// would outnumber Stator's own.
 pub fn init_logging(level: LogLevel) -> Result<(), String> {
     use tracing::level_filters::LevelFilter;
     use tracing_log::log;
     let (filter, log_filter) = match level {
         LogLevel::Error => (LevelFilter::ERROR, log::LevelFilter::Error),
         LogLevel::Warn => (LevelFilter::WARN, log::LevelFilter::Warn),
-        LogLevel::Info => (LevelFilter::INFO, log::LevelFilter::Info),
+        LogLevel::Info => (LevelFilter::INFO, log::LevelFilter::Warn),
         LogLevel::Debug => (LevelFilter::DEBUG, log::LevelFilter::Debug),
         LogLevel::Trace => (LevelFilter::TRACE, log::LevelFilter::Trace),
     };
