@@ -152,7 +152,7 @@ impl Report {
     }
 }
 
-/// CPU time (user + system, all threads) of a process so far, from /proc/<pid>/stat.
+/// CPU time (user + system, all threads) of a process so far, from `/proc/<pid>/stat`.
 /// Linux reports it in clock ticks of 1/100 s (USER_HZ is 100 on every architecture Linux
 /// exposes to user space through /proc).
 pub fn cpu_seconds(pid: u32) -> Result<f64, String> {

@@ -2,7 +2,7 @@
 //!
 //! A batch is not a transaction, exactly as in DynamoDB: the whole request is validated
 //! first (tables exist, every key and item is well-formed), then each write is applied on
-//! its own, in its own run of [`Engine::write`] (atomic per item, with indexes and
+//! its own, in its own run of `Engine::write` (atomic per item, with indexes and
 //! statistics, against the table's current metadata), and each read sees the latest
 //! committed state.
 //!

@@ -7,7 +7,7 @@
 //! The cache maps names to the metadata last seen, and may be stale: another front end of a
 //! shared database, or a DDL that committed a moment ago, may have changed the table. So a
 //! write never trusts it blindly: inside its own transaction it reads the generation record
-//! and compares ([`Engine::current_table`]); on a mismatch it re-reads the metadata in that
+//! and compares (`Engine::current_table`); on a mismatch it re-reads the metadata in that
 //! same transaction and refreshes the cache. A write therefore always maintains exactly the
 //! indexes the committed catalog defines, and a write racing a DeleteTable either commits
 //! before it (and its items are then deleted with the table) or sees the table gone.
@@ -126,7 +126,7 @@ impl Engine {
     }
 
     /// The cached metadata of table `name`, or `None`. Fine for reads; a write uses
-    /// [`Engine::current_table`].
+    /// `Engine::current_table`.
     pub fn table(&self, name: &str) -> Option<Arc<TableMeta>> {
         self.cache().get(name).cloned()
     }

@@ -1,6 +1,6 @@
 //! DDL: create, describe, list, update and delete tables, and their tags.
 //!
-//! Each change runs in one write transaction ([`Engine::write`], so it is retried like any
+//! Each change runs in one write transaction (`Engine::write`, so it is retried like any
 //! write on a storage conflict) that decides from the *stored* catalog, not the cache —
 //! whether the name is taken, whether the table exists, what its indexes are — and writes
 //! the metadata with its next generation ([`catalog::store_meta`]); after the commit the
@@ -287,7 +287,7 @@ impl Engine {
     }
 
     /// DescribeTable. DynamoDB words a missing table here as
-    /// "Requested resource not found: Table: <name> not found".
+    /// `Requested resource not found: Table: <name> not found`.
     pub fn describe_table(&self, name: &str) -> Result<TableView, DynamoError> {
         let meta = self.table(name).ok_or_else(|| table_not_found(name))?;
         self.view(meta, "ACTIVE")

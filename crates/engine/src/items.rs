@@ -1,6 +1,6 @@
 //! Single-item operations: GetItem, PutItem, DeleteItem, UpdateItem.
 //!
-//! Each write is one run of [`Engine::write`]: inside the transaction it takes the table's
+//! Each write is one run of `Engine::write`: inside the transaction it takes the table's
 //! current metadata (generation-checked, see [`crate::catalog`]), reads the old item,
 //! evaluates the request's condition against it, and hands the change to the one write
 //! path ([`crate::write::apply`]: item, statistics, indexes, item collection), so a request

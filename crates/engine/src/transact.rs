@@ -1,6 +1,6 @@
 //! TransactGetItems and TransactWriteItems.
 //!
-//! A TransactWriteItems is **one** run of [`Engine::write`]: every table's current metadata
+//! A TransactWriteItems is **one** run of `Engine::write`: every table's current metadata
 //! is taken inside the transaction, every action's item is read, every condition evaluated
 //! and every update computed first; if any action fails, the transaction writes nothing
 //! and fails with `TransactionCanceledException`, whose cancellation reasons list every

@@ -1,7 +1,7 @@
 //! The one write path: every change of an item — PutItem, DeleteItem, UpdateItem, each
 //! write of a BatchWriteItem, each action of a TransactWriteItems, and later TTL expiry and
 //! replication — goes through [`apply`], inside a storage write transaction run by
-//! [`Engine::write`].
+//! `Engine::write`.
 //!
 //! [`apply`] takes a [`Change`] (the table, the item's key, its old and new state, and what
 //! caused it) and, in the caller's transaction: writes or deletes the item, adjusts the
@@ -10,7 +10,7 @@
 //! size and enforces its limit. It reports what the change consumed, so capacity is always
 //! known.
 //!
-//! [`Engine::write`] runs a request's transaction body and commits it; when the storage
+//! `Engine::write` runs a request's transaction body and commits it; when the storage
 //! reports a conflict (a shared database does; the embedded backends never do) it runs the
 //! body again from the start, a bounded number of times with jittered backoff. The body may
 //! therefore run more than once: it must do nothing that outlives a failed attempt besides

@@ -32,7 +32,7 @@
 //! - Writing through a missing or mistyped parent: "The document path provided in the update
 //!   expression is invalid for update" — `SET a.b` where `a` is absent or not a map, `SET a[0]`
 //!   where `a` is not a list, and likewise for `REMOVE`, `ADD` and `DELETE` (see
-//!   [`path`](crate::path)). A `REMOVE` of an absent map key or an index beyond the end of a
+//!   [`path`]). A `REMOVE` of an absent map key or an index beyond the end of a
 //!   list does nothing (verified: a user-reported DynamoDB behaviour that applications rely
 //!   on).
 //! - Arithmetic (`+`, `-`, and `ADD` of numbers) is exact; a result out of range or with more

@@ -1,11 +1,15 @@
 //! The command line: `stator serve [--port N] [--host H] [--data-dir D] [--in-memory]
-//! [--sync]`, plus DynamoDB Local's single-dash flags (`-port`, `-inMemory`, `-dbPath`,
-//! `-sharedDb`) so Stator can replace it in existing scripts. Without a subcommand, `serve`
-//! is assumed.
+//! [--sync] [--log-level L] [--header-timeout-secs N] [--idle-timeout-secs N]
+//! [--max-connections N]`, plus DynamoDB Local's single-dash flags (`-port`, `-inMemory`,
+//! `-dbPath`, `-sharedDb`) so Stator can replace it in existing scripts. Without a
+//! subcommand, `serve` is assumed.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::http::ConnectionLimits;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -44,6 +48,60 @@ pub struct ServeConfig {
     /// Accepted for DynamoDB Local compatibility; Stator always has one shared database.
     #[arg(long, hide = true)]
     pub shared_db: bool,
+    /// The most detailed kind of log line written to stderr.
+    #[arg(long, value_enum, default_value_t = LogLevel::Info)]
+    pub log_level: LogLevel,
+    /// Close a connection that has not sent a complete request head this many seconds
+    /// after it was accepted (or after the first byte of a later request), or whose
+    /// request body stops arriving for as long; 0 turns this off.
+    #[arg(long, value_name = "SECS", default_value_t = 10)]
+    pub header_timeout_secs: u64,
+    /// Close a keep-alive connection that sends no request for this many seconds after
+    /// its last answer; 0 turns this off.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub idle_timeout_secs: u64,
+    /// Serve at most this many connections at once; further clients wait in the listen
+    /// backlog until one closes.
+    #[arg(long, value_name = "N", default_value_t = 4096,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+}
+
+/// `--log-level`: each level includes the ones above it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogLevel {
+    Error,
+    Warn,
+    Info,
+    Debug,
+    Trace,
+}
+
+impl LogLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Error => "error",
+            LogLevel::Warn => "warn",
+            LogLevel::Info => "info",
+            LogLevel::Debug => "debug",
+            LogLevel::Trace => "trace",
+        }
+    }
+}
+
+/// Seconds from the command line as a timeout, 0 meaning none.
+fn timeout(secs: u64) -> Option<Duration> {
+    (secs > 0).then(|| Duration::from_secs(secs))
+}
+
+impl ServeConfig {
+    pub fn connection_limits(&self) -> ConnectionLimits {
+        ConnectionLimits {
+            header_timeout: timeout(self.header_timeout_secs),
+            idle_timeout: timeout(self.idle_timeout_secs),
+            max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
+        }
+    }
 }
 
 /// Rewrites DynamoDB Local's flags into Stator's and inserts `serve` when no subcommand is
@@ -102,6 +160,48 @@ mod tests {
         assert_eq!(c.data_dir, PathBuf::from("./stator-data"));
         assert!(!c.in_memory);
         assert!(!c.sync);
+        assert_eq!(c.log_level, LogLevel::Info);
+        assert_eq!(
+            c.connection_limits(),
+            ConnectionLimits {
+                header_timeout: Some(Duration::from_secs(10)),
+                idle_timeout: Some(Duration::from_secs(60)),
+                max_connections: 4096,
+            }
+        );
+    }
+
+    #[test]
+    fn logging_and_connection_flags() {
+        let c = parse_vec(&[
+            "stator",
+            "serve",
+            "--log-level",
+            "debug",
+            "--header-timeout-secs",
+            "2",
+            "--idle-timeout-secs",
+            "0",
+            "--max-connections",
+            "3",
+        ]);
+        assert_eq!(c.log_level, LogLevel::Debug);
+        assert_eq!(
+            c.connection_limits(),
+            ConnectionLimits {
+                header_timeout: Some(Duration::from_secs(2)),
+                idle_timeout: None,
+                max_connections: 3,
+            }
+        );
+        for bad in [
+            &["stator", "--max-connections", "0"][..],
+            &["stator", "--log-level", "loud"],
+            &["stator", "--idle-timeout-secs", "-1"],
+        ] {
+            let args = normalize_args(bad.iter().map(|s| s.to_string()));
+            assert!(Cli::try_parse_from(args).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -1,37 +1,138 @@
 //! The HTTP listener: hyper 1, HTTP/1.1 keep-alive, one service function.
 //!
+//! Per connection: [`serve`] takes a slot under the `--max-connections` cap before it
+//! accepts (so at the cap new connections wait in the kernel's listen backlog), and a
+//! watchdog closes a connection that keeps the server waiting: no complete request head
+//! within the header timeout (counted from accept, or on a keep-alive connection from the
+//! first byte of the next request), a request body that stops arriving for as long, or no
+//! request at all for the idle timeout after the last answer was written. A request being
+//! processed or an answer being written is never timed out.
+//!
 //! Per request: answer `GET /` with the health text; otherwise require `POST /`, read the
 //! body with a 16 MB cap (413 beyond it), gunzip it when `Content-Encoding: gzip` (same cap
 //! on the inflated size), check authentication, resolve `X-Amz-Target`, run the operation,
-//! and write the answer through `wire`. Engine calls are synchronous and short; in `--sync`
-//! durability mode a commit waits for an fsync, so calls then run on tokio's blocking pool
-//! to let many commits share one fsync without stalling the async workers.
+//! and write the answer through `wire` with the request id generated for it. Engine calls
+//! are synchronous and short; when the storage says its calls may block (`--sync`
+//! durability waits for an fsync), they run on tokio's blocking pool so that many commits
+//! can share one fsync without stalling the async workers. An internal error is logged
+//! with its request id, operation and detail; the client only gets DynamoDB's generic text.
 
 use std::io::Read;
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::Duration;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::{HeaderMap, Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use stator_engine::{DynamoError, Engine, ErrorKind};
-use tokio::net::TcpListener;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tracing::Level;
 
+use crate::wire::RequestId;
 use crate::{auth, json, wire};
 
 /// DynamoDB's maximum request body.
 pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 
+/// How long connections may keep the server waiting, and how many there may be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// A request head must be complete this long after the connection was accepted or the
+    /// next request's first byte arrived; a request body may pause this long. `None`: no
+    /// limit.
+    pub header_timeout: Option<Duration>,
+    /// A keep-alive connection with no request for this long is closed. `None`: no limit.
+    pub idle_timeout: Option<Duration>,
+    /// Connections served at once; further ones wait in the listen backlog.
+    pub max_connections: usize,
+}
+
+impl ConnectionLimits {
+    /// The longest the watchdog sleeps between two looks at a connection: the shortest
+    /// timeout. The phase may change while it sleeps (a request ends and the idle clock
+    /// starts), and a deadline that starts after a look is then still no earlier than the
+    /// next look. `None` when no timeout is set.
+    fn recheck(&self) -> Option<Duration> {
+        match (self.header_timeout, self.idle_timeout) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
 /// Shared state of the running server.
 pub struct Server {
     pub engine: Arc<Engine>,
-    /// Run engine calls on the blocking pool (durable `--sync` mode).
+    /// Run engine calls on the blocking pool: the storage says its calls may wait for I/O.
     pub blocking_engine_calls: bool,
     /// The region named in the health answer.
     pub health_region: String,
+    pub limits: ConnectionLimits,
+    health: HealthLog,
+}
+
+impl Server {
+    pub fn new(engine: Arc<Engine>, limits: ConnectionLimits) -> Server {
+        Server {
+            blocking_engine_calls: engine.storage().calls_may_block(),
+            engine,
+            health_region: "us-east-1".to_string(),
+            limits,
+            health: HealthLog::default(),
+        }
+    }
+}
+
+/// The last health state reported to the log, so that a change is logged once and not on
+/// every probe. `None`: healthy.
+#[derive(Default)]
+struct HealthLog {
+    last_problem: Mutex<Option<String>>,
+}
+
+impl HealthLog {
+    /// Records the current state; returns it when it differs from the last one (the first
+    /// observation of "healthy" is not a change).
+    fn observe(&self, state: &Result<(), String>) -> Option<Result<(), String>> {
+        let mut last = match self.last_problem.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let current = state.as_ref().err();
+        if last.as_ref() == current {
+            return None;
+        }
+        *last = current.cloned();
+        Some(state.clone())
+    }
+}
+
+/// The answer to `GET /`: DynamoDB's health text while the engine is healthy, 503 with the
+/// reason otherwise. A change of state is logged (an error when it goes bad).
+fn health(server: &Server) -> Answer {
+    let state = server.engine.health();
+    match server.health.observe(&state) {
+        Some(Err(reason)) => tracing::error!(reason = %reason, "unhealthy"),
+        Some(Ok(())) => tracing::info!("healthy again"),
+        None => {}
+    }
+    match state {
+        Ok(()) => Answer::Text(
+            StatusCode::OK,
+            format!("healthy: dynamodb.{}.amazonaws.com ", server.health_region),
+        ),
+        Err(reason) => Answer::Text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("unhealthy: {reason}"),
+        ),
+    }
 }
 
 fn too_large() -> DynamoError {
@@ -41,12 +142,8 @@ fn too_large() -> DynamoError {
     )
 }
 
-async fn read_body(
-    req: Request<Incoming>,
-) -> Result<(hyper::http::request::Parts, Bytes), DynamoError> {
-    let (parts, body) = req.into_parts();
-    if let Some(len) = parts
-        .headers
+async fn read_body(headers: &HeaderMap, body: Incoming) -> Result<Bytes, DynamoError> {
+    if let Some(len) = headers
         .get(hyper::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok())
@@ -68,8 +165,7 @@ async fn read_body(
             }
         })?;
     let mut bytes = collected.to_bytes();
-    let gzip = parts
-        .headers
+    let gzip = headers
         .get(hyper::header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
@@ -88,28 +184,63 @@ async fn read_body(
         }
         bytes = Bytes::from(inflated);
     }
-    Ok((parts, bytes))
+    Ok(bytes)
 }
 
-async fn handle(server: Arc<Server>, req: Request<Incoming>) -> Response<Full<Bytes>> {
-    if req.uri().path() != "/" {
-        return wire::text_response(StatusCode::NOT_FOUND, "Not Found");
-    }
-    match *req.method() {
-        Method::GET => {
-            let text = format!("healthy: dynamodb.{}.amazonaws.com ", server.health_region);
-            return wire::text_response(StatusCode::OK, &text);
-        }
-        Method::POST => {}
-        _ => return wire::text_response(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed"),
-    }
-    let (parts, body) = match read_body(req).await {
-        Ok(read) => read,
-        Err(e) => return wire::error_response(&e),
+/// What a request is answered with, before it becomes a response.
+enum Answer {
+    Json(Vec<u8>),
+    Error(DynamoError),
+    Text(StatusCode, String),
+}
+
+/// The operation named by `X-Amz-Target` (`DynamoDB_20120810.PutItem` → `PutItem`), for
+/// the log; `-` when there is none.
+fn operation_name(headers: &HeaderMap) -> &str {
+    let Some(target) = headers.get("x-amz-target").and_then(|v| v.to_str().ok()) else {
+        return "-";
     };
+    target.rsplit_once('.').map_or(target, |(_, name)| name)
+}
+
+/// The text of a panic's payload (`panic!` with a literal or a formatted message).
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    if let Some(text) = payload.downcast_ref::<&str>() {
+        text
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text
+    } else {
+        "(no message)"
+    }
+}
+
+async fn answer(
+    server: &Arc<Server>,
+    activity: &Activity,
+    parts: &hyper::http::request::Parts,
+    body: Incoming,
+) -> Answer {
+    if parts.uri.path() != "/" {
+        return Answer::Text(StatusCode::NOT_FOUND, "Not Found".to_string());
+    }
+    match parts.method {
+        Method::GET => return health(server),
+        Method::POST => {}
+        _ => {
+            return Answer::Text(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "Method Not Allowed".to_string(),
+            )
+        }
+    }
+    let body = match read_body(&parts.headers, body).await {
+        Ok(body) => body,
+        Err(e) => return Answer::Error(e),
+    };
+    activity.enter(Phase::Busy);
     let credentials = match auth::check(&parts.headers) {
         Ok(c) => c,
-        Err(e) => return wire::error_response(&e),
+        Err(e) => return Answer::Error(e),
     };
     let target = parts
         .headers
@@ -117,7 +248,7 @@ async fn handle(server: Arc<Server>, req: Request<Incoming>) -> Response<Full<By
         .and_then(|v| v.to_str().ok());
     let op = match stator_api::resolve(target) {
         Ok(op) => op,
-        Err(e) => return wire::error_response(&e),
+        Err(e) => return Answer::Error(e),
     };
     let host = parts
         .headers
@@ -125,32 +256,105 @@ async fn handle(server: Arc<Server>, req: Request<Incoming>) -> Response<Full<By
         .and_then(|v| v.to_str().ok())
         .unwrap_or("localhost")
         .to_string();
-    let run = {
-        let server = server.clone();
-        move || {
-            let ctx = stator_api::Context {
-                engine: &server.engine,
-                region: &credentials.region,
-                host: &host,
-            };
+    let run = move |server: &Server| {
+        let ctx = stator_api::Context {
+            engine: &server.engine,
+            region: &credentials.region,
+            host: &host,
+        };
+        // A panic in a handler is a bug; it becomes one logged internal error instead of
+        // a connection dropped without an answer.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             json::handle(op, &ctx, &body)
-        }
+        }))
+        .unwrap_or_else(|payload| {
+            Err(DynamoError::internal(format!(
+                "panic in the operation handler: {}",
+                panic_message(payload.as_ref())
+            )))
+        })
     };
     let result = if server.blocking_engine_calls {
-        tokio::task::spawn_blocking(run)
+        let server = server.clone();
+        tokio::task::spawn_blocking(move || run(&server))
             .await
-            .unwrap_or_else(|_| Err(DynamoError::internal("Internal server error")))
+            .unwrap_or_else(|e| {
+                Err(DynamoError::internal(format!(
+                    "the blocking task of the request failed: {e}"
+                )))
+            })
     } else {
-        run()
+        run(server)
     };
     match result {
-        Ok(body) => wire::json_response(body),
-        Err(e) => wire::error_response(&e),
+        Ok(body) => Answer::Json(body),
+        Err(e) => Answer::Error(e),
     }
+}
+
+/// Answers one request. The request id is generated here, once: the response carries it
+/// and the log names it.
+async fn handle(
+    server: &Arc<Server>,
+    activity: &Activity,
+    req: Request<Incoming>,
+) -> Response<Full<Bytes>> {
+    let id = RequestId::generate();
+    // The clock is read only when the per-request debug line will be written.
+    let started = tracing::enabled!(Level::DEBUG).then(Instant::now);
+    let (parts, body) = req.into_parts();
+    let answer = answer(server, activity, &parts, body).await;
+    let (response, error_type) = respond(&id, &parts.headers, answer);
+    if let Some(started) = started {
+        tracing::debug!(
+            request_id = %id,
+            operation = operation_name(&parts.headers),
+            status = response.status().as_u16(),
+            error = error_type,
+            latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+            "request"
+        );
+    }
+    response
+}
+
+/// Turns an answer into the response, logging an internal error (with `id`, the same id
+/// the response carries, and the operation named in `headers`). Also returns the DynamoDB
+/// error type, if the answer is an error.
+fn respond(
+    id: &RequestId,
+    headers: &HeaderMap,
+    answer: Answer,
+) -> (Response<Full<Bytes>>, Option<&'static str>) {
+    match answer {
+        Answer::Json(body) => (wire::json_response(id, body), None),
+        Answer::Text(status, text) => (wire::text_response(id, status, &text), None),
+        Answer::Error(error) => {
+            if error.kind == ErrorKind::InternalServerError {
+                log_internal_error(id, operation_name(headers), &error);
+            }
+            (wire::error_response(id, &error), Some(error.kind.name()))
+        }
+    }
+}
+
+fn log_internal_error(id: &RequestId, operation: &str, error: &DynamoError) {
+    tracing::error!(
+        request_id = %id,
+        operation,
+        detail = error.detail.as_deref().unwrap_or("(none)"),
+        "internal server error"
+    );
 }
 
 /// Accepts connections until `shutdown` resolves, then lets in-flight requests finish (up to
 /// a grace period) and returns.
+///
+/// At most `server.limits.max_connections` connections are open at once: the listener is
+/// not polled while all slots are taken, so further clients wait in the kernel's listen
+/// backlog (their connect succeeds, their request is read once a slot frees) rather than
+/// being refused — a burst costs latency instead of errors — and the file descriptors left
+/// to storage stay bounded.
 ///
 /// Connections are dealt round-robin to `workers` (handles of single-threaded runtimes, one
 /// per core; the first is the runtime this future runs on). A connection stays on its
@@ -164,54 +368,114 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let slots = Arc::new(tokio::sync::Semaphore::new(
+        server
+            .limits
+            .max_connections
+            .clamp(1, tokio::sync::Semaphore::MAX_PERMITS),
+    ));
     tokio::pin!(shutdown);
     let mut next = 0usize;
+    let mut at_cap = false;
     loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let (stream, _peer): (_, SocketAddr) = match accepted {
-                    Ok(a) => a,
-                    Err(_) => {
-                        // Out of file descriptors or similar: back off briefly, keep serving.
-                        tokio::time::sleep(Duration::from_millis(10)).await;
-                        continue;
-                    }
-                };
-                let _ = stream.set_nodelay(true);
-                let worker = next % workers.len().max(1);
-                next = next.wrapping_add(1);
-                if worker == 0 || workers.len() < 2 {
-                    tokio::spawn(serve_connection(stream, server.clone(), graceful.watcher()));
-                    continue;
+        let slot = match slots.clone().try_acquire_owned() {
+            Ok(slot) => slot,
+            Err(_) => {
+                if !at_cap {
+                    at_cap = true;
+                    tracing::warn!(
+                        max_connections = server.limits.max_connections,
+                        "connection limit reached; new connections wait in the listen backlog"
+                    );
                 }
-                // A socket belongs to the reactor it was registered with: hand the worker
-                // the plain socket and let it register it with its own.
-                let Ok(std_stream) = stream.into_std() else { continue };
-                let (server, watcher) = (server.clone(), graceful.watcher());
-                workers[worker].spawn(async move {
-                    if let Ok(stream) = tokio::net::TcpStream::from_std(std_stream) {
-                        serve_connection(stream, server, watcher).await;
-                    }
-                });
+                tokio::select! {
+                    slot = slots.clone().acquire_owned() => match slot {
+                        Ok(slot) => slot,
+                        Err(_) => break,
+                    },
+                    _ = &mut shutdown => break,
+                }
             }
+        };
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
             _ = &mut shutdown => break,
+        };
+        let (stream, peer): (_, SocketAddr) = match accepted {
+            Ok(a) => a,
+            Err(e) => {
+                // Out of file descriptors or similar: back off briefly, keep serving.
+                tracing::debug!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        if at_cap && slots.available_permits() > 0 {
+            at_cap = false;
         }
+        let _ = stream.set_nodelay(true);
+        let worker = next % workers.len().max(1);
+        next = next.wrapping_add(1);
+        if worker == 0 || workers.len() < 2 {
+            let (server, watcher) = (server.clone(), graceful.watcher());
+            tokio::spawn(async move {
+                serve_connection(stream, peer, server, watcher).await;
+                drop(slot);
+            });
+            continue;
+        }
+        // A socket belongs to the reactor it was registered with: hand the worker
+        // the plain socket and let it register it with its own.
+        let Ok(std_stream) = stream.into_std() else {
+            continue;
+        };
+        let (server, watcher) = (server.clone(), graceful.watcher());
+        workers[worker].spawn(async move {
+            if let Ok(stream) = TcpStream::from_std(std_stream) {
+                serve_connection(stream, peer, server, watcher).await;
+            }
+            drop(slot);
+        });
     }
     drop(listener);
+    tracing::info!("shutting down: no new connections, finishing the requests in flight");
     tokio::select! {
         _ = graceful.shutdown() => {}
         _ = tokio::time::sleep(Duration::from_secs(10)) => {}
     }
 }
 
+/// What one connection shares between its service function and its socket.
+struct Connection {
+    server: Arc<Server>,
+    activity: Activity,
+}
+
 async fn serve_connection(
-    stream: tokio::net::TcpStream,
+    stream: TcpStream,
+    peer: SocketAddr,
     server: Arc<Server>,
     watcher: hyper_util::server::graceful::Watcher,
 ) {
+    let limits = server.limits;
+    let connection = Arc::new(Connection {
+        server,
+        activity: Activity::new(Instant::now()),
+    });
+    let io = TokioIo::new(Watched {
+        stream,
+        connection: connection.clone(),
+    });
+    let for_service = connection.clone();
     let service = hyper::service::service_fn(move |req| {
-        let server = server.clone();
-        async move { Ok::<_, std::convert::Infallible>(handle(server, req).await) }
+        let connection = for_service.clone();
+        async move {
+            let activity = &connection.activity;
+            activity.set(Phase::Body, Instant::now());
+            let response = handle(&connection.server, activity, req).await;
+            activity.enter(Phase::Responding);
+            Ok::<_, std::convert::Infallible>(response)
+        }
     });
     let conn = hyper::server::conn::http1::Builder::new()
         .keep_alive(true)
@@ -219,6 +483,540 @@ async fn serve_connection(
         // instead of a two-part writev: A/B over 8 alternating GetItem runs, +2.7% requests
         // per server-CPU-second (1 KB answers); neutral for 10 KB Query pages.
         .writev(false)
-        .serve_connection(TokioIo::new(stream), service);
-    let _ = watcher.watch(conn).await;
+        .serve_connection(io, service);
+    let conn = async move {
+        let _ = watcher.watch(conn).await;
+    };
+    let Some(recheck) = limits.recheck() else {
+        conn.await;
+        return;
+    };
+    // The watchdog is this task; the connection runs in a task of its own on the same
+    // thread, so that serving a request never polls the watchdog's timer: this task wakes
+    // only when the timer fires (at most once per `recheck`) or the connection ends. The
+    // requests themselves just note the time in `Activity`.
+    let mut task = tokio::spawn(conn);
+    let first = activity_check(&connection.activity, &limits, recheck, Instant::now());
+    let Check::At(first) = first else {
+        let _ = task.await;
+        return;
+    };
+    let timer = tokio::time::sleep_until(first.into());
+    tokio::pin!(timer);
+    loop {
+        tokio::select! {
+            _ = &mut task => return,
+            () = &mut timer => {
+                match activity_check(&connection.activity, &limits, recheck, Instant::now()) {
+                    Check::At(deadline) => timer.as_mut().reset(deadline.into()),
+                    Check::Never => {
+                        let _ = task.await;
+                        return;
+                    }
+                    Check::Expired(reason) => {
+                        tracing::debug!(%peer, reason, "closing connection");
+                        // Dropping the connection's future closes the socket; waiting for
+                        // that keeps the connection's slot taken until it is closed.
+                        task.abort();
+                        let _ = task.await;
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// What a connection is doing, as far as its timeouts care.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+enum Phase {
+    /// Waiting for (the rest of) a request head: since accept, or since the first byte of
+    /// the next request on a keep-alive connection.
+    Head = 0,
+    /// The head is complete and the body is being read; the time is that of the last
+    /// progress (the head, or a read of body bytes).
+    Body = 1,
+    /// The request is being processed.
+    Busy = 2,
+    /// The answer is built and being written.
+    Responding = 3,
+    /// The answer is written; waiting for the next request's first byte.
+    Idle = 4,
+}
+
+impl Phase {
+    fn from_u8(value: u8) -> Phase {
+        match value {
+            0 => Phase::Head,
+            1 => Phase::Body,
+            2 => Phase::Busy,
+            3 => Phase::Responding,
+            _ => Phase::Idle,
+        }
+    }
+}
+
+/// A connection's phase and when it began, written by the service function and the socket
+/// wrapper, read by the connection's watchdog. All three run in the connection's one task,
+/// so relaxed atomics suffice (they are atomics only because the task must be `Send`).
+struct Activity {
+    opened: Instant,
+    phase: AtomicU8,
+    /// Nanoseconds from `opened` to the start of the phase (or the last body progress).
+    since: AtomicU64,
+}
+
+impl Activity {
+    fn new(opened: Instant) -> Activity {
+        Activity {
+            opened,
+            phase: AtomicU8::new(Phase::Head as u8),
+            since: AtomicU64::new(0),
+        }
+    }
+
+    fn phase(&self) -> Phase {
+        Phase::from_u8(self.phase.load(Ordering::Relaxed))
+    }
+
+    /// A phase whose start time does not matter (no timeout runs in it): no clock read.
+    fn enter(&self, phase: Phase) {
+        self.phase.store(phase as u8, Ordering::Relaxed);
+    }
+
+    fn set(&self, phase: Phase, now: Instant) {
+        let nanos = u64::try_from(now.saturating_duration_since(self.opened).as_nanos())
+            .unwrap_or(u64::MAX);
+        self.since.store(nanos, Ordering::Relaxed);
+        self.phase.store(phase as u8, Ordering::Relaxed);
+    }
+
+    fn since(&self) -> Instant {
+        let nanos = Duration::from_nanos(self.since.load(Ordering::Relaxed));
+        self.opened.checked_add(nanos).unwrap_or(self.opened)
+    }
+
+    /// Bytes arrived from the client: the first byte of a request after an idle period
+    /// starts its header clock; body bytes are progress.
+    fn received(&self) {
+        match self.phase() {
+            Phase::Idle => self.set(Phase::Head, Instant::now()),
+            Phase::Body => self.set(Phase::Body, Instant::now()),
+            Phase::Head | Phase::Busy | Phase::Responding => {}
+        }
+    }
+
+    /// Everything written so far has been flushed to the socket: after an answer, the
+    /// connection is idle from now on.
+    fn flushed(&self) {
+        if self.phase() == Phase::Responding {
+            self.set(Phase::Idle, Instant::now());
+        }
+    }
+}
+
+/// What the watchdog does next.
+#[derive(Debug, PartialEq, Eq)]
+enum Check {
+    /// Look again at this instant.
+    At(Instant),
+    /// The connection kept the server waiting too long: close it.
+    Expired(&'static str),
+    /// No time to look again can be computed (timeouts too large for the clock): stop
+    /// watching.
+    Never,
+}
+
+fn activity_check(
+    activity: &Activity,
+    limits: &ConnectionLimits,
+    recheck: Duration,
+    now: Instant,
+) -> Check {
+    let (timeout, reason) = match activity.phase() {
+        Phase::Head => (limits.header_timeout, "no complete request head in time"),
+        Phase::Body => (limits.header_timeout, "request body stalled"),
+        Phase::Idle => (limits.idle_timeout, "idle"),
+        // The server is working on the request or writing its answer: not the client's
+        // delay, so never a timeout.
+        Phase::Busy | Phase::Responding => (None, ""),
+    };
+    let deadline = timeout.and_then(|t| activity.since().checked_add(t));
+    if deadline.is_some_and(|deadline| deadline <= now) {
+        return Check::Expired(reason);
+    }
+    match (deadline, now.checked_add(recheck)) {
+        (Some(deadline), Some(next)) => Check::At(deadline.min(next)),
+        (Some(at), None) | (None, Some(at)) => Check::At(at),
+        (None, None) => Check::Never,
+    }
+}
+
+/// The connection's socket, telling its [`Activity`] when bytes arrive and when written
+/// bytes have been flushed.
+struct Watched {
+    stream: TcpStream,
+    connection: Arc<Connection>,
+}
+
+impl AsyncRead for Watched {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let result = Pin::new(&mut self.stream).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            self.connection.activity.received();
+        }
+        result
+    }
+}
+
+impl AsyncWrite for Watched {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        let result = Pin::new(&mut self.stream).poll_flush(cx);
+        if let Poll::Ready(Ok(())) = result {
+            self.connection.activity.flushed();
+        }
+        result
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stator_storage::{MemoryStorage, Snapshot, Storage, StorageError, WriteTransaction};
+    use std::io::Write;
+
+    /// Captures what the code under test logs, as text.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Captured {
+        fn text(&self) -> String {
+            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+        }
+
+        /// Runs `f` with the log going here, at `level`.
+        fn during<T>(&self, level: Level, f: impl FnOnce() -> T) -> T {
+            let out = self.clone();
+            let subscriber = tracing_subscriber::fmt()
+                .with_writer(move || out.clone())
+                .with_max_level(level)
+                .finish();
+            tracing::subscriber::with_default(subscriber, f)
+        }
+    }
+
+    /// The memory backend with a health problem that the test can set.
+    struct Ailing {
+        inner: MemoryStorage,
+        problem: Mutex<Option<String>>,
+    }
+
+    impl Storage for Ailing {
+        fn snapshot(&self) -> Result<Box<dyn Snapshot + '_>, StorageError> {
+            self.inner.snapshot()
+        }
+        fn begin_write(&self) -> Result<Box<dyn WriteTransaction + '_>, StorageError> {
+            self.inner.begin_write()
+        }
+        fn flush(&self) -> Result<(), StorageError> {
+            self.inner.flush()
+        }
+        fn kind(&self) -> &'static str {
+            "ailing"
+        }
+        fn calls_may_block(&self) -> bool {
+            true
+        }
+        fn health(&self) -> Result<(), String> {
+            match self.problem.lock().unwrap().clone() {
+                Some(problem) => Err(problem),
+                None => Ok(()),
+            }
+        }
+    }
+
+    const LIMITS: ConnectionLimits = ConnectionLimits {
+        header_timeout: Some(Duration::from_secs(10)),
+        idle_timeout: Some(Duration::from_secs(60)),
+        max_connections: 8,
+    };
+
+    fn text_of(answer: Answer) -> (StatusCode, String) {
+        match answer {
+            Answer::Text(status, text) => (status, text),
+            _ => panic!("not a text answer"),
+        }
+    }
+
+    #[test]
+    fn engine_calls_block_only_when_the_storage_says_they_may() {
+        let memory = Arc::new(MemoryStorage::new());
+        let engine = Engine::open(memory, stator_engine::EngineConfig::default()).unwrap();
+        assert!(!Server::new(engine, LIMITS).blocking_engine_calls);
+        let dir = tempfile::tempdir().unwrap();
+        for (durability, blocks) in [
+            (stator_storage::Durability::Process, false),
+            (stator_storage::Durability::Sync, true),
+        ] {
+            let path = dir.path().join(format!("{durability:?}"));
+            let disk = Arc::new(stator_storage::DiskStorage::open(&path, durability).unwrap());
+            let engine = Engine::open(disk, stator_engine::EngineConfig::default()).unwrap();
+            let server = Server::new(engine, LIMITS);
+            assert_eq!(server.blocking_engine_calls, blocks, "{durability:?}");
+            server.engine.shutdown().unwrap();
+        }
+    }
+
+    #[test]
+    fn health_answers_and_logs_changes_once() {
+        let storage = Arc::new(Ailing {
+            inner: MemoryStorage::new(),
+            problem: Mutex::new(None),
+        });
+        let engine = Engine::open(storage.clone(), stator_engine::EngineConfig::default()).unwrap();
+        let server = Server::new(engine, LIMITS);
+        assert!(server.blocking_engine_calls, "follows calls_may_block");
+        let log = Captured::default();
+        let probe = || log.during(Level::INFO, || text_of(health(&server)));
+
+        assert_eq!(
+            probe(),
+            (
+                StatusCode::OK,
+                "healthy: dynamodb.us-east-1.amazonaws.com ".to_string()
+            )
+        );
+        assert_eq!(log.text(), "", "a healthy start is not news");
+
+        *storage.problem.lock().unwrap() = Some("disk full".to_string());
+        for _ in 0..3 {
+            assert_eq!(
+                probe(),
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unhealthy: disk full".to_string()
+                )
+            );
+        }
+        let text = log.text();
+        assert_eq!(text.matches("ERROR").count(), 1, "{text}");
+        assert!(text.contains("disk full"), "{text}");
+
+        *storage.problem.lock().unwrap() = Some("journal unwritable".to_string());
+        assert_eq!(probe().0, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            log.text().matches("ERROR").count(),
+            2,
+            "a new reason is news"
+        );
+
+        *storage.problem.lock().unwrap() = None;
+        assert_eq!(probe().0, StatusCode::OK);
+        assert_eq!(probe().0, StatusCode::OK);
+        let text = log.text();
+        assert_eq!(text.matches("healthy again").count(), 1, "{text}");
+    }
+
+    #[test]
+    fn internal_errors_are_logged_with_the_response_request_id() {
+        let log = Captured::default();
+        let id = RequestId::generate();
+        let error = DynamoError::internal("storage: checksum mismatch in block 7");
+        let mut headers = HeaderMap::new();
+        headers.insert("x-amz-target", "DynamoDB_20120810.PutItem".parse().unwrap());
+        let (response, error_type) =
+            log.during(Level::INFO, || respond(&id, &headers, Answer::Error(error)));
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(error_type, Some("InternalServerError"));
+        assert_eq!(response.headers()["x-amzn-requestid"], id.as_str());
+        let text = log.text();
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(text.contains("ERROR"), "{text}");
+        assert!(text.contains(id.as_str()), "{text}");
+        assert!(text.contains("PutItem"), "{text}");
+        assert!(text.contains("checksum mismatch in block 7"), "{text}");
+
+        // Other errors and successes log nothing at the default level.
+        let log = Captured::default();
+        log.during(Level::INFO, || {
+            respond(&id, &headers, Answer::Error(DynamoError::table_not_found()));
+            respond(&id, &headers, Answer::Json(b"{}".to_vec()));
+        });
+        assert_eq!(log.text(), "");
+    }
+
+    #[test]
+    fn panics_become_internal_errors_with_their_message() {
+        let payload: Box<dyn std::any::Any + Send> = Box::new("index out of bounds");
+        assert_eq!(panic_message(payload.as_ref()), "index out of bounds");
+        let payload: Box<dyn std::any::Any + Send> = Box::new(format!("bad {}", 7));
+        assert_eq!(panic_message(payload.as_ref()), "bad 7");
+        let payload: Box<dyn std::any::Any + Send> = Box::new(7u8);
+        assert_eq!(panic_message(payload.as_ref()), "(no message)");
+    }
+
+    #[test]
+    fn operation_names_come_from_the_target() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(operation_name(&headers), "-");
+        headers.insert("x-amz-target", "DynamoDB_20120810.PutItem".parse().unwrap());
+        assert_eq!(operation_name(&headers), "PutItem");
+        headers.insert("x-amz-target", "nonsense".parse().unwrap());
+        assert_eq!(operation_name(&headers), "nonsense");
+    }
+
+    fn at(activity: &Activity, secs: f64) -> Instant {
+        activity.opened + Duration::from_secs_f64(secs)
+    }
+
+    #[test]
+    fn the_watchdog_times_only_what_the_client_owes() {
+        let activity = Activity::new(Instant::now());
+        let recheck = LIMITS.recheck().unwrap();
+        assert_eq!(recheck, Duration::from_secs(10));
+        let check = |now: f64| activity_check(&activity, &LIMITS, recheck, at(&activity, now));
+
+        // A new connection must deliver its head within the header timeout.
+        assert_eq!(check(0.0), Check::At(at(&activity, 10.0)));
+        assert_eq!(
+            check(10.0),
+            Check::Expired("no complete request head in time")
+        );
+
+        // The head arrived at 1 s: the body may pause for the header timeout.
+        activity.set(Phase::Body, at(&activity, 1.0));
+        assert_eq!(check(5.0), Check::At(at(&activity, 11.0)));
+        assert_eq!(check(11.5), Check::Expired("request body stalled"));
+
+        // Processing and writing the answer are never timed out, however long.
+        activity.set(Phase::Busy, at(&activity, 2.0));
+        assert_eq!(check(500.0), Check::At(at(&activity, 510.0)));
+        activity.set(Phase::Responding, at(&activity, 3.0));
+        assert_eq!(check(900.0), Check::At(at(&activity, 910.0)));
+
+        // Idle from 4 s: the idle timeout counts from there.
+        // The watchdog never sleeps longer than the shortest timeout.
+        activity.set(Phase::Idle, at(&activity, 4.0));
+        assert_eq!(check(30.0), Check::At(at(&activity, 40.0)));
+        assert_eq!(check(60.0), Check::At(at(&activity, 64.0)));
+        assert_eq!(check(64.0), Check::Expired("idle"));
+
+        // So a phase with a shorter timeout that begins while it sleeps is seen in time:
+        // the idle clock starting during a long header timeout.
+        let short_idle = ConnectionLimits {
+            header_timeout: Some(Duration::from_secs(30)),
+            idle_timeout: Some(Duration::from_secs(1)),
+            max_connections: 1,
+        };
+        let fresh = Activity::new(Instant::now());
+        let recheck = short_idle.recheck().unwrap();
+        let look = |now: f64| activity_check(&fresh, &short_idle, recheck, at(&fresh, now));
+        assert_eq!(look(0.0), Check::At(at(&fresh, 1.0)));
+        fresh.set(Phase::Idle, at(&fresh, 0.5));
+        assert_eq!(look(1.0), Check::At(at(&fresh, 1.5)));
+        assert_eq!(look(1.5), Check::Expired("idle"));
+
+        // Without timeouts there is nothing to watch.
+        let none = ConnectionLimits {
+            header_timeout: None,
+            idle_timeout: None,
+            max_connections: 1,
+        };
+        assert_eq!(none.recheck(), None);
+        let idle_only = ConnectionLimits {
+            header_timeout: None,
+            ..LIMITS
+        };
+        assert_eq!(
+            activity_check(
+                &activity,
+                &idle_only,
+                Duration::from_secs(60),
+                at(&activity, 65.0)
+            ),
+            Check::Expired("idle")
+        );
+        activity.set(Phase::Head, at(&activity, 70.0));
+        assert_eq!(
+            activity_check(
+                &activity,
+                &idle_only,
+                Duration::from_secs(60),
+                at(&activity, 80.0)
+            ),
+            Check::At(at(&activity, 140.0))
+        );
+    }
+
+    #[test]
+    fn activity_follows_the_connection() {
+        let activity = Activity::new(Instant::now());
+        // Bytes of the first head: still the head's clock, from accept.
+        activity.received();
+        assert_eq!(
+            (activity.phase(), activity.since()),
+            (Phase::Head, activity.opened)
+        );
+        activity.set(Phase::Body, Instant::now());
+        activity.enter(Phase::Busy);
+        activity.received();
+        assert_eq!(
+            activity.phase(),
+            Phase::Busy,
+            "pipelined bytes do not interrupt"
+        );
+        activity.flushed();
+        assert_eq!(
+            activity.phase(),
+            Phase::Busy,
+            "a 100-continue flush is not the answer"
+        );
+        activity.set(Phase::Responding, Instant::now());
+        activity.flushed();
+        assert_eq!(activity.phase(), Phase::Idle);
+        let idle_since = activity.since();
+        activity.received();
+        assert_eq!(activity.phase(), Phase::Head);
+        assert!(activity.since() >= idle_since);
+    }
 }

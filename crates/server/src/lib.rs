@@ -6,9 +6,10 @@
 //!        typed output) → encode JSON
 //!      → wire (the one response writer: request id, CRC-32, content type)
 //! ```
-//! `config` turns the command line into a [`config::ServeConfig`]; [`run`] opens storage and
-//! the engine, binds the listener, prints the endpoint and serves until SIGINT/SIGTERM, then
-//! drains in-flight requests and flushes storage.
+//! `config` turns the command line into a [`config::ServeConfig`]; [`init_logging`] installs
+//! the process-wide log subscriber (stderr); [`run`] opens storage and the engine, binds the
+//! listener, logs the effective settings, prints the endpoint on stdout and serves until
+//! SIGINT/SIGTERM, then drains in-flight requests and flushes storage.
 
 pub mod auth;
 pub mod config;
@@ -22,7 +23,37 @@ use std::sync::Arc;
 use stator_engine::{Engine, EngineConfig};
 use stator_storage::{DiskStorage, MemoryStorage, Storage};
 
-use config::ServeConfig;
+use config::{LogLevel, ServeConfig};
+
+/// Installs the log subscriber for the whole process: one line per event on stderr (stdout
+/// stays for the endpoint line that scripts read), events above `level` dropped before they
+/// are formatted. Every crate logs through the `tracing` macros (`tracing::error!` and so
+/// on) and needs nothing else. Records of the `log` crate (fjall's) are forwarded into the
+/// same subscriber, at `warn` and above unless `level` is `debug` or `trace`: fjall's
+/// `info` lines narrate its internals (a database created, a table file ingested) and
+/// would outnumber Stator's own.
+pub fn init_logging(level: LogLevel) -> Result<(), String> {
+    use tracing::level_filters::LevelFilter;
+    use tracing_log::log;
+    let (filter, log_filter) = match level {
+        LogLevel::Error => (LevelFilter::ERROR, log::LevelFilter::Error),
+        LogLevel::Warn => (LevelFilter::WARN, log::LevelFilter::Warn),
+        LogLevel::Info => (LevelFilter::INFO, log::LevelFilter::Warn),
+        LogLevel::Debug => (LevelFilter::DEBUG, log::LevelFilter::Debug),
+        LogLevel::Trace => (LevelFilter::TRACE, log::LevelFilter::Trace),
+    };
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(filter)
+        // Plain text even if some dependency turns colours on: logs go to files and
+        // collectors more often than to terminals.
+        .with_ansi(false)
+        .finish();
+    tracing::subscriber::set_global_default(subscriber)
+        .map_err(|e| format!("cannot install the logger: {e}"))?;
+    tracing_log::LogTracer::init_with_filter(log_filter)
+        .map_err(|e| format!("cannot forward log records: {e}"))
+}
 
 /// Opens the configured storage backend.
 pub fn open_storage(config: &ServeConfig) -> Result<Arc<dyn Storage>, String> {
@@ -65,6 +96,42 @@ async fn shutdown_signal() {
     {
         let _ = ctrl_c.await;
     }
+}
+
+/// How many connections the kernel may queue for `accept`. At `--max-connections` the
+/// server stops accepting and new clients wait here, so it is larger than the default of
+/// 128 that `TcpListener::bind` uses (Linux caps it at `net.core.somaxconn`, 4096 by
+/// default). Beyond it, the kernel drops connection attempts and clients retry them.
+const LISTEN_BACKLOG: u32 = 1024;
+
+/// Binds the first address `host:port` resolves to that accepts a listener.
+async fn listen(host: &str, port: u16) -> std::io::Result<tokio::net::TcpListener> {
+    let mut last_error = None;
+    for addr in tokio::net::lookup_host((host, port)).await? {
+        let socket = if addr.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()
+        } else {
+            tokio::net::TcpSocket::new_v6()
+        };
+        let bound = socket.and_then(|socket| {
+            // As `TcpListener::bind` does: a restarted server can take its port back at
+            // once, while the old connections are still in TIME_WAIT.
+            #[cfg(unix)]
+            socket.set_reuseaddr(true)?;
+            socket.bind(addr)?;
+            socket.listen(LISTEN_BACKLOG)
+        });
+        match bound {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last_error = Some(e),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::AddrNotAvailable,
+            "the host name resolves to no address",
+        )
+    }))
 }
 
 /// Writes one line to stdout and flushes it, ignoring errors: scripts read the first line to
@@ -128,28 +195,48 @@ pub fn run(config: ServeConfig) -> Result<(), String> {
     let result = runtime.block_on(async move {
         let storage = open_storage(&config)?;
         let engine = Engine::open(storage, EngineConfig::default()).map_err(|e| e.to_string())?;
-        let listener = tokio::net::TcpListener::bind((config.host.as_str(), config.port))
+        let listener = listen(&config.host, config.port)
             .await
             .map_err(|e| format!("cannot listen on {}:{}: {e}", config.host, config.port))?;
         let addr = listener
             .local_addr()
             .map_err(|e| format!("cannot read the listening address: {e}"))?;
-        let server = Arc::new(http::Server {
-            engine: engine.clone(),
-            blocking_engine_calls: config.sync,
-            health_region: "us-east-1".to_string(),
-        });
+        let limits = config.connection_limits();
+        let server = Arc::new(http::Server::new(engine.clone(), limits));
         let storage_desc = if config.in_memory {
             "in memory".to_string()
         } else {
             format!("on disk at {}", config.data_dir.display())
         };
+        let durability = match (config.in_memory, config.sync) {
+            // What an acknowledged write survives: nothing, a crash of the process, a
+            // crash of the machine.
+            (true, _) => "none",
+            (false, false) => "process",
+            (false, true) => "sync",
+        };
+        tracing::info!(
+            version = env!("CARGO_PKG_VERSION"),
+            host = %config.host,
+            port = addr.port(),
+            storage = engine.storage().kind(),
+            data = storage_desc.as_str(),
+            durability,
+            worker_threads = cores,
+            blocking_engine_calls = server.blocking_engine_calls,
+            log_level = config.log_level.as_str(),
+            header_timeout_secs = config.header_timeout_secs,
+            idle_timeout_secs = config.idle_timeout_secs,
+            max_connections = config.max_connections,
+            "Stator started"
+        );
         // Output errors (a closed stdout pipe) must never stop the server.
         say(&format!(
             "Stator listening on http://{addr} (data {storage_desc})"
         ));
         http::serve(listener, server, handles, shutdown_signal()).await;
         engine.shutdown().map_err(|e| e.to_string())?;
+        tracing::info!("Stator stopped");
         say("Stator stopped");
         Ok(())
     });

@@ -7,7 +7,9 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
     let config = stator_server::config::parse();
-    if let Err(message) = stator_server::run(config) {
+    if let Err(message) =
+        stator_server::init_logging(config.log_level).and_then(|()| stator_server::run(config))
+    {
         eprintln!("stator: {message}");
         std::process::exit(1);
     }

@@ -1,8 +1,11 @@
-//! The one response writer: every answer Stator sends goes through [`json_response`] or
-//! [`error_response`], so every response carries `x-amzn-RequestId`, `x-amz-crc32` (CRC-32 of
-//! the exact body bytes, which boto3 verifies) and DynamoDB's content type.
+//! The one response writer: every answer Stator sends goes through [`json_response`],
+//! [`error_response`] or [`text_response`], so every response carries `x-amzn-RequestId`,
+//! `x-amz-crc32` (CRC-32 of the exact body bytes, which boto3 verifies) and DynamoDB's
+//! content type. The request id is made once per request ([`RequestId::generate`]) by the
+//! caller, which names the same id in the log.
 
 use std::cell::Cell;
+use std::fmt;
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -38,7 +41,35 @@ fn next_random() -> u64 {
     })
 }
 
-/// A DynamoDB-style request id: 52 characters of upper-case letters and digits.
+/// A DynamoDB-style request id: 52 characters of upper-case letters and digits. Made on
+/// the stack, so a request that logs nothing never formats or allocates it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct RequestId([u8; 52]);
+
+impl RequestId {
+    /// A fresh id for a new request.
+    pub fn generate() -> RequestId {
+        RequestId(request_id_bytes())
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Always true: the id is made from an ASCII alphabet.
+        std::str::from_utf8(&self.0).unwrap_or("")
+    }
+}
+
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 fn request_id_bytes() -> [u8; 52] {
     const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
     let mut id = [0u8; 52];
@@ -62,6 +93,7 @@ fn ascii_value(bytes: &[u8]) -> HeaderValue {
 }
 
 fn response(
+    id: &RequestId,
     status: StatusCode,
     content_type: &'static str,
     body: Vec<u8>,
@@ -79,7 +111,7 @@ fn response(
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.reserve(5);
-    headers.insert(REQUEST_ID.clone(), ascii_value(&request_id_bytes()));
+    headers.insert(REQUEST_ID.clone(), ascii_value(&id.0));
     headers.insert(CRC32.clone(), crc_value);
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(CONTENT_LENGTH, length_value);
@@ -116,8 +148,8 @@ fn itoa_u64(mut n: u64) -> Digits {
 }
 
 /// A successful JSON answer.
-pub fn json_response(body: Vec<u8>) -> Response<Full<Bytes>> {
-    response(StatusCode::OK, JSON_CONTENT_TYPE, body)
+pub fn json_response(id: &RequestId, body: Vec<u8>) -> Response<Full<Bytes>> {
+    response(id, StatusCode::OK, JSON_CONTENT_TYPE, body)
 }
 
 /// The JSON body of an error: `{"__type":"<namespace>#<Type>","message":"..."}`.
@@ -186,15 +218,15 @@ pub fn error_body(error: &DynamoError) -> Vec<u8> {
 }
 
 /// An error answer with the status its kind calls for.
-pub fn error_response(error: &DynamoError) -> Response<Full<Bytes>> {
+pub fn error_response(id: &RequestId, error: &DynamoError) -> Response<Full<Bytes>> {
     let status =
         StatusCode::from_u16(error.kind.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    response(status, JSON_CONTENT_TYPE, error_body(error))
+    response(id, status, JSON_CONTENT_TYPE, error_body(error))
 }
 
 /// A plain-text answer (health check, unknown paths).
-pub fn text_response(status: StatusCode, text: &str) -> Response<Full<Bytes>> {
-    response(status, "text/plain", text.as_bytes().to_vec())
+pub fn text_response(id: &RequestId, status: StatusCode, text: &str) -> Response<Full<Bytes>> {
+    response(id, status, "text/plain", text.as_bytes().to_vec())
 }
 
 #[cfg(test)]
@@ -204,11 +236,14 @@ mod tests {
 
     #[test]
     fn request_ids_look_like_dynamodb_ones_and_differ() {
-        let a = request_id_bytes();
-        let b = request_id_bytes();
+        let a = RequestId::generate();
+        let b = RequestId::generate();
         assert!(a
-            .iter()
+            .as_str()
+            .chars()
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()));
+        assert_eq!(a.as_str().len(), 52);
+        assert_eq!(a.to_string(), a.as_str());
         assert_ne!(a, b);
     }
 
@@ -267,22 +302,23 @@ mod tests {
 
     #[test]
     fn every_answer_carries_the_dynamodb_headers() {
-        let resp = json_response(b"{}".to_vec());
+        let request = RequestId::generate();
+        let resp = json_response(&request, b"{}".to_vec());
         assert_eq!(resp.status(), StatusCode::OK);
         let id = resp.headers()["x-amzn-RequestId"].to_str().unwrap();
-        assert_eq!(id.len(), 52);
+        assert_eq!(id, request.as_str());
         assert_eq!(resp.headers()["content-type"], JSON_CONTENT_TYPE);
         assert_eq!(resp.headers()["content-length"], "2");
         assert!(resp.headers().get("connection").is_none());
         let err = DynamoError::new(ErrorKind::RequestEntityTooLarge, "too big");
-        let resp = error_response(&err);
+        let resp = error_response(&request, &err);
         assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
         assert_eq!(resp.headers()["connection"], "close");
     }
 
     #[test]
     fn crc_header_matches_body() {
-        let resp = json_response(b"{\"a\":1}".to_vec());
+        let resp = json_response(&RequestId::generate(), b"{\"a\":1}".to_vec());
         let crc: u32 = resp.headers()["x-amz-crc32"]
             .to_str()
             .unwrap()

@@ -19,7 +19,7 @@
 //!   snapshot lives for microseconds) a commit changes one leaf instead of copying the
 //!   whole root-to-leaf path and its children's reference counts. A put-heavy profile had
 //!   ~20% of server CPU in those copies and in freeing them before this. A write set larger
-//!   than [`IN_PLACE_LIMIT`] (index backfills, big transactions) is applied to a clone
+//!   than `IN_PLACE_LIMIT` (index backfills, big transactions) is applied to a clone
 //!   outside the lock and swapped in, so readers never wait on a long commit.
 //!
 //! Why not a `RwLock<BTreeMap>` whose snapshots hold the read guard: that design makes a
@@ -34,7 +34,7 @@
 //!
 //! Keys and values are stored as `Arc<[u8]>` so that copying a tree node on write copies
 //! reference counts, not item bodies (values may be up to 400 KB). Each key also carries its
-//! first 16 bytes inline as a big-endian integer ([`Key`]): Stator's item and index keys
+//! first 16 bytes inline as a big-endian integer (`Key`): Stator's item and index keys
 //! start with a tag, a 4-byte id and an 8-byte partition hash, so nearly every comparison in
 //! a lookup is decided by one integer compare without following the key's pointer. Profiled
 //! on a GetItem workload over 110 thousand items, the lookup was 13% of server CPU (most of

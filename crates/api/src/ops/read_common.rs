@@ -122,7 +122,7 @@ pub struct Inputs<'a> {
 }
 
 /// The validated, resolved expressions of a read. The key condition still has to be checked
-/// against the key schema of the table or index ([`check_key_condition`]).
+/// against the key schema of the table or index (`stator_engine::target::check_key_condition`).
 #[derive(Debug, Default)]
 pub struct Prepared {
     pub key_condition: Option<Condition>,

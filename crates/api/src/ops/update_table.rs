@@ -9,11 +9,11 @@
 //!    request's members: `attributeDefinitions`, `tableName`, `billingMode`,
 //!    `provisionedThroughput`, `globalSecondaryIndexUpdates` (each entry's `update`, `create`,
 //!    `delete`), `streamSpecification`, `sSESpecification`, `tableClass`.
-//! 2. What the request means on its own ([`plan_index_updates`] and friends): every index
+//! 2. What the request means on its own (`plan_index_updates` and friends): every index
 //!    update names exactly one action, at most one index is created or deleted, a new index's
 //!    key schema is HASH-then-RANGE, its key attributes are defined in *this request's*
 //!    `AttributeDefinitions`, its projection is consistent.
-//! 3. What depends on the table as it stands ([`resolve_index_updates`]): the index exists (or
+//! 3. What depends on the table as it stands (`resolve_index_updates`): the index exists (or
 //!    does not, for a creation), its status allows the change, its throughput matches the
 //!    billing mode the table will have, no other index is being built or removed.
 //!
