@@ -9,8 +9,9 @@ What it does, in order:
  2. starts every server on 127.0.0.1 with a free port, pinned to one core (`taskset`),
     timing process start to the first answered ListTables (median of 3 starts) and
     reading idle RSS; starts the `{}` ceiling server (`bench ceiling-server`) the same way;
- 3. loads every server with the same data (`bench run load`: 100,000 1 KB items and 100
-    query partitions of 100 items) and reads RSS after loading;
+ 3. loads every server with the same data (`bench run load`: 100,000 1 KB items, 100
+    query partitions of 100 items of ~100 bytes and 100 of 100 items of ~1 KB) and reads RSS
+    after loading;
  4. runs each workload against each server in turn (workload-major, so slow drift of the
     machine touches every server alike), the driver pinned to the other core, and
     records throughput, latency percentiles and operations per second of *server* CPU;
@@ -52,10 +53,10 @@ DYNOXIDE = os.path.join(PEERS, "dynoxide", "bin", "dynoxide")
 DYNALITE_CLI = os.path.join(PEERS, "dynalite", "node_modules", "dynalite", "cli.js")
 MOTO = os.path.join(PEERS, "moto-venv", "bin", "moto_server")
 
-WORKLOADS = ["put", "get", "update", "query", "scan", "batch-write", "transact", "mixed"]
+WORKLOADS = ["put", "get", "update", "query", "query-1kb", "scan", "batch-write", "transact", "mixed"]
 # Like-for-like pairs for the targets: (Stator server, Dynoxide server).
 PAIRS = [("stator-memory", "dynoxide-memory"), ("stator-disk", "dynoxide-file")]
-TARGET_RATIOS = {"put": 5.0, "get": 3.0, "query": 5.0, "mixed": 4.0}
+TARGET_RATIOS = {"put": 5.0, "get": 3.0, "query": 5.0, "query-1kb": 6.0, "mixed": 4.0}
 # Which Stator a peer is compared with: the one with the same kind of storage.
 SAME_KIND = {
     "stator-memory": "stator-memory",
@@ -271,6 +272,8 @@ def drive(server, workload, args, pin, **extra):
             "-c", str(opts["connections"]), "-d", str(opts["duration"]),
             "--warmup", str(opts["warmup"]), "--items", str(opts["items"]),
             "--partitions", str(opts["partitions"])]
+    if "partitions_1kb" in opts:
+        argv += ["--partitions-1kb", str(opts["partitions_1kb"])]
     if pin is not None:
         argv = ["taskset", "-c", str(pin)] + argv
     done = subprocess.run(argv, capture_output=True, text=True)
@@ -318,7 +321,8 @@ def render(meta, startup, runs, flat, names, args):
     out.append("")
     out.append("Requests completed per second of CPU time used by the server process (all threads, user + "
                "system), so other load on the machine does not distort the comparison. "
-               "`batch-write` is 25 items per request, `transact` 4, `query` returns 100 items, `scan` one 1 MB page.")
+               "`batch-write` is 25 items per request, `transact` 4, `query` returns 100 items of ~100 bytes, "
+               "`query-1kb` 100 items of ~1 KB (a ~100 KB page), `scan` one 1 MB page.")
     out.append("")
     out.append("| workload | " + " | ".join(names) + " |")
     out.append("| --- |" + " ---: |" * len(names))
@@ -562,7 +566,8 @@ def main():
                 rows = []
                 for parts in (args.partitions, args.flat_partitions):
                     if parts != args.partitions:
-                        r = drive(s, "load", args, driver_core, connections=8, items=0, partitions=parts)
+                        r = drive(s, "load", args, driver_core, connections=8, items=0, partitions=parts,
+                                  partitions_1kb=0)
                         raw.append(r)
                     # Latency of the table at rest: after a bulk load the disk backend
                     # flushes and compacts for a while on the same pinned core.
