@@ -9,8 +9,9 @@ What it does, in order:
  2. starts every server on 127.0.0.1 with a free port, pinned to one core (`taskset`),
     timing process start to the first answered ListTables (median of 3 starts) and
     reading idle RSS; starts the `{}` ceiling server (`bench ceiling-server`) the same way;
- 3. loads every server with the same data (`bench run load`: 100,000 1 KB items and 100
-    query partitions of 100 items) and reads RSS after loading;
+ 3. loads every server with the same data (`bench run load`: 100,000 1 KB items, 100
+    query partitions of 100 items of ~100 bytes and 100 of 100 items of ~1 KB) and reads RSS
+    after loading;
  4. runs each workload against each server in turn (workload-major, so slow drift of the
     machine touches every server alike), the driver pinned to the other core, and
     records throughput, latency percentiles and operations per second of *server* CPU;
@@ -18,6 +19,10 @@ What it does, in order:
     items in the query table;
  6. writes the tables into docs/benchmarks.md (between the compare markers) and the raw
     JSON lines into docs/bench-results/<date>.jsonl.
+
+With --baseline-bin PATH (a `stator` binary of an earlier commit) it also runs that binary
+as `stator-memory-before` and `stator-disk-before`, with the same flags, each next to its
+current counterpart in every workload round, and adds a "Before and after" section.
 
 Options shorten or narrow a run (see --help); the documented numbers use the defaults.
 """
@@ -52,14 +57,20 @@ DYNOXIDE = os.path.join(PEERS, "dynoxide", "bin", "dynoxide")
 DYNALITE_CLI = os.path.join(PEERS, "dynalite", "node_modules", "dynalite", "cli.js")
 MOTO = os.path.join(PEERS, "moto-venv", "bin", "moto_server")
 
-WORKLOADS = ["put", "get", "update", "query", "scan", "batch-write", "transact", "mixed"]
+WORKLOADS = ["put", "get", "update", "query", "query-1kb", "scan", "batch-write", "transact", "mixed"]
 # Like-for-like pairs for the targets: (Stator server, Dynoxide server).
 PAIRS = [("stator-memory", "dynoxide-memory"), ("stator-disk", "dynoxide-file")]
-TARGET_RATIOS = {"put": 5.0, "get": 3.0, "query": 5.0, "mixed": 4.0}
+TARGET_RATIOS = {"put": 5.0, "get": 3.0, "query": 5.0, "query-1kb": 6.0, "mixed": 4.0}
+# Stator servers that run the --baseline-bin binary, and the current server each mirrors.
+BEFORE = {"stator-memory-before": "stator-memory", "stator-disk-before": "stator-disk"}
+# A workload whose after÷before falls below this is marked slower in the report.
+SLOWER_BELOW = 0.97
 # Which Stator a peer is compared with: the one with the same kind of storage.
 SAME_KIND = {
     "stator-memory": "stator-memory",
     "stator-disk": "stator-disk",
+    "stator-memory-before": "stator-memory",
+    "stator-disk-before": "stator-disk",
     "dynoxide-memory": "stator-memory",
     "dynoxide-file": "stator-disk",
     "dynalite": "stator-memory",
@@ -115,12 +126,12 @@ def install_peers(names):
         sh([os.path.join(venv, "bin", "pip"), "install", "-q", f"moto[server]=={MOTO_VERSION}"])
 
 
-def versions():
+def versions(baseline_bin=None, baseline_label=None):
     moto = output([os.path.join(PEERS, "moto-venv", "bin", "python"), "-c",
                    "import moto; print(moto.__version__)"])
     rev = output(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"])
     dirty = output(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"])
-    return {
+    found = {
         "stator": rev + ("+changes" if dirty not in ("", "?") else ""),
         "dynoxide-rs": f"{DYNOXIDE_VERSION} (its binary reports `{output([DYNOXIDE, '--version'])}`)",
         "dynalite": DYNALITE_VERSION,
@@ -128,6 +139,9 @@ def versions():
         "moto": moto,
         "python": platform.python_version(),
     }
+    if baseline_bin:
+        found["stator-before"] = (f"{baseline_label} at " if baseline_label else "") + f"`{baseline_bin}`"
+    return found
 
 
 def machine():
@@ -248,15 +262,41 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
 
-def servers(pin):
-    return {
-        "stator-memory": Server("stator-memory", lambda p, d: [STATOR, "serve", "--in-memory", "--port", str(p)], pin),
-        "stator-disk": Server("stator-disk", lambda p, d: [STATOR, "serve", "--data-dir", os.path.join(d, "data"), "--port", str(p)], pin),
+def stator_memory(binary):
+    return lambda p, d: [binary, "serve", "--in-memory", "--port", str(p)]
+
+
+def stator_disk(binary):
+    return lambda p, d: [binary, "serve", "--data-dir", os.path.join(d, "data"), "--port", str(p)]
+
+
+def servers(pin, baseline_bin=None):
+    found = {
+        "stator-memory": Server("stator-memory", stator_memory(STATOR), pin),
+        "stator-disk": Server("stator-disk", stator_disk(STATOR), pin),
         "dynoxide-memory": Server("dynoxide-memory", lambda p, d: [DYNOXIDE, "serve", "--port", str(p), "--log", "quiet"], pin),
         "dynoxide-file": Server("dynoxide-file", lambda p, d: [DYNOXIDE, "serve", "--port", str(p), "--log", "quiet", "--db-path", os.path.join(d, "db.sqlite")], pin),
         "dynalite": Server("dynalite", lambda p, d: ["node", DYNALITE_CLI, "--host", "127.0.0.1", "--port", str(p), "--createTableMs", "0"], pin),
         "moto": Server("moto", lambda p, d: [MOTO, "-H", "127.0.0.1", "-p", str(p)], pin),
     }
+    if baseline_bin:
+        found["stator-memory-before"] = Server("stator-memory-before", stator_memory(baseline_bin), pin)
+        found["stator-disk-before"] = Server("stator-disk-before", stator_disk(baseline_bin), pin)
+    return found
+
+
+def with_before(names):
+    """The server list with each Stator's -before twin right after it (unless listed), so
+    that a workload round measures the two back to back."""
+    out = []
+    for n in names:
+        if n in out:
+            continue
+        out.append(n)
+        twin = n + "-before"
+        if twin in BEFORE and twin not in names:
+            out.append(twin)
+    return out
 
 
 # ---------------------------------------------------------------------------- driver
@@ -271,6 +311,8 @@ def drive(server, workload, args, pin, **extra):
             "-c", str(opts["connections"]), "-d", str(opts["duration"]),
             "--warmup", str(opts["warmup"]), "--items", str(opts["items"]),
             "--partitions", str(opts["partitions"])]
+    if "partitions_1kb" in opts:
+        argv += ["--partitions-1kb", str(opts["partitions_1kb"])]
     if pin is not None:
         argv = ["taskset", "-c", str(pin)] + argv
     done = subprocess.run(argv, capture_output=True, text=True)
@@ -318,7 +360,8 @@ def render(meta, startup, runs, flat, names, args):
     out.append("")
     out.append("Requests completed per second of CPU time used by the server process (all threads, user + "
                "system), so other load on the machine does not distort the comparison. "
-               "`batch-write` is 25 items per request, `transact` 4, `query` returns 100 items, `scan` one 1 MB page.")
+               "`batch-write` is 25 items per request, `transact` 4, `query` returns 100 items of ~100 bytes, "
+               "`query-1kb` 100 items of ~1 KB (a ~100 KB page), `scan` one 1 MB page.")
     out.append("")
     out.append("| workload | " + " | ".join(names) + " |")
     out.append("| --- |" + " ---: |" * len(names))
@@ -374,6 +417,8 @@ def render(meta, startup, runs, flat, names, args):
             ratio = mine / theirs if mine and theirs else None
             out.append(f"| {w} | {n} | {fmt_int(r['ops_per_s'])} | {fmt_int(theirs)} | {r['p50_us']:,} | "
                        f"{r['p99_us']:,} | {r['p999_us']:,} | {fmt_ratio(ratio)} |")
+    if any(n in BEFORE for n in names):
+        out.extend(before_and_after(runs, names, meta))
     out.append("")
     out.append("### Start-up and memory")
     out.append("")
@@ -406,6 +451,33 @@ def render(meta, startup, runs, flat, names, args):
     for line in targets(startup, runs, flat):
         out.append(line)
     return "\n".join(out)
+
+
+def before_and_after(runs, names, meta):
+    """Per workload and storage kind: the baseline binary against the current one."""
+    out = ["", "### Before and after", "",
+           f"Before: the baseline binary, {meta['versions'].get('stator-before', '?')}; after: "
+           f"this build, {meta['versions']['stator']}; the same flags, measured back to back in every "
+           f"workload round. Operations per server-CPU-second; a workload more than "
+           f"{1 - SLOWER_BELOW:.0%} slower after is marked.",
+           "", "| workload | storage | before | after | after ÷ before | |",
+           "| --- | --- | ---: | ---: | ---: | --- |"]
+    for w in WORKLOADS:
+        for before, after in BEFORE.items():
+            if before not in names or after not in names:
+                continue
+            if (before, w) not in runs and (after, w) not in runs:
+                continue
+            b, a = per_cpu(runs, before, w), per_cpu(runs, after, w)
+            kind = after.removeprefix("stator-")
+            if a and b:
+                ratio = a / b
+                mark = f"**{1 - ratio:.1%} slower**" if ratio < SLOWER_BELOW else ""
+                out.append(f"| {w} | {kind} | {fmt_int(b)} | {fmt_int(a)} | {ratio:.3f} | {mark} |")
+            else:
+                out.append(f"| {w} | {kind} | {fmt_int(b) if b else 'error'} | "
+                           f"{fmt_int(a) if a else 'error'} | — | |")
+    return out
 
 
 def targets(startup, runs, flat):
@@ -478,11 +550,23 @@ def main():
     ap.add_argument("--partitions", type=int, default=100)
     ap.add_argument("--flat-partitions", type=int, default=10_000,
                     help="query partitions for the large step of the Query latency check (0 skips it)")
+    ap.add_argument("--baseline-bin", metavar="PATH",
+                    help="a stator binary of an earlier commit: also run it as stator-memory-before and "
+                         "stator-disk-before, next to the current ones, and report before and after")
+    ap.add_argument("--baseline-label", metavar="TEXT",
+                    help="what the baseline binary is, for the report (for example its commit)")
     ap.add_argument("--no-build", action="store_true")
     ap.add_argument("--no-write", action="store_true", help="print the tables instead of writing docs")
     args = ap.parse_args()
 
     names = [n for n in args.servers.split(",") if n]
+    if args.baseline_bin:
+        args.baseline_bin = os.path.abspath(args.baseline_bin)
+        if not os.access(args.baseline_bin, os.X_OK):
+            sys.exit(f"--baseline-bin: not an executable file: {args.baseline_bin}")
+        names = with_before(names)
+    elif any(n in BEFORE for n in names):
+        sys.exit(f"{', '.join(n for n in names if n in BEFORE)} need --baseline-bin")
     workloads = [w for w in args.workloads.split(",") if w]
     cores = os.cpu_count() or 1
     driver_core, server_core = (0, 1) if cores >= 2 and shutil.which("taskset") else (None, None)
@@ -490,7 +574,7 @@ def main():
     if not args.no_build:
         build()
     install_peers(names)
-    all_servers = servers(server_core)
+    all_servers = servers(server_core, args.baseline_bin)
     unknown = [n for n in names if n not in all_servers]
     if unknown:
         sys.exit(f"unknown servers: {unknown}")
@@ -501,7 +585,7 @@ def main():
     meta = {
         "date": datetime.date.today().isoformat(),
         "machine": machine(),
-        "versions": versions(),
+        "versions": versions(args.baseline_bin, args.baseline_label),
         "driver_core": driver_core,
         "server_core": server_core,
         "command": "python3 scripts/bench-compare.py" + ("" if len(sys.argv) == 1 else " " + " ".join(sys.argv[1:])),
@@ -545,9 +629,11 @@ def main():
                     raw.append(r)
                     runs[c.name] = r
 
+        # The latency and table-growth checks are targets of the current Stator only; the
+        # baseline binary takes part in the workload rounds above.
         log("== latency at 4 connections")
         for s in chosen:
-            if s.name.startswith("stator"):
+            if s.name.startswith("stator") and s.name not in BEFORE:
                 for w in ("get", "put"):
                     r = drive(s, w, args, driver_core, connections=4)
                     r["purpose"] = "latency"
@@ -557,12 +643,13 @@ def main():
         if args.flat_partitions:
             log("== Query latency as the table grows (Stator)")
             for s in chosen:
-                if not s.name.startswith("stator"):
+                if not s.name.startswith("stator") or s.name in BEFORE:
                     continue
                 rows = []
                 for parts in (args.partitions, args.flat_partitions):
                     if parts != args.partitions:
-                        r = drive(s, "load", args, driver_core, connections=8, items=0, partitions=parts)
+                        r = drive(s, "load", args, driver_core, connections=8, items=0, partitions=parts,
+                                  partitions_1kb=0)
                         raw.append(r)
                     # Latency of the table at rest: after a bulk load the disk backend
                     # flushes and compacts for a while on the same pinned core.

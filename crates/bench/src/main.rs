@@ -78,6 +78,11 @@ pub struct RunArgs {
     /// number `load` writes.
     #[arg(long, default_value_t = 100)]
     pub partitions: u64,
+    /// 100-item partitions of ~1 KB items in table `bench_query_1kb`: the partitions
+    /// `query-1kb` reads and the number `load` writes. Defaults to `--partitions`; 0 makes
+    /// `load` leave that table alone (for growing only `bench_query`).
+    #[arg(long)]
+    pub partitions_1kb: Option<u64>,
     /// Process id of the server, to report operations per second of server CPU.
     #[arg(long)]
     pub server_pid: Option<u32>,
@@ -90,6 +95,13 @@ pub struct RunArgs {
     /// Print only the JSON line.
     #[arg(long)]
     pub json: bool,
+}
+
+impl RunArgs {
+    /// The partitions of `bench_query_1kb`.
+    pub fn partitions_1kb(&self) -> u64 {
+        self.partitions_1kb.unwrap_or(self.partitions)
+    }
 }
 
 fn parse_endpoint(endpoint: &str) -> Result<SocketAddr, String> {
@@ -153,7 +165,7 @@ async fn drive(args: RunArgs) -> Result<report::Report, String> {
     }
     let random_keys = !matches!(
         args.workload,
-        Workload::Load | Workload::Query | Workload::Scan
+        Workload::Load | Workload::Query | Workload::Query1kb | Workload::Scan
     );
     if random_keys && args.items < workloads::BATCH as u64 {
         return Err(format!("--items must be at least {}", workloads::BATCH));

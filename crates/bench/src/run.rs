@@ -76,26 +76,31 @@ struct Worker {
     conn: Connection,
     rng: Rng,
     payloads: Payloads,
+    prose: Payloads,
     body: Vec<u8>,
     ids: Vec<u64>,
     scan_start: Option<Vec<u8>>,
     items: u64,
     partitions: u64,
+    partitions_1kb: u64,
 }
 
 impl Worker {
-    fn new(addr: SocketAddr, seed: u64, items: u64, partitions: u64) -> Self {
+    fn new(addr: SocketAddr, seed: u64, args: &RunArgs) -> Self {
         let mut rng = Rng::new(seed);
         let payloads = Payloads::new(&mut rng);
+        let prose = Payloads::prose(&mut rng);
         Worker {
             conn: Connection::new(addr),
             rng,
             payloads,
+            prose,
             body: Vec::with_capacity(64 * 1024),
             ids: Vec::with_capacity(w::BATCH),
             scan_start: None,
-            items,
-            partitions,
+            items: args.items,
+            partitions: args.partitions,
+            partitions_1kb: args.partitions_1kb(),
         }
     }
 
@@ -143,6 +148,19 @@ impl Worker {
                     Some(n) if n == w::PARTITION_ITEMS => Ok(n),
                     _ => Err(format!(
                         "Query did not return the whole partition: {}",
+                        describe(r.status, r.body)
+                    )),
+                }
+            }
+            Workload::Query1kb => {
+                let partition = self.rng.below(self.partitions_1kb);
+                w::query_1kb(&mut self.body, partition);
+                let r = call(&mut self.conn, &self.body, "Query").await?;
+                expect_ok(r.status, r.body)?;
+                match w::count(r.body) {
+                    Some(n) if n == w::PARTITION_ITEMS => Ok(n),
+                    _ => Err(format!(
+                        "Query did not return the whole 1 KB-item partition: {}",
                         describe(r.status, r.body)
                     )),
                 }
@@ -212,6 +230,9 @@ pub async fn timed(
     if args.workload == Workload::Query && args.partitions == 0 {
         return Err("--partitions must be at least 1 for query".into());
     }
+    if args.workload == Workload::Query1kb && args.partitions_1kb() == 0 {
+        return Err("--partitions-1kb (or --partitions) must be at least 1 for query-1kb".into());
+    }
     let start = Instant::now();
     let measure_from = start + warmup;
     let stop_at = measure_from + duration;
@@ -220,8 +241,7 @@ pub async fn timed(
         let mut worker = Worker::new(
             addr,
             args.seed.wrapping_mul(1_000_003).wrapping_add(c as u64),
-            args.items,
-            args.partitions,
+            args,
         );
         let workload = args.workload;
         tasks.push(tokio::spawn(async move {
@@ -384,27 +404,33 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
-/// Creates the tables and writes `--items` items to `bench` and `--partitions` partitions to
-/// `bench_query`, 25 items per BatchWriteItem, over `--connections` connections.
+/// Creates the tables and writes `--items` items to `bench`, `--partitions` partitions to
+/// `bench_query` and `--partitions-1kb` partitions to `bench_query_1kb`, 25 items per
+/// BatchWriteItem, over `--connections` connections.
 pub async fn load(addr: SocketAddr, args: &RunArgs) -> Result<Report, String> {
+    let partitions_1kb = args.partitions_1kb();
     let mut setup = Connection::new(addr);
     ensure_table(&mut setup, w::TABLE, false).await?;
     if args.partitions > 0 {
         ensure_table(&mut setup, w::QUERY_TABLE, true).await?;
     }
+    if partitions_1kb > 0 {
+        ensure_table(&mut setup, w::QUERY_1KB_TABLE, true).await?;
+    }
     drop(setup);
 
-    // Work units: batches of `bench` items, then batches of query partitions (a partition of
-    // 100 items is 4 batches).
+    // Work units: batches of `bench` items, then batches of `bench_query` partitions, then
+    // of `bench_query_1kb` partitions (a partition of 100 items is 4 batches).
     let item_batches = args.items.div_ceil(w::BATCH as u64);
     let per_partition = w::PARTITION_ITEMS.div_ceil(w::BATCH as u64);
-    let total_units = item_batches + args.partitions * per_partition;
+    let query_end = item_batches + args.partitions * per_partition;
+    let total_units = query_end + partitions_1kb * per_partition;
     let next = Arc::new(AtomicU64::new(0));
     let clock = Clock::start(args.server_pid)?;
     let mut tasks = Vec::new();
     for c in 0..args.connections {
         let next = next.clone();
-        let mut worker = Worker::new(addr, args.seed.wrapping_add(c as u64), args.items, 0);
+        let mut worker = Worker::new(addr, args.seed.wrapping_add(c as u64), args);
         let items = args.items;
         tasks.push(tokio::spawn(async move {
             let mut tally = Tally::new();
@@ -414,28 +440,41 @@ pub async fn load(addr: SocketAddr, args: &RunArgs) -> Result<Report, String> {
                     break;
                 }
                 worker.body.clear();
+                let (rng, payloads) = (&mut worker.rng, &worker.payloads);
                 let count = if unit < item_batches {
                     let first = unit * w::BATCH as u64;
                     let count = (items - first).min(w::BATCH as u64) as usize;
-                    let (rng, payloads) = (&mut worker.rng, &worker.payloads);
                     w::batch_write(&mut worker.body, w::TABLE, count, |out, i| {
                         w::push_item(out, first + i as u64, payloads.cut(rng, w::PAYLOAD))
                     });
                     count
                 } else {
-                    let q = unit - item_batches;
+                    let (table, q) = if unit < query_end {
+                        (w::QUERY_TABLE, unit - item_batches)
+                    } else {
+                        (w::QUERY_1KB_TABLE, unit - query_end)
+                    };
                     let partition = q / per_partition;
                     let first = (q % per_partition) * w::BATCH as u64;
                     let count = (w::PARTITION_ITEMS - first).min(w::BATCH as u64) as usize;
-                    let (rng, payloads) = (&mut worker.rng, &worker.payloads);
-                    w::batch_write(&mut worker.body, w::QUERY_TABLE, count, |out, i| {
-                        w::push_query_item(
-                            out,
-                            partition,
-                            first + i as u64,
-                            payloads.cut(rng, w::QUERY_PAYLOAD),
-                        )
-                    });
+                    if table == w::QUERY_TABLE {
+                        w::batch_write(&mut worker.body, table, count, |out, i| {
+                            w::push_query_item(
+                                out,
+                                partition,
+                                first + i as u64,
+                                payloads.cut(rng, w::QUERY_PAYLOAD),
+                            )
+                        });
+                    } else {
+                        let text = w::OrderText {
+                            tokens: payloads,
+                            prose: &worker.prose,
+                        };
+                        w::batch_write(&mut worker.body, table, count, |out, i| {
+                            w::push_order_item(out, partition, first + i as u64, rng, &text)
+                        });
+                    }
                     count
                 };
                 let t0 = Instant::now();

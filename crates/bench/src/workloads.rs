@@ -4,7 +4,11 @@
 //! - table `bench` (`pk` S, hash key only): items `user#<9 digits>` with a number `n` and a
 //!   string `d`, about 1 KB each by DynamoDB's size rules;
 //! - table `bench_query` (`pk` S hash, `sk` S range): partitions `part#<6 digits>` of 100
-//!   items `sk = 000..099`, each about 100 bytes (a typical item collection).
+//!   items `sk = 000..099`, each about 100 bytes (a typical item collection);
+//! - table `bench_query_1kb` (`pk` S hash, `sk` S range): partitions `cust#<6 digits>` of 100
+//!   orders `sk = order#000..099`, each about 1 KB of ordinary attributes (eleven strings,
+//!   three numbers; the longest string 400 bytes), so one whole partition is a ~100 KB page,
+//!   the size of answer applications read.
 //!
 //! Requests are built into reusable buffers with no JSON library: the bodies are fixed shapes
 //! with keys and payloads spliced in, so building one costs the driver well under a
@@ -15,6 +19,7 @@ use clap::ValueEnum;
 /// Table names the workloads use.
 pub const TABLE: &str = "bench";
 pub const QUERY_TABLE: &str = "bench_query";
+pub const QUERY_1KB_TABLE: &str = "bench_query_1kb";
 /// Items per query partition.
 pub const PARTITION_ITEMS: u64 = 100;
 /// Items per BatchWriteItem request (DynamoDB's maximum).
@@ -26,6 +31,11 @@ pub const TRANSACT: usize = 4;
 pub const PAYLOAD: usize = 1005;
 /// Length of the `d` payload of a `bench_query` item (about 100 bytes in all).
 pub const QUERY_PAYLOAD: usize = 80;
+/// Lengths of the free-text attributes of a `bench_query_1kb` order: with the other,
+/// fixed-width attributes the item is about 1,024 bytes by DynamoDB's size rules (the unit
+/// test computes it).
+pub const ORDER_DESCRIPTION: usize = 400;
+pub const ORDER_NOTES: usize = 297;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Workload {
@@ -37,6 +47,9 @@ pub enum Workload {
     Update,
     /// Query of one whole 100-item partition (one page) chosen at random.
     Query,
+    /// Query of one whole partition of 100 items of ~1 KB (one ~100 KB page) chosen at random.
+    #[value(name = "query-1kb")]
+    Query1kb,
     /// Scan of the `bench` table in full 1 MB pages, starting over at the end.
     Scan,
     /// BatchWriteItem of 25 1 KB items at distinct random keys.
@@ -45,8 +58,8 @@ pub enum Workload {
     Transact,
     /// 50% GetItem, 50% PutItem.
     Mixed,
-    /// Creates the tables and preloads `--items` items (and `--partitions` query partitions)
-    /// with BatchWriteItem.
+    /// Creates the tables and preloads `--items` items (and `--partitions` partitions in each
+    /// query table) with BatchWriteItem.
     Load,
     /// The GetItem request, any 200 answer accepted: for the `{}` ceiling server.
     Ping,
@@ -59,6 +72,7 @@ impl Workload {
             Workload::Get => "get",
             Workload::Update => "update",
             Workload::Query => "query",
+            Workload::Query1kb => "query-1kb",
             Workload::Scan => "scan",
             Workload::BatchWrite => "batch-write",
             Workload::Transact => "transact",
@@ -124,10 +138,23 @@ pub struct Payloads {
 }
 
 impl Payloads {
+    /// Letters and digits, no spaces: identifiers and opaque values.
     pub fn new(rng: &mut Rng) -> Self {
-        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        Self::from_alphabet(
+            rng,
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+        )
+    }
+
+    /// Lower-case words of random length separated by spaces (one character in seven is a
+    /// space): descriptions, names and addresses.
+    pub fn prose(rng: &mut Rng) -> Self {
+        Self::from_alphabet(rng, b"abcdefghijklmnopqrstuvwxyz      ")
+    }
+
+    fn from_alphabet(rng: &mut Rng, alphabet: &[u8]) -> Self {
         let text = (0..8192)
-            .map(|_| ALPHABET[rng.below(ALPHABET.len() as u64) as usize])
+            .map(|_| alphabet[rng.below(alphabet.len() as u64) as usize])
             .collect();
         Payloads { text }
     }
@@ -163,6 +190,66 @@ pub fn push_query_item(out: &mut Vec<u8>, partition: u64, sort: u64, payload: &[
     out.extend_from_slice(br#""}}"#);
 }
 
+/// The text sources a `bench_query_1kb` order is cut from.
+pub struct OrderText<'a> {
+    pub tokens: &'a Payloads,
+    pub prose: &'a Payloads,
+}
+
+/// Order states, all of one length so that every order has the same size.
+const ORDER_STATUS: [&str; 4] = ["pending", "packing", "shipped", "arrived"];
+
+/// A `bench_query_1kb` item: order `sort` of customer `partition`, about 1 KB of the kind of
+/// attributes an application stores (names, an address, a timestamp, amounts, free text), so
+/// a server's per-attribute work (names, type tags, number normalisation, string escaping)
+/// counts as it does for real items, not only its per-byte copying of one long string.
+pub fn push_order_item(
+    out: &mut Vec<u8>,
+    partition: u64,
+    sort: u64,
+    rng: &mut Rng,
+    text: &OrderText<'_>,
+) {
+    let OrderText { tokens, prose } = *text;
+    out.extend_from_slice(br#"{"pk":{"S":"cust#"#);
+    push_padded(out, partition, 6);
+    out.extend_from_slice(br#""},"sk":{"S":"order#"#);
+    push_padded(out, sort, 3);
+    out.extend_from_slice(br#""},"status":{"S":""#);
+    out.extend_from_slice(ORDER_STATUS[rng.below(ORDER_STATUS.len() as u64) as usize].as_bytes());
+    out.extend_from_slice(br#""},"created_at":{"S":"2026-"#);
+    push_padded(out, 1 + rng.below(12), 2);
+    out.push(b'-');
+    push_padded(out, 1 + rng.below(28), 2);
+    out.push(b'T');
+    push_padded(out, rng.below(24), 2);
+    out.push(b':');
+    push_padded(out, rng.below(60), 2);
+    out.push(b':');
+    push_padded(out, rng.below(60), 2);
+    out.extend_from_slice(br#"Z"},"customer_name":{"S":""#);
+    out.extend_from_slice(prose.cut(rng, 24));
+    out.extend_from_slice(br#""},"email":{"S":""#);
+    out.extend_from_slice(tokens.cut(rng, 16));
+    out.extend_from_slice(br#"@example.com"},"street":{"S":""#);
+    out.extend_from_slice(prose.cut(rng, 40));
+    out.extend_from_slice(br#""},"city":{"S":""#);
+    out.extend_from_slice(prose.cut(rng, 16));
+    out.extend_from_slice(br#""},"total_cents":{"N":""#);
+    push_decimal(out, 100_000 + rng.below(900_000));
+    out.extend_from_slice(br#""},"quantity":{"N":""#);
+    push_decimal(out, 1 + rng.below(9));
+    out.extend_from_slice(br#""},"updated_at":{"N":""#);
+    push_decimal(out, 1_790_000_000 + rng.below(10_000_000));
+    out.extend_from_slice(br#""},"product":{"S":""#);
+    out.extend_from_slice(prose.cut(rng, 60));
+    out.extend_from_slice(br#""},"description":{"S":""#);
+    out.extend_from_slice(prose.cut(rng, ORDER_DESCRIPTION));
+    out.extend_from_slice(br#""},"notes":{"S":""#);
+    out.extend_from_slice(prose.cut(rng, ORDER_NOTES));
+    out.extend_from_slice(br#""}}"#);
+}
+
 pub fn put_item(out: &mut Vec<u8>, id: u64, payload: &[u8]) {
     out.extend_from_slice(br#"{"TableName":"bench","Item":"#);
     push_item(out, id, payload);
@@ -186,6 +273,14 @@ pub fn update_item(out: &mut Vec<u8>, id: u64) {
 pub fn query(out: &mut Vec<u8>, partition: u64) {
     out.extend_from_slice(
         br#"{"TableName":"bench_query","KeyConditionExpression":"pk = :p","ExpressionAttributeValues":{":p":{"S":"part#"#,
+    );
+    push_padded(out, partition, 6);
+    out.extend_from_slice(br#""}}}"#);
+}
+
+pub fn query_1kb(out: &mut Vec<u8>, partition: u64) {
+    out.extend_from_slice(
+        br#"{"TableName":"bench_query_1kb","KeyConditionExpression":"pk = :p","ExpressionAttributeValues":{":p":{"S":"cust#"#,
     );
     push_padded(out, partition, 6);
     out.extend_from_slice(br#""}}}"#);
@@ -372,6 +467,55 @@ mod tests {
         query(&mut out, 12);
         let v: serde_json::Value = serde_json::from_slice(&out).expect("query json");
         assert_eq!(v["ExpressionAttributeValues"][":p"]["S"], "part#000012");
+
+        out.clear();
+        query_1kb(&mut out, 12);
+        let v: serde_json::Value = serde_json::from_slice(&out).expect("query-1kb json");
+        assert_eq!(v["TableName"], QUERY_1KB_TABLE);
+        assert_eq!(v["ExpressionAttributeValues"][":p"]["S"], "cust#000012");
+    }
+
+    /// An item's size by DynamoDB's rules: attribute names plus values, a string its UTF-8
+    /// length, a number one byte per two significant digits plus one.
+    fn dynamodb_size(item: &serde_json::Value) -> usize {
+        let map = item.as_object().expect("an item is an object");
+        map.iter()
+            .map(|(name, value)| {
+                let value = if let Some(s) = value["S"].as_str() {
+                    s.len()
+                } else if let Some(n) = value["N"].as_str() {
+                    let digits = n.trim_matches('0').chars().filter(char::is_ascii_digit);
+                    digits.count().div_ceil(2) + 1
+                } else {
+                    panic!("only strings and numbers here: {value}")
+                };
+                name.len() + value
+            })
+            .sum()
+    }
+
+    #[test]
+    fn orders_are_about_1kb_of_several_attributes() {
+        let mut rng = Rng::new(3);
+        let tokens = Payloads::new(&mut rng);
+        let prose = Payloads::prose(&mut rng);
+        let text = OrderText {
+            tokens: &tokens,
+            prose: &prose,
+        };
+        let mut out = Vec::new();
+        for sort in 0..PARTITION_ITEMS {
+            out.clear();
+            push_order_item(&mut out, 7, sort, &mut rng, &text);
+            let item: serde_json::Value = serde_json::from_slice(&out).expect("order json");
+            assert_eq!(item["pk"]["S"], "cust#000007");
+            assert_eq!(item["sk"]["S"].as_str().map(str::len), Some(9));
+            assert_eq!(item.as_object().map(|m| m.len()), Some(14));
+            let size = dynamodb_size(&item);
+            assert!((1_010..=1_030).contains(&size), "size {size}: {item}");
+            // The answer check looks for the last `"Count"`: no attribute may be named so.
+            assert!(!out.windows(7).any(|w| w == b"\"Count\""));
+        }
     }
 
     #[test]
