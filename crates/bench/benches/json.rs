@@ -3,7 +3,7 @@
 //! - `json_item`: one ~1 KB item in DynamoDB JSON decoded into `Checked<Item>` (the
 //!   streaming, validating visitor of `stator_types::json`) and encoded back to bytes.
 //! - `ops`: whole GetItem and PutItem request bodies run through the real operation
-//!   handlers (`stator_server::ops::resolve`) on an engine over `MemoryStorage`, without
+//!   handlers (`stator_server::json::handle` on `stator_api` operations) on an engine over `MemoryStorage`, without
 //!   HTTP: body decode, validation, engine call, response encode. The table is created with
 //!   the CreateTable handler and preloaded so that every GetItem finds its item.
 //!
@@ -15,8 +15,9 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use serde_json::json;
+use stator_api::{Context, Op};
 use stator_engine::{Engine, EngineConfig};
-use stator_server::ops::{self, Context};
+use stator_server::json;
 use stator_storage::{MemoryStorage, Storage};
 use stator_types::{Checked, Item};
 
@@ -104,20 +105,25 @@ fn preloaded_engine() -> Arc<Engine> {
     let engine = Engine::open(storage, EngineConfig::default()).expect("engine opens on memory");
     let ctx = context(&engine);
 
-    let create = ops::resolve(Some("DynamoDB_20120810.CreateTable")).expect("CreateTable");
+    let create = op("CreateTable");
     let body = json!({
         "TableName": TABLE,
         "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
         "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
         "BillingMode": "PAY_PER_REQUEST"
     });
-    create(&ctx, &to_bytes(&body)).expect("CreateTable succeeds");
+    json::handle(create, &ctx, &to_bytes(&body)).expect("CreateTable succeeds");
 
-    let put = ops::resolve(Some("DynamoDB_20120810.PutItem")).expect("PutItem");
+    let put = op("PutItem");
     for body in put_bodies() {
-        put(&ctx, &body).expect("preloading PutItem succeeds");
+        json::handle(put, &ctx, &body).expect("preloading PutItem succeeds");
     }
     engine
+}
+
+/// The operation a target names.
+fn op(name: &str) -> Op {
+    stator_api::resolve(Some(&format!("DynamoDB_20120810.{name}"))).expect("a known operation")
 }
 
 fn context(engine: &Engine) -> Context<'_> {
@@ -150,8 +156,8 @@ fn bodies(body: impl Fn(&str) -> serde_json::Value) -> Vec<Vec<u8>> {
 fn ops_requests(c: &mut Criterion) {
     let engine = preloaded_engine();
     let ctx = context(&engine);
-    let get = ops::resolve(Some("DynamoDB_20120810.GetItem")).expect("GetItem");
-    let put = ops::resolve(Some("DynamoDB_20120810.PutItem")).expect("PutItem");
+    let get = op("GetItem");
+    let put = op("PutItem");
 
     let get_bodies = bodies(|pk| json!({"TableName": TABLE, "Key": {"pk": {"S": pk}}}));
     let projected_get_bodies = bodies(|pk| {
@@ -174,13 +180,13 @@ fn ops_requests(c: &mut Criterion) {
     });
 
     // The benchmarks must measure the successful path: check each kind of request once.
-    let found = get(&ctx, &get_bodies[7]).expect("GetItem succeeds");
+    let found = json::handle(get, &ctx, &get_bodies[7]).expect("GetItem succeeds");
     assert!(
         found.windows(7).any(|w| w == b"\"Item\":"),
         "GetItem finds the preloaded item"
     );
-    put(&ctx, &conditional_put_bodies[7]).expect("conditional PutItem succeeds");
-    get(&ctx, &projected_get_bodies[7]).expect("projected GetItem succeeds");
+    json::handle(put, &ctx, &conditional_put_bodies[7]).expect("conditional PutItem succeeds");
+    json::handle(get, &ctx, &projected_get_bodies[7]).expect("projected GetItem succeeds");
 
     let mut group = c.benchmark_group("ops");
     // One request per iteration: criterion reports requests per second.
@@ -196,7 +202,7 @@ fn ops_requests(c: &mut Criterion) {
             b.iter(|| {
                 let body = &requests[next % requests.len()];
                 next = next.wrapping_add(1);
-                black_box(handler(&ctx, black_box(body)).expect("request succeeds"))
+                black_box(json::handle(handler, &ctx, black_box(body)).expect("request succeeds"))
             })
         });
     }
