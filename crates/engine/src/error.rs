@@ -265,3 +265,34 @@ impl From<stator_storage::StorageError> for DynamoError {
         error
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_keep_their_detail_out_of_the_message() {
+        let expr = stator_expr::ExprError::internal("unresolved :v");
+        let error = DynamoError::from(expr);
+        assert_eq!(error.kind, ErrorKind::InternalServerError);
+        assert_eq!(error.kind.http_status(), 500);
+        assert_eq!(error.message, INTERNAL_MESSAGE);
+        assert!(error
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.contains("unresolved :v")));
+        let validation = DynamoError::from(stator_expr::ExprError::message_only("bad"));
+        assert_eq!(validation.kind, ErrorKind::Validation);
+        assert_eq!(validation.message, "bad");
+    }
+
+    #[test]
+    fn storage_conflicts_are_retryable_and_other_storage_errors_are_not() {
+        let conflict = DynamoError::from(stator_storage::StorageError::Conflict("x".into()));
+        assert!(conflict.is_conflict());
+        assert_eq!(conflict.message, INTERNAL_MESSAGE);
+        let io = DynamoError::from(stator_storage::StorageError::Io("disk".into()));
+        assert!(!io.is_conflict());
+        assert!(io.to_string().contains("disk"));
+    }
+}

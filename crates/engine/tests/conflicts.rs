@@ -1,9 +1,12 @@
-//! The engine against a storage backend that reports conflicts, as a shared database does.
+//! The engine against a storage backend that reports conflicts, as a shared database does,
+//! or fails a commit.
 //!
 //! `Conflicting` wraps the in-memory backend and makes every `EVERY`th commit fail with
 //! `StorageError::Conflict` without applying anything. Every request must still have
 //! exactly its effect once: the engine retries the whole transaction (`Engine::write`), and
-//! what it does inside one must be free of side effects until the commit succeeds.
+//! what it does inside one must be free of side effects until the commit succeeds. It can
+//! also fail one chosen commit with an I/O error, to show that a BatchWriteItem that has
+//! committed some writes reports the rest unprocessed instead of failing.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -30,6 +33,8 @@ struct Conflicting {
     every: AtomicU64,
     commits: AtomicU64,
     conflicts: AtomicU64,
+    /// The number of the commit to fail with an I/O error (`u64::MAX`: none).
+    fail_commit: AtomicU64,
 }
 
 impl Conflicting {
@@ -39,6 +44,7 @@ impl Conflicting {
             every: AtomicU64::new(every),
             commits: AtomicU64::new(0),
             conflicts: AtomicU64::new(0),
+            fail_commit: AtomicU64::new(u64::MAX),
         })
     }
 }
@@ -74,6 +80,11 @@ impl WriteTransaction for Txn<'_> {
 
     fn commit(self: Box<Self>) -> Result<(), StorageError> {
         let n = self.storage.commits.fetch_add(1, Ordering::SeqCst);
+        if n == self.storage.fail_commit.load(Ordering::SeqCst) {
+            return Err(StorageError::Io(
+                "no space left on device (injected)".into(),
+            ));
+        }
         let every = self.storage.every.load(Ordering::SeqCst);
         if every > 0 && n.is_multiple_of(every) {
             self.storage.conflicts.fetch_add(1, Ordering::SeqCst);
@@ -263,4 +274,44 @@ fn a_write_that_always_conflicts_fails_cleanly_and_writes_nothing() {
     assert_eq!(engine.describe_table("t").unwrap().item_count, 0);
     put(&engine, "t", with("a", &[("n", n(2))]));
     assert_eq!(value_of(&engine, "t", "a", "n").as_deref(), Some("2"));
+}
+
+#[test]
+fn a_batch_that_fails_after_committing_reports_the_rest_unprocessed() {
+    let storage = Conflicting::new(0);
+    let engine = Engine::open(storage.clone(), EngineConfig::default()).unwrap();
+    engine
+        .create_table(table("t", None, vec![], vec![]))
+        .unwrap();
+    let writes = || {
+        vec![BatchWriteTable {
+            table: "t".into(),
+            writes: (0..5)
+                .map(|i| BatchWrite::Put(with(&format!("k{i}"), &[("n", n(i))])))
+                .collect(),
+        }]
+    };
+    // The third write's commit fails: two are done, three come back.
+    let next = storage.commits.load(Ordering::SeqCst);
+    storage.fail_commit.store(next + 2, Ordering::SeqCst);
+    let out = engine.batch_write(writes()).unwrap();
+    assert_eq!(out.unprocessed.len(), 1);
+    let left: Vec<String> = out.unprocessed[0]
+        .writes
+        .iter()
+        .map(|w| match w {
+            BatchWrite::Put(item) => format!("{:?}", item["pk"]),
+            BatchWrite::Delete(key) => format!("{:?}", key["pk"]),
+        })
+        .collect();
+    assert_eq!(left, ["S(\"k2\")", "S(\"k3\")", "S(\"k4\")"]);
+    assert_eq!(out.consumed[0].table_units, 2.0);
+    assert_eq!(engine.describe_table("t").unwrap().item_count, 2);
+
+    // When the first write fails nothing was done, and the batch fails.
+    let next = storage.commits.load(Ordering::SeqCst);
+    storage.fail_commit.store(next, Ordering::SeqCst);
+    let error = engine.batch_write(writes()).unwrap_err();
+    assert_eq!(error.kind, ErrorKind::InternalServerError);
+    assert_eq!(engine.describe_table("t").unwrap().item_count, 2);
 }

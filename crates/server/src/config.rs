@@ -26,6 +26,17 @@ pub struct Cli {
 pub enum Command {
     /// Start the server.
     Serve(ServeConfig),
+    /// Print every record of an on-disk database, decoded (items, index entries,
+    /// statistics, catalog records), one per line in key order. For debugging; the
+    /// database must not be open in a running server.
+    Dump(DumpConfig),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DumpConfig {
+    /// Directory of the on-disk database.
+    #[arg(long, default_value = "./stator-data")]
+    pub data_dir: PathBuf,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -126,7 +137,13 @@ pub fn normalize_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
         out.push(mapped.to_string());
     }
     let has_subcommand = out.get(1).is_some_and(|a| {
-        a == "serve" || a == "help" || a == "--help" || a == "-h" || a == "--version" || a == "-V"
+        a == "serve"
+            || a == "dump"
+            || a == "help"
+            || a == "--help"
+            || a == "-h"
+            || a == "--version"
+            || a == "-V"
     });
     if !has_subcommand {
         out.insert(1.min(out.len()), "serve".to_string());
@@ -134,11 +151,8 @@ pub fn normalize_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
     out
 }
 
-pub fn parse() -> ServeConfig {
-    let cli = Cli::parse_from(normalize_args(std::env::args()));
-    match cli.command {
-        Command::Serve(config) => config,
-    }
+pub fn parse() -> Command {
+    Cli::parse_from(normalize_args(std::env::args())).command
 }
 
 #[cfg(test)]
@@ -149,6 +163,7 @@ mod tests {
         let args = normalize_args(args.iter().map(|s| s.to_string()));
         match Cli::try_parse_from(args).unwrap().command {
             Command::Serve(c) => c,
+            Command::Dump(_) => panic!("not a serve command"),
         }
     }
 

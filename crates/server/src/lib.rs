@@ -55,6 +55,22 @@ pub fn init_logging(level: LogLevel) -> Result<(), String> {
         .map_err(|e| format!("cannot forward log records: {e}"))
 }
 
+/// `stator dump`: every record of the on-disk database in `config.data_dir`, decoded, on
+/// stdout. The directory must exist (a dump never creates a database).
+pub fn dump(config: &config::DumpConfig) -> Result<(), String> {
+    let dir = &config.data_dir;
+    if !dir.join("version").exists() {
+        return Err(format!("{} holds no Stator database", dir.display()));
+    }
+    let storage = DiskStorage::open(dir, stator_storage::Durability::Process)
+        .map_err(|e| format!("cannot open {} (is a server using it?): {e}", dir.display()))?;
+    let snapshot = storage.snapshot().map_err(|e| e.to_string())?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    stator_engine::dump::dump(snapshot.as_ref(), &mut out).map_err(|e| e.to_string())?;
+    std::io::Write::flush(&mut out).map_err(|e| format!("cannot write the dump: {e}"))
+}
+
 /// Opens the configured storage backend.
 pub fn open_storage(config: &ServeConfig) -> Result<Arc<dyn Storage>, String> {
     if config.in_memory {

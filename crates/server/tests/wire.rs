@@ -135,6 +135,36 @@ fn protocol_errors_use_coral_namespaces() {
 }
 
 #[test]
+fn streams_targets_are_recognised_and_refused_with_a_clear_message() {
+    let server = TestServer::start(Backend::Memory);
+    for operation in [
+        "ListStreams",
+        "DescribeStream",
+        "GetShardIterator",
+        "GetRecords",
+    ] {
+        let reply = raw::post(
+            &server,
+            &format!("DynamoDBStreams_20120810.{operation}"),
+            "{}",
+        );
+        assert_eq!(reply.status, 400);
+        assert_eq!(
+            reply.error_type(),
+            "com.amazon.coral.service#UnknownOperationException"
+        );
+        assert_eq!(
+            reply.json()["message"],
+            format!("Stator does not support the DynamoDB Streams operation {operation} yet")
+        );
+    }
+    // An operation name that is not one of the service's stays an unknown operation, with
+    // DynamoDB's empty message.
+    let reply = raw::post(&server, "DynamoDBStreams_20120810.PutItem", "{}");
+    assert_eq!(reply.json()["message"], "");
+}
+
+#[test]
 fn authentication_is_required_and_checked_for_shape() {
     let server = TestServer::start(Backend::Memory);
     let reply = raw::send(
