@@ -76,7 +76,8 @@ pub struct NewIndex {
     pub on_demand: Option<OnDemandThroughput>,
 }
 
-/// One entry of `GlobalSecondaryIndexUpdates`, after validation.
+/// One entry of `GlobalSecondaryIndexUpdates`, checked on its own by the API layer; the
+/// engine checks it against the table (`resolve_index_updates`).
 #[derive(Clone, Debug)]
 pub enum IndexUpdate {
     /// Add an index; existing items are backfilled in the background.
@@ -144,6 +145,221 @@ fn iso8601_millis(epoch_seconds: f64) -> String {
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
     format!("{year:04}-{month:02}-{d:02}T{h:02}:{m:02}:{s:02}.{millis:03}")
+}
+
+/// The "only one online index operation" limit. DynamoDB reports it as a
+/// `LimitExceededException` both for two creations/deletions in one request and for a new one
+/// while another index of the table is still being built or removed.
+fn one_online_index() -> DynamoError {
+    DynamoError::new(
+        crate::ErrorKind::LimitExceeded,
+        "Subscriber limit exceeded: Only 1 online index can be created or deleted \
+         simultaneously per table",
+    )
+}
+
+fn find_global<'m>(meta: &'m TableMeta, name: &str) -> Option<&'m IndexMeta> {
+    meta.global_indexes.iter().find(|i| i.name == name)
+}
+
+/// An index that is still being built or removed cannot be changed.
+fn index_in_use(table: &str, index: &IndexMeta) -> Option<DynamoError> {
+    let doing = match index.status {
+        IndexStatus::Creating => "created",
+        IndexStatus::Deleting => "deleted",
+        IndexStatus::Active => return None,
+    };
+    Some(DynamoError::resource_in_use(format!(
+        "Attempt to change a resource which is still in use: Index is being {doing}.  Table: \
+         {table} Index: {}",
+        index.name
+    )))
+}
+
+/// A per-index `OnDemandThroughput` is accepted only on an on-demand table.
+fn on_demand_on_provisioned(index: &str) -> DynamoError {
+    DynamoError::invalid_parameter(format!(
+        "OnDemandThroughput cannot be specified for index: {index} when BillingMode is \
+         PROVISIONED"
+    ))
+}
+
+/// `GlobalSecondaryIndexUpdates` (checked on their own by the API layer: one action each,
+/// at most one creation or deletion, no index named twice, a new index's keys defined in the
+/// request and its projection consistent) checked against the table as stored, in request
+/// order, then the billing mode switch, which needs throughput for every index that stays.
+/// A created index keeps the type the table already gives an attribute (DynamoDB ignores a
+/// conflicting redeclaration in the request).
+fn resolve_index_updates(
+    meta: &TableMeta,
+    updates: Vec<IndexUpdate>,
+    billing: Option<BillingMode>,
+) -> Result<Vec<IndexUpdate>, DynamoError> {
+    fn invalid(detail: impl std::fmt::Display) -> DynamoError {
+        DynamoError::invalid_parameter(detail)
+    }
+    let table = meta.name.as_str();
+    let mode = billing.unwrap_or(meta.billing_mode);
+    let switching = billing.is_some_and(|b| b != meta.billing_mode);
+    let in_flight = |except: Option<&str>| {
+        meta.global_indexes
+            .iter()
+            .any(|i| i.status != IndexStatus::Active && Some(i.name.as_str()) != except)
+    };
+    let mut resolved = Vec::with_capacity(updates.len());
+    for update in updates {
+        match update {
+            IndexUpdate::Create(mut index) => {
+                let name = index.name.as_str();
+                if find_global(meta, name).is_some()
+                    || meta.local_indexes.iter().any(|i| i.name == name)
+                {
+                    return Err(invalid(
+                        "Attempting to create an index which already exists",
+                    ));
+                }
+                if in_flight(None) {
+                    return Err(one_online_index());
+                }
+                if meta.global_indexes.len() >= 20 {
+                    return Err(invalid(
+                        "GlobalSecondaryIndex count exceeds the per-table limit of 20",
+                    ));
+                }
+                match (mode, index.throughput) {
+                    (BillingMode::Provisioned, None) => {
+                        return Err(invalid(format!(
+                            "Both ReadCapacityUnits and WriteCapacityUnits must be specified \
+                             for index: {name}"
+                        )))
+                    }
+                    (BillingMode::PayPerRequest, Some(_)) => {
+                        return Err(invalid(format!(
+                            "ProvisionedThroughput should not be specified for index: {name} \
+                             when BillingMode is PAY_PER_REQUEST"
+                        )))
+                    }
+                    _ => {}
+                }
+                if mode == BillingMode::Provisioned && index.on_demand.is_some() {
+                    return Err(on_demand_on_provisioned(name));
+                }
+                let projected: usize = meta
+                    .global_indexes
+                    .iter()
+                    .chain(&meta.local_indexes)
+                    .map(|i| i.projection.non_key_attributes.len())
+                    .sum::<usize>()
+                    + index.projection.non_key_attributes.len();
+                if projected > 100 {
+                    return Err(invalid(
+                        "Number of projected attributes in all indexes exceeds limit of 100",
+                    ));
+                }
+                let keep_stored_type = |attr: &mut KeyAttribute| {
+                    if let Some(existing) = meta
+                        .attribute_definitions
+                        .iter()
+                        .find(|d| d.name == attr.name)
+                    {
+                        attr.attr_type = existing.attr_type;
+                    }
+                };
+                keep_stored_type(&mut index.key_schema.partition);
+                if let Some(sort) = &mut index.key_schema.sort {
+                    keep_stored_type(sort);
+                }
+                resolved.push(IndexUpdate::Create(index));
+            }
+            IndexUpdate::Update {
+                name,
+                throughput,
+                on_demand,
+            } => {
+                let Some(existing) = find_global(meta, &name) else {
+                    return Err(index_not_found(table, &name));
+                };
+                if let Some(err) = index_in_use(table, existing) {
+                    return Err(err);
+                }
+                if throughput.is_none() && on_demand.is_none() {
+                    return Err(invalid(format!(
+                        "ProvisionedThroughput or OnDemandThroughput must be specified for \
+                         index: {name}"
+                    )));
+                }
+                if mode == BillingMode::PayPerRequest && throughput.is_some() {
+                    return Err(invalid(format!(
+                        "ProvisionedThroughput should not be specified for index: {name} when \
+                         BillingMode is PAY_PER_REQUEST"
+                    )));
+                }
+                if mode == BillingMode::Provisioned && on_demand.is_some() {
+                    return Err(on_demand_on_provisioned(&name));
+                }
+                if let (Some((read, write)), false) = (throughput, switching) {
+                    let current = existing.throughput.clone().unwrap_or_default();
+                    if current.read_capacity_units == read && current.write_capacity_units == write
+                    {
+                        return Err(DynamoError::validation(format!(
+                            "The provisioned throughput for the index {name} will not change. \
+                             The requested value equals the current value. Current \
+                             ReadCapacityUnits provisioned for the index: {}. Requested \
+                             ReadCapacityUnits: {read}. Current WriteCapacityUnits provisioned \
+                             for the index: {}. Requested WriteCapacityUnits: {write}. Refer to \
+                             the Amazon DynamoDB Developer Guide for current limits and how to \
+                             request higher limits.",
+                            current.read_capacity_units, current.write_capacity_units
+                        )));
+                    }
+                }
+                resolved.push(IndexUpdate::Update {
+                    name,
+                    throughput,
+                    on_demand,
+                });
+            }
+            IndexUpdate::Delete { name } => {
+                let Some(existing) = find_global(meta, &name) else {
+                    return Err(index_not_found(table, &name));
+                };
+                // An index still backfilling may be deleted (the API reference says so for
+                // `CREATING` with `Backfilling: true`, which is every `CREATING` index here);
+                // one already being deleted may not.
+                if existing.status == IndexStatus::Deleting {
+                    if let Some(err) = index_in_use(table, existing) {
+                        return Err(err);
+                    }
+                }
+                if in_flight(Some(&name)) {
+                    return Err(one_online_index());
+                }
+                resolved.push(IndexUpdate::Delete { name });
+            }
+        }
+    }
+    // Switching to PROVISIONED needs throughput for every global index that stays, given as
+    // an Update of that index in the same request.
+    if switching && mode == BillingMode::Provisioned {
+        for index in &meta.global_indexes {
+            let covered = resolved.iter().any(|u| match u {
+                IndexUpdate::Update {
+                    name,
+                    throughput: Some(_),
+                    ..
+                } => *name == index.name,
+                IndexUpdate::Delete { name } => *name == index.name,
+                _ => false,
+            });
+            if !covered && index.status != IndexStatus::Deleting {
+                return Err(invalid(format!(
+                    "Both ReadCapacityUnits and WriteCapacityUnits must be specified for index: {}",
+                    index.name
+                )));
+            }
+        }
+    }
+    Ok(resolved)
 }
 
 /// What UpdateTable's transaction decided.
@@ -370,7 +586,11 @@ impl Engine {
     ) -> Result<Updated, DynamoError> {
         let name = current.name.as_str();
         let mut meta = current.clone();
-        let index_updates = std::mem::take(&mut update.index_updates);
+        let index_updates = resolve_index_updates(
+            current,
+            std::mem::take(&mut update.index_updates),
+            update.billing_mode,
+        )?;
         let attribute_definitions = update.attribute_definitions.take();
 
         let mode = update.billing_mode.unwrap_or(meta.billing_mode);
@@ -490,27 +710,6 @@ impl Engine {
         for change in index_updates {
             match change {
                 IndexUpdate::Create(new) => {
-                    let taken = meta
-                        .global_indexes
-                        .iter()
-                        .chain(&meta.local_indexes)
-                        .any(|i| i.name == new.name);
-                    if taken {
-                        return Err(DynamoError::invalid_parameter(
-                            "Attempting to create an index which already exists",
-                        ));
-                    }
-                    if meta
-                        .global_indexes
-                        .iter()
-                        .any(|i| i.status != IndexStatus::Active)
-                    {
-                        return Err(DynamoError::new(
-                            crate::ErrorKind::LimitExceeded,
-                            "Subscriber limit exceeded: Only 1 online index can be created or \
-                             deleted simultaneously per table",
-                        ));
-                    }
                     for attr in new.key_schema.attributes() {
                         if !meta
                             .attribute_definitions

@@ -13,21 +13,20 @@
 //!    update names exactly one action, at most one index is created or deleted, a new index's
 //!    key schema is HASH-then-RANGE, its key attributes are defined in *this request's*
 //!    `AttributeDefinitions`, its projection is consistent.
-//! 3. What depends on the table as it stands (`resolve_index_updates`): the index exists (or
-//!    does not, for a creation), its status allows the change, its throughput matches the
-//!    billing mode the table will have, no other index is being built or removed.
+//! 3. What depends on the table as it stands, which the engine checks inside its DDL
+//!    transaction (`Engine::update_table`): the index exists (or does not, for a creation),
+//!    its status allows the change, its throughput matches the billing mode the table will
+//!    have, no other index is being built or removed; then the table-level settings.
 //!
-//! The engine then applies the update under its DDL lock (`Engine::update_table`); a new index
-//! is backfilled in the background and reported `CREATING` with `Backfilling: true` until then.
+//! A new index is backfilled in the background and reported `CREATING` with
+//! `Backfilling: true` until then.
 
 use std::collections::HashSet;
 
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 use stator_engine::ddl::{IndexUpdate, NewIndex, TableUpdate};
-use stator_engine::schema::{
-    BillingMode, IndexMeta, IndexStatus, KeyAttribute, KeySchema, ScalarType, TableMeta,
-};
+use stator_engine::schema::{BillingMode, KeyAttribute, KeySchema, ScalarType};
 use stator_engine::{DynamoError, ErrorKind};
 
 use super::create_table::model::*;
@@ -192,18 +191,20 @@ pub fn run(ctx: &Context<'_>, input: Input) -> Result<Output, DynamoError> {
         }
     }
 
-    // Stage 3: against the table as it stands.
+    // Stage 3, against the table as it stands, is the engine's.
     let table = table.unwrap_or_default();
-    let meta = ctx.engine.table(table).ok_or_else(|| {
-        DynamoError::resource_not_found(format!(
-            "Requested resource not found: Table: {table} not found"
-        ))
-    })?;
-    let resolved = resolve_index_updates(&meta, &actions, &definitions, billing)?;
-
+    let creates = actions.iter().any(|a| matches!(a, Action::Create(_)));
     let update = TableUpdate {
-        index_updates: resolved.updates,
-        attribute_definitions: resolved.new_definitions,
+        index_updates: index_updates(&actions, &definitions)?,
+        attribute_definitions: creates.then(|| {
+            definitions
+                .iter()
+                .map(|(name, attr_type)| KeyAttribute {
+                    name: name.clone(),
+                    attr_type: *attr_type,
+                })
+                .collect()
+        }),
         billing_mode: billing,
         throughput,
         on_demand: table_on_demand,
@@ -410,240 +411,47 @@ fn check_new_index(
     projection(index.projection.as_ref(), name).map(|_| ())
 }
 
-/// What stage 3 hands to the engine.
-struct Resolved {
-    updates: Vec<IndexUpdate>,
-    /// Definitions of new index key attributes the table does not define yet; `None` when
-    /// no index is created.
-    new_definitions: Option<Vec<KeyAttribute>>,
-}
-
-fn find_global<'m>(meta: &'m TableMeta, name: &str) -> Option<&'m IndexMeta> {
-    meta.global_indexes.iter().find(|i| i.name == name)
-}
-
-/// Not found, for an Update or Delete of an index the table does not have.
-fn index_not_found(table: &str, index: &str) -> DynamoError {
-    DynamoError::resource_not_found(format!(
-        "Requested resource not found: Table: {table} index: {index} not found"
-    ))
-}
-
-/// An index that is still being built or removed cannot be changed.
-fn index_in_use(table: &str, index: &IndexMeta) -> Option<DynamoError> {
-    let doing = match index.status {
-        IndexStatus::Creating => "created",
-        IndexStatus::Deleting => "deleted",
-        IndexStatus::Active => return None,
-    };
-    Some(DynamoError::resource_in_use(format!(
-        "Attempt to change a resource which is still in use: Index is being {doing}.  Table: \
-         {table} Index: {}",
-        index.name
-    )))
-}
-
-/// Stage 3: every index change checked against the table, in request order, then the billing
-/// mode switch, which needs throughput for every index that stays.
-fn resolve_index_updates(
-    meta: &TableMeta,
+/// The engine's form of the request's index updates (their checks against the table are the
+/// engine's): a new index's key attributes typed by this request's definitions.
+fn index_updates(
     actions: &[Action<'_>],
     definitions: &[(String, ScalarType)],
-    billing: Option<BillingMode>,
-) -> Result<Resolved, DynamoError> {
-    let table = meta.name.as_str();
-    let mode = billing.unwrap_or(meta.billing_mode);
-    let switching = billing.is_some_and(|b| b != meta.billing_mode);
-    let in_flight = |except: Option<&str>| {
-        meta.global_indexes
-            .iter()
-            .any(|i| i.status != IndexStatus::Active && Some(i.name.as_str()) != except)
-    };
-    let mut updates = Vec::new();
-    let mut new_definitions = None;
+) -> Result<Vec<IndexUpdate>, DynamoError> {
+    let mut updates = Vec::with_capacity(actions.len());
     for action in actions {
         let name = action.index_name().to_string();
-        match action {
+        updates.push(match action {
             Action::Create(index) => {
-                if find_global(meta, &name).is_some()
-                    || meta.local_indexes.iter().any(|i| i.name == name)
-                {
-                    return Err(invalid(
-                        "Attempting to create an index which already exists",
-                    ));
-                }
-                if in_flight(None) {
-                    return Err(one_online_index());
-                }
-                if meta.global_indexes.len() >= 20 {
-                    return Err(invalid(
-                        "GlobalSecondaryIndex count exceeds the per-table limit of 20",
-                    ));
-                }
-                let throughput = throughput_pair(index.provisioned_throughput.as_ref());
-                match (mode, throughput) {
-                    (BillingMode::Provisioned, None) => {
-                        return Err(invalid(format!(
-                            "Both ReadCapacityUnits and WriteCapacityUnits must be specified \
-                             for index: {name}"
-                        )))
-                    }
-                    (BillingMode::PayPerRequest, Some(_)) => {
-                        return Err(invalid(format!(
-                            "ProvisionedThroughput should not be specified for index: {name} \
-                             when BillingMode is PAY_PER_REQUEST"
-                        )))
-                    }
-                    _ => {}
-                }
-                if mode == BillingMode::Provisioned && index.on_demand_throughput.is_some() {
-                    return Err(on_demand_on_provisioned(&name));
-                }
-                let projection = projection(index.projection.as_ref(), &name)?;
-                let projected: usize = meta
-                    .global_indexes
-                    .iter()
-                    .chain(&meta.local_indexes)
-                    .map(|i| i.projection.non_key_attributes.len())
-                    .sum::<usize>()
-                    + projection.non_key_attributes.len();
-                if projected > 100 {
-                    return Err(invalid(
-                        "Number of projected attributes in all indexes exceeds limit of 100",
-                    ));
-                }
                 let (hash, range) = key_names(index.key_schema.as_deref().unwrap_or_default())?;
-                // DynamoDB keeps the type a table already gives an attribute and ignores a
-                // conflicting redeclaration in the request; only new attributes are added.
-                let mut added = Vec::new();
-                let mut key_attribute = |attr: String| {
-                    if let Some(existing) =
-                        meta.attribute_definitions.iter().find(|d| d.name == attr)
-                    {
-                        return existing.clone();
-                    }
+                let key_attribute = |attr: String| {
                     let attr_type = definitions
                         .iter()
                         .find(|(d, _)| *d == attr)
                         .map(|(_, t)| *t)
-                        .unwrap_or(ScalarType::S);
-                    let defined = KeyAttribute {
+                        .ok_or_else(|| DynamoError::internal("unchecked index key definition"))?;
+                    Ok::<_, DynamoError>(KeyAttribute {
                         name: attr,
                         attr_type,
-                    };
-                    added.push(defined.clone());
-                    defined
+                    })
                 };
-                let key_schema = KeySchema {
-                    partition: key_attribute(hash),
-                    sort: range.map(&mut key_attribute),
-                };
-                new_definitions = Some(added);
-                updates.push(IndexUpdate::Create(NewIndex {
-                    name,
-                    key_schema,
-                    projection,
-                    throughput,
+                IndexUpdate::Create(NewIndex {
+                    key_schema: KeySchema {
+                        partition: key_attribute(hash)?,
+                        sort: range.map(key_attribute).transpose()?,
+                    },
+                    projection: projection(index.projection.as_ref(), &name)?,
+                    throughput: throughput_pair(index.provisioned_throughput.as_ref()),
                     on_demand: on_demand(index.on_demand_throughput.as_ref()),
-                }));
-            }
-            Action::Update(update) => {
-                let Some(existing) = find_global(meta, &name) else {
-                    return Err(index_not_found(table, &name));
-                };
-                if let Some(err) = index_in_use(table, existing) {
-                    return Err(err);
-                }
-                let throughput = throughput_pair(update.provisioned_throughput.as_ref());
-                let index_on_demand = on_demand(update.on_demand_throughput.as_ref());
-                if throughput.is_none() && index_on_demand.is_none() {
-                    return Err(invalid(format!(
-                        "ProvisionedThroughput or OnDemandThroughput must be specified for \
-                         index: {name}"
-                    )));
-                }
-                if mode == BillingMode::PayPerRequest && throughput.is_some() {
-                    return Err(invalid(format!(
-                        "ProvisionedThroughput should not be specified for index: {name} when \
-                         BillingMode is PAY_PER_REQUEST"
-                    )));
-                }
-                if mode == BillingMode::Provisioned && index_on_demand.is_some() {
-                    return Err(on_demand_on_provisioned(&name));
-                }
-                if let (Some((read, write)), false) = (throughput, switching) {
-                    let current = existing.throughput.clone().unwrap_or_default();
-                    if current.read_capacity_units == read && current.write_capacity_units == write
-                    {
-                        return Err(DynamoError::validation(format!(
-                            "The provisioned throughput for the index {name} will not change. \
-                             The requested value equals the current value. Current \
-                             ReadCapacityUnits provisioned for the index: {}. Requested \
-                             ReadCapacityUnits: {read}. Current WriteCapacityUnits provisioned \
-                             for the index: {}. Requested WriteCapacityUnits: {write}. Refer to \
-                             the Amazon DynamoDB Developer Guide for current limits and how to \
-                             request higher limits.",
-                            current.read_capacity_units, current.write_capacity_units
-                        )));
-                    }
-                }
-                updates.push(IndexUpdate::Update {
                     name,
-                    throughput,
-                    on_demand: index_on_demand,
-                });
+                })
             }
-            Action::Delete(_) => {
-                let Some(existing) = find_global(meta, &name) else {
-                    return Err(index_not_found(table, &name));
-                };
-                // An index still backfilling may be deleted (the API reference says so for
-                // `CREATING` with `Backfilling: true`, which is every `CREATING` index here);
-                // one already being deleted may not.
-                if existing.status == IndexStatus::Deleting {
-                    if let Some(err) = index_in_use(table, existing) {
-                        return Err(err);
-                    }
-                }
-                if in_flight(Some(&name)) {
-                    return Err(one_online_index());
-                }
-                updates.push(IndexUpdate::Delete { name });
-            }
-        }
+            Action::Update(update) => IndexUpdate::Update {
+                name,
+                throughput: throughput_pair(update.provisioned_throughput.as_ref()),
+                on_demand: on_demand(update.on_demand_throughput.as_ref()),
+            },
+            Action::Delete(_) => IndexUpdate::Delete { name },
+        });
     }
-
-    // Switching to PROVISIONED needs throughput for every global index that stays, given as
-    // an Update of that index in the same request.
-    if switching && mode == BillingMode::Provisioned {
-        for index in &meta.global_indexes {
-            let covered = updates.iter().any(|u| match u {
-                IndexUpdate::Update {
-                    name,
-                    throughput: Some(_),
-                    ..
-                } => *name == index.name,
-                IndexUpdate::Delete { name } => *name == index.name,
-                _ => false,
-            });
-            if !covered && index.status != IndexStatus::Deleting {
-                return Err(invalid(format!(
-                    "Both ReadCapacityUnits and WriteCapacityUnits must be specified for index: {}",
-                    index.name
-                )));
-            }
-        }
-    }
-    Ok(Resolved {
-        updates,
-        new_definitions,
-    })
-}
-
-/// A per-index `OnDemandThroughput` is accepted only on an on-demand table.
-fn on_demand_on_provisioned(index: &str) -> DynamoError {
-    invalid(format!(
-        "OnDemandThroughput cannot be specified for index: {index} when BillingMode is \
-         PROVISIONED"
-    ))
+    Ok(updates)
 }
