@@ -37,6 +37,54 @@ fn small_item() -> Item {
     ])
 }
 
+/// A ~1 KB order, shaped like the `query-1kb` workload's items: 14 attributes, short and
+/// long strings (prose with spaces and punctuation), three numbers.
+fn order_item() -> Item {
+    let prose = |len: usize| -> String {
+        let words = [
+            "parcel",
+            "left",
+            "at",
+            "the",
+            "door,",
+            "signed",
+            "by",
+            "a",
+            "neighbour.",
+        ];
+        let mut text = String::new();
+        let mut i = 0;
+        while text.len() < len {
+            if !text.is_empty() {
+                text.push(' ');
+            }
+            text.push_str(words[i % words.len()]);
+            i += 1;
+        }
+        text.truncate(len);
+        text
+    };
+    BTreeMap::from([
+        ("pk".to_string(), string("cust#000042")),
+        ("sk".to_string(), string("order#0007")),
+        ("status".to_string(), string("SHIPPED")),
+        ("placed_at".to_string(), string("2026-11-30T17:04:55Z")),
+        ("customer".to_string(), string("Ada Lovelace")),
+        ("email".to_string(), string("ada.lovelace@example.com")),
+        ("street".to_string(), string("12 Analytical Engine Road")),
+        ("city".to_string(), string("London")),
+        (
+            "product".to_string(),
+            string("Difference engine spare gear, brass"),
+        ),
+        ("quantity".to_string(), AttributeValue::N(number("3"))),
+        ("price".to_string(), AttributeValue::N(number("129.95"))),
+        ("weight_g".to_string(), AttributeValue::N(number("4200"))),
+        ("notes".to_string(), AttributeValue::S(prose(400))),
+        ("review".to_string(), AttributeValue::S(prose(297))),
+    ])
+}
+
 /// A ~1 KB item: a key, a number, a 1000-character string, a map and a list.
 fn large_item() -> Item {
     let payload: String = (0..1000)
@@ -130,7 +178,11 @@ fn keycodec(c: &mut Criterion) {
 
 fn sizes(c: &mut Criterion) {
     let mut group = c.benchmark_group("item_size");
-    for (name, item) in [("small", small_item()), ("1kb", large_item())] {
+    for (name, item) in [
+        ("small", small_item()),
+        ("1kb", large_item()),
+        ("order", order_item()),
+    ] {
         group.throughput(Throughput::Bytes(item_size(&item) as u64));
         group.bench_function(name, |b| b.iter(|| black_box(item_size(black_box(&item)))));
     }
@@ -139,7 +191,11 @@ fn sizes(c: &mut Criterion) {
 
 fn itemcodec(c: &mut Criterion) {
     let mut group = c.benchmark_group("itemcodec");
-    for (name, item) in [("small", small_item()), ("1kb", large_item())] {
+    for (name, item) in [
+        ("small", small_item()),
+        ("1kb", large_item()),
+        ("order", order_item()),
+    ] {
         let mut encoded = Vec::new();
         encode_item(&item, &mut encoded);
         assert_eq!(

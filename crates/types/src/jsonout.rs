@@ -56,41 +56,57 @@ fn push_escaped(out: &mut Vec<u8>, byte: u8) {
     }
 }
 
+/// Escapes, and notes non-ASCII bytes of, one stretch of `bytes` (`start..end`) that the word
+/// test flagged; `copied` is where the next unwritten stretch of plain bytes begins.
+#[inline]
+fn escape_stretch(
+    out: &mut Vec<u8>,
+    bytes: &[u8],
+    start: usize,
+    end: usize,
+    copied: &mut usize,
+    non_ascii: &mut bool,
+) {
+    for (i, &b) in bytes[start..end].iter().enumerate() {
+        if b >= 0x80 {
+            *non_ascii = true;
+        } else if b < 0x20 || b == b'"' || b == b'\\' {
+            out.extend_from_slice(&bytes[*copied..start + i]);
+            push_escaped(out, b);
+            *copied = start + i + 1;
+        }
+    }
+}
+
 /// Appends `bytes` as a JSON string (with quotes). Returns whether any byte was non-ASCII,
 /// so that a caller holding unchecked bytes knows whether UTF-8 validation is needed at
 /// all: pure ASCII is always valid.
+///
+/// Bytes are tested 8 at a time; the last, partial word is tested the same way, padded
+/// with spaces (which need nothing), so a string with nothing to escape — nearly every
+/// attribute name and most values — costs one word test per 8 bytes and one copy.
 #[inline]
 fn write_string_bytes(out: &mut Vec<u8>, bytes: &[u8]) -> bool {
     out.reserve(bytes.len() + 2);
     out.push(b'"');
     let mut non_ascii = false;
-    // `copied` is where the next unwritten stretch of plain bytes begins.
     let mut copied = 0;
-    let mut chunks = bytes.chunks_exact(8);
     let mut offset = 0;
+    let mut chunks = bytes.chunks_exact(8);
     for chunk in chunks.by_ref() {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
         if word_needs_attention(u64::from_le_bytes(word)) {
-            for (i, &b) in chunk.iter().enumerate() {
-                if b >= 0x80 {
-                    non_ascii = true;
-                } else if b < 0x20 || b == b'"' || b == b'\\' {
-                    out.extend_from_slice(&bytes[copied..offset + i]);
-                    push_escaped(out, b);
-                    copied = offset + i + 1;
-                }
-            }
+            escape_stretch(out, bytes, offset, offset + 8, &mut copied, &mut non_ascii);
         }
         offset += 8;
     }
-    for (i, &b) in chunks.remainder().iter().enumerate() {
-        if b >= 0x80 {
-            non_ascii = true;
-        } else if b < 0x20 || b == b'"' || b == b'\\' {
-            out.extend_from_slice(&bytes[copied..offset + i]);
-            push_escaped(out, b);
-            copied = offset + i + 1;
+    let tail = chunks.remainder();
+    if !tail.is_empty() {
+        let mut word = [b' '; 8];
+        word[..tail.len()].copy_from_slice(tail);
+        if word_needs_attention(u64::from_le_bytes(word)) {
+            escape_stretch(out, bytes, offset, bytes.len(), &mut copied, &mut non_ascii);
         }
     }
     out.extend_from_slice(&bytes[copied..]);
@@ -111,10 +127,8 @@ pub(crate) fn write_utf8(out: &mut Vec<u8>, bytes: &[u8]) -> bool {
 
 /// Appends a number as a JSON string in DynamoDB's output form.
 pub fn write_number(out: &mut Vec<u8>, n: &Number) {
-    use std::io::Write as _;
     out.push(b'"');
-    // Writing to a Vec cannot fail.
-    let _ = write!(out, "{n}");
+    n.write_text(out);
     out.push(b'"');
 }
 

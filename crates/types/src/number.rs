@@ -580,14 +580,40 @@ impl From<i64> for Number {
 }
 
 /// Writes `count` zeros without allocating.
-fn write_zeros(f: &mut fmt::Formatter<'_>, mut count: usize) -> fmt::Result {
-    const ZEROS: &str = "00000000000000000000000000000000";
-    while count > 0 {
-        let n = count.min(ZEROS.len());
-        f.write_str(&ZEROS[..n])?;
-        count -= n;
+impl Number {
+    /// Appends DynamoDB's output form of the number (see the `Display` impl) to `out`, with
+    /// no intermediate formatting machinery: the read responses write every number this way.
+    pub fn write_text(&self, out: &mut Vec<u8>) {
+        if self.coefficient == 0 {
+            out.push(b'0');
+            return;
+        }
+        let mut buf = [0u8; 38];
+        let len = coefficient_digits(self.coefficient, &mut buf);
+        for digit in &mut buf[..len] {
+            *digit += b'0';
+        }
+        let digits = &buf[..len];
+        if self.negative {
+            out.push(b'-');
+        }
+        if self.exponent >= 0 {
+            out.extend_from_slice(digits);
+            out.resize(out.len() + self.exponent as usize, b'0');
+            return;
+        }
+        let fraction = self.exponent.unsigned_abs() as usize;
+        if fraction < len {
+            let (integer, rest) = digits.split_at(len - fraction);
+            out.extend_from_slice(integer);
+            out.push(b'.');
+            out.extend_from_slice(rest);
+        } else {
+            out.extend_from_slice(b"0.");
+            out.resize(out.len() + (fraction - len), b'0');
+            out.extend_from_slice(digits);
+        }
     }
-    Ok(())
 }
 
 /// DynamoDB's output form: plain decimal, never an exponent, no trailing fractional zeros,
@@ -595,35 +621,10 @@ fn write_zeros(f: &mut fmt::Formatter<'_>, mut count: usize) -> fmt::Result {
 /// by 129 zeros and a `1`.
 impl fmt::Display for Number {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.coefficient == 0 {
-            return f.write_str("0");
-        }
-        let mut buf = [0u8; 38];
-        let len = coefficient_digits(self.coefficient, &mut buf);
-        let mut text = [0u8; 38];
-        for (out, digit) in text.iter_mut().zip(&buf[..len]) {
-            *out = b'0' + digit;
-        }
-        // Only ASCII digits were written.
-        let digits = std::str::from_utf8(&text[..len]).map_err(|_| fmt::Error)?;
-        if self.negative {
-            f.write_str("-")?;
-        }
-        if self.exponent >= 0 {
-            f.write_str(digits)?;
-            return write_zeros(f, self.exponent as usize);
-        }
-        let fraction = self.exponent.unsigned_abs() as usize;
-        if fraction < len {
-            let (integer, rest) = digits.split_at(len - fraction);
-            f.write_str(integer)?;
-            f.write_str(".")?;
-            f.write_str(rest)
-        } else {
-            f.write_str("0.")?;
-            write_zeros(f, fraction - len)?;
-            f.write_str(digits)
-        }
+        let mut text = Vec::with_capacity(48);
+        self.write_text(&mut text);
+        // Only ASCII digits, `-` and `.` were written.
+        f.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?)
     }
 }
 
