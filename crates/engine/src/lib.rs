@@ -1,25 +1,37 @@
 //! Stator's engine: DynamoDB semantics on top of the storage trait.
 //!
-//! The API layer hands the engine validated requests (plain Rust values, no JSON, no HTTP);
-//! the engine finds the table in its catalog, checks keys and item limits, and performs every
-//! write of one request in one storage write transaction. It knows nothing of the wire and
-//! nothing of which storage backend it runs on.
+//! Front ends (the api crate's operations, later DAX and PartiQL) hand the engine requests
+//! whose request-only rules are checked (plain Rust values, no JSON, no HTTP); the engine
+//! applies every rule that depends on a table, does the work, and performs every write of
+//! one request in one storage write transaction. It knows nothing of the wire and nothing of
+//! which storage backend it runs on.
 //!
 //! Life of a PutItem inside the engine ([`Engine::put_item`]):
-//! 1. Look up the table in the in-memory catalog (`ResourceNotFoundException` if absent).
-//! 2. Check the item's key attributes against the key schema (presence, type, non-empty,
-//!    size limits), index key attributes against the index definitions, and the item size.
-//! 3. Encode the storage key (`keys::item_key`) and the item (`stator_types::encode_item`).
-//! 4. In one write transaction: read the old item, evaluate the request's condition against
-//!    it (`ConditionalCheckFailedException` if it does not hold), write the new one, update
-//!    the table's item count and size record, commit.
-//! 5. Compute consumed capacity from the old and new sizes and return the old item when the
-//!    request asked for it.
+//! 1. From the cached metadata of the table, outside any transaction, check the item
+//!    (`write::WritePlan::put`: key attributes present, typed and non-empty; index key
+//!    attributes typed and non-empty; 400 KB; key sizes) and encode its storage key
+//!    (`keys::item_key`) and value (`records::encode_stored`).
+//! 2. Run the rest in `Engine::write`'s transaction (retried from here on a storage
+//!    conflict): take the table's metadata checked against its generation record in this
+//!    transaction (`catalog`: reloaded, and step 1 redone, if a DDL changed it); read the
+//!    old item; evaluate the condition (`ConditionalCheckFailedException`).
+//! 3. [`write::apply`] the change: write the item; adjust the table's statistics share of
+//!    this writer slot ([`stats`]); bring every maintained index in step — delete, write or
+//!    rewrite entries, adjust each index's statistics, count its write units ([`indexes`]);
+//!    for a table with local indexes update the item collection's size and enforce its
+//!    limit ([`collections`]); return what the change consumed.
+//! 4. Commit, and return the old item if asked and the consumed capacity (always computed).
 //!
-//! Modules: [`catalog`] (tables: create, describe, list, update, delete, tags), [`items`]
-//! (single-item reads and writes, conditions, updates, projections), [`keys`] (the byte
-//! layout), [`capacity`], [`schema`] (table metadata), [`error`] (the client-facing error
-//! type).
+//! Modules, bottom-up (each uses only those above it; see the `layering` test):
+//! - foundations: [`error`] (the client-facing error, typed cancellation reasons), [`keys`]
+//!   (the byte layout), [`schema`] (table metadata), [`records`] (value codecs, `ReadItem`),
+//!   [`capacity`] (units, tallies), [`itemcheck`] (key and item checks);
+//! - [`catalog`] (metadata records, generations, the cache), [`stats`], [`indexes`],
+//!   [`collections`], [`jobs`] (the background queue);
+//! - [`write`](mod@write): the one write path and the transaction runner;
+//! - operations: [`items`] (GetItem, PutItem, DeleteItem, UpdateItem), [`batch`],
+//!   [`transact`], [`target`] and [`query`] (Query and Scan), [`ddl`] (tables and tags);
+//! - [`background`] (the worker), [`dump`] (a readable decoding of every record).
 
 pub mod background;
 pub mod batch;
