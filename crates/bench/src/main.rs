@@ -78,9 +78,10 @@ pub struct RunArgs {
     /// number `load` writes.
     #[arg(long, default_value_t = 100)]
     pub partitions: u64,
-    /// 100-item partitions of ~1 KB items in table `bench_query_1kb`: the partitions
-    /// `query-1kb` reads and the number `load` writes. Defaults to `--partitions`; 0 makes
-    /// `load` leave that table alone (for growing only `bench_query`).
+    /// 100-item partitions of ~1 KB items in each of the tables `bench_query_1kb` and
+    /// `bench_query_1kb_flat`: the partitions `query-1kb` and `query-1kb-flat` read and the
+    /// number `load` writes to each. Defaults to `--partitions`; 0 makes `load` leave both
+    /// tables alone (for growing only `bench_query`).
     #[arg(long)]
     pub partitions_1kb: Option<u64>,
     /// Process id of the server, to report operations per second of server CPU.
@@ -98,7 +99,7 @@ pub struct RunArgs {
 }
 
 impl RunArgs {
-    /// The partitions of `bench_query_1kb`.
+    /// The partitions of `bench_query_1kb` and of `bench_query_1kb_flat`.
     pub fn partitions_1kb(&self) -> u64 {
         self.partitions_1kb.unwrap_or(self.partitions)
     }
@@ -165,7 +166,11 @@ async fn drive(args: RunArgs) -> Result<report::Report, String> {
     }
     let random_keys = !matches!(
         args.workload,
-        Workload::Load | Workload::Query | Workload::Query1kb | Workload::Scan
+        Workload::Load
+            | Workload::Query
+            | Workload::Query1kb
+            | Workload::Query1kbFlat
+            | Workload::Scan
     );
     if random_keys && args.items < workloads::BATCH as u64 {
         return Err(format!("--items must be at least {}", workloads::BATCH));

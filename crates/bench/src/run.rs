@@ -165,6 +165,19 @@ impl Worker {
                     )),
                 }
             }
+            Workload::Query1kbFlat => {
+                let partition = self.rng.below(self.partitions_1kb);
+                w::query_1kb_flat(&mut self.body, partition);
+                let r = call(&mut self.conn, &self.body, "Query").await?;
+                expect_ok(r.status, r.body)?;
+                match w::count(r.body) {
+                    Some(n) if n == w::PARTITION_ITEMS => Ok(n),
+                    _ => Err(format!(
+                        "Query did not return the whole flat 1 KB-item partition: {}",
+                        describe(r.status, r.body)
+                    )),
+                }
+            }
             Workload::Scan => {
                 let start = self.scan_start.take();
                 w::scan(&mut self.body, start.as_deref());
@@ -230,8 +243,13 @@ pub async fn timed(
     if args.workload == Workload::Query && args.partitions == 0 {
         return Err("--partitions must be at least 1 for query".into());
     }
-    if args.workload == Workload::Query1kb && args.partitions_1kb() == 0 {
-        return Err("--partitions-1kb (or --partitions) must be at least 1 for query-1kb".into());
+    if matches!(args.workload, Workload::Query1kb | Workload::Query1kbFlat)
+        && args.partitions_1kb() == 0
+    {
+        return Err(format!(
+            "--partitions-1kb (or --partitions) must be at least 1 for {}",
+            args.workload.name()
+        ));
     }
     let start = Instant::now();
     let measure_from = start + warmup;
@@ -405,8 +423,8 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 /// Creates the tables and writes `--items` items to `bench`, `--partitions` partitions to
-/// `bench_query` and `--partitions-1kb` partitions to `bench_query_1kb`, 25 items per
-/// BatchWriteItem, over `--connections` connections.
+/// `bench_query` and `--partitions-1kb` partitions to each of `bench_query_1kb` and
+/// `bench_query_1kb_flat`, 25 items per BatchWriteItem, over `--connections` connections.
 pub async fn load(addr: SocketAddr, args: &RunArgs) -> Result<Report, String> {
     let partitions_1kb = args.partitions_1kb();
     let mut setup = Connection::new(addr);
@@ -416,15 +434,18 @@ pub async fn load(addr: SocketAddr, args: &RunArgs) -> Result<Report, String> {
     }
     if partitions_1kb > 0 {
         ensure_table(&mut setup, w::QUERY_1KB_TABLE, true).await?;
+        ensure_table(&mut setup, w::QUERY_1KB_FLAT_TABLE, true).await?;
     }
     drop(setup);
 
     // Work units: batches of `bench` items, then batches of `bench_query` partitions, then
-    // of `bench_query_1kb` partitions (a partition of 100 items is 4 batches).
+    // of `bench_query_1kb` partitions, then of `bench_query_1kb_flat` partitions (a partition
+    // of 100 items is 4 batches).
     let item_batches = args.items.div_ceil(w::BATCH as u64);
     let per_partition = w::PARTITION_ITEMS.div_ceil(w::BATCH as u64);
     let query_end = item_batches + args.partitions * per_partition;
-    let total_units = query_end + partitions_1kb * per_partition;
+    let orders_end = query_end + partitions_1kb * per_partition;
+    let total_units = orders_end + partitions_1kb * per_partition;
     let next = Arc::new(AtomicU64::new(0));
     let clock = Clock::start(args.server_pid)?;
     let mut tasks = Vec::new();
@@ -451,8 +472,10 @@ pub async fn load(addr: SocketAddr, args: &RunArgs) -> Result<Report, String> {
                 } else {
                     let (table, q) = if unit < query_end {
                         (w::QUERY_TABLE, unit - item_batches)
-                    } else {
+                    } else if unit < orders_end {
                         (w::QUERY_1KB_TABLE, unit - query_end)
+                    } else {
+                        (w::QUERY_1KB_FLAT_TABLE, unit - orders_end)
                     };
                     let partition = q / per_partition;
                     let first = (q % per_partition) * w::BATCH as u64;
@@ -466,13 +489,24 @@ pub async fn load(addr: SocketAddr, args: &RunArgs) -> Result<Report, String> {
                                 payloads.cut(rng, w::QUERY_PAYLOAD),
                             )
                         });
-                    } else {
+                    } else if table == w::QUERY_1KB_TABLE {
                         let text = w::OrderText {
                             tokens: payloads,
                             prose: &worker.prose,
                         };
                         w::batch_write(&mut worker.body, table, count, |out, i| {
                             w::push_order_item(out, partition, first + i as u64, rng, &text)
+                        });
+                    } else {
+                        w::batch_write(&mut worker.body, table, count, |out, i| {
+                            let number = w::flat_number(rng);
+                            w::push_flat_item(
+                                out,
+                                partition,
+                                first + i as u64,
+                                number,
+                                payloads.cut(rng, w::FLAT_PAYLOAD),
+                            )
                         });
                     }
                     count

@@ -8,7 +8,12 @@
 //! - table `bench_query_1kb` (`pk` S hash, `sk` S range): partitions `cust#<6 digits>` of 100
 //!   orders `sk = order#000..099`, each about 1 KB of ordinary attributes (eleven strings,
 //!   three numbers; the longest string 400 bytes), so one whole partition is a ~100 KB page,
-//!   the size of answer applications read.
+//!   the size of answer applications read;
+//! - table `bench_query_1kb_flat` (`pk` S hash, `sk` S range): as many partitions
+//!   `flat#<6 digits>` of 100 items `sk = 000..099`, each about 1 KB in one long string
+//!   beside a number. The same bytes per page as `bench_query_1kb` in four attributes instead
+//!   of fourteen: servers whose cost grows with the number of attributes and servers whose
+//!   cost grows with the bytes rank differently on the two, so both are measured.
 //!
 //! Requests are built into reusable buffers with no JSON library: the bodies are fixed shapes
 //! with keys and payloads spliced in, so building one costs the driver well under a
@@ -20,6 +25,7 @@ use clap::ValueEnum;
 pub const TABLE: &str = "bench";
 pub const QUERY_TABLE: &str = "bench_query";
 pub const QUERY_1KB_TABLE: &str = "bench_query_1kb";
+pub const QUERY_1KB_FLAT_TABLE: &str = "bench_query_1kb_flat";
 /// Items per query partition.
 pub const PARTITION_ITEMS: u64 = 100;
 /// Items per BatchWriteItem request (DynamoDB's maximum).
@@ -36,6 +42,10 @@ pub const QUERY_PAYLOAD: usize = 80;
 /// test computes it).
 pub const ORDER_DESCRIPTION: usize = 400;
 pub const ORDER_NOTES: usize = 297;
+/// Length of the `payload` of a `bench_query_1kb_flat` item: with `pk` (`flat#` and 6 digits),
+/// `sk` (3 digits), `n` (6 digits: 4 bytes, fewer when it ends in zeros) and the names the
+/// item is 1,022-1,024 bytes by DynamoDB's size rules (the unit test computes it).
+pub const FLAT_PAYLOAD: usize = 994;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Workload {
@@ -50,6 +60,10 @@ pub enum Workload {
     /// Query of one whole partition of 100 items of ~1 KB (one ~100 KB page) chosen at random.
     #[value(name = "query-1kb")]
     Query1kb,
+    /// Query of one whole partition of 100 items of ~1 KB held in one string each (one
+    /// ~100 KB page, four attributes per item) chosen at random.
+    #[value(name = "query-1kb-flat")]
+    Query1kbFlat,
     /// Scan of the `bench` table in full 1 MB pages, starting over at the end.
     Scan,
     /// BatchWriteItem of 25 1 KB items at distinct random keys.
@@ -58,8 +72,8 @@ pub enum Workload {
     Transact,
     /// 50% GetItem, 50% PutItem.
     Mixed,
-    /// Creates the tables and preloads `--items` items (and `--partitions` partitions in each
-    /// query table) with BatchWriteItem.
+    /// Creates the tables and preloads `--items` items, `--partitions` partitions in
+    /// `bench_query` and `--partitions-1kb` in each 1 KB query table, with BatchWriteItem.
     Load,
     /// The GetItem request, any 200 answer accepted: for the `{}` ceiling server.
     Ping,
@@ -73,6 +87,7 @@ impl Workload {
             Workload::Update => "update",
             Workload::Query => "query",
             Workload::Query1kb => "query-1kb",
+            Workload::Query1kbFlat => "query-1kb-flat",
             Workload::Scan => "scan",
             Workload::BatchWrite => "batch-write",
             Workload::Transact => "transact",
@@ -250,6 +265,27 @@ pub fn push_order_item(
     out.extend_from_slice(br#""}}"#);
 }
 
+/// A `bench_query_1kb_flat` item: `{"pk":{"S":"flat#…"},"sk":{"S":"…"},"n":{"N":"…"},
+/// "payload":{"S":"…"}}`, about 1 KB of which almost all is the one string: the shape of an
+/// application that stores a serialised document or blob beside its keys.
+pub fn push_flat_item(out: &mut Vec<u8>, partition: u64, sort: u64, number: u64, payload: &[u8]) {
+    out.extend_from_slice(br#"{"pk":{"S":"flat#"#);
+    push_padded(out, partition, 6);
+    out.extend_from_slice(br#""},"sk":{"S":""#);
+    push_padded(out, sort, 3);
+    out.extend_from_slice(br#""},"n":{"N":""#);
+    push_decimal(out, number);
+    out.extend_from_slice(br#""},"payload":{"S":""#);
+    out.extend_from_slice(payload);
+    out.extend_from_slice(br#""}}"#);
+}
+
+/// The `n` of a `bench_query_1kb_flat` item: six digits, so that every item has nearly the
+/// same size.
+pub fn flat_number(rng: &mut Rng) -> u64 {
+    100_000 + rng.below(900_000)
+}
+
 pub fn put_item(out: &mut Vec<u8>, id: u64, payload: &[u8]) {
     out.extend_from_slice(br#"{"TableName":"bench","Item":"#);
     push_item(out, id, payload);
@@ -281,6 +317,14 @@ pub fn query(out: &mut Vec<u8>, partition: u64) {
 pub fn query_1kb(out: &mut Vec<u8>, partition: u64) {
     out.extend_from_slice(
         br#"{"TableName":"bench_query_1kb","KeyConditionExpression":"pk = :p","ExpressionAttributeValues":{":p":{"S":"cust#"#,
+    );
+    push_padded(out, partition, 6);
+    out.extend_from_slice(br#""}}}"#);
+}
+
+pub fn query_1kb_flat(out: &mut Vec<u8>, partition: u64) {
+    out.extend_from_slice(
+        br#"{"TableName":"bench_query_1kb_flat","KeyConditionExpression":"pk = :p","ExpressionAttributeValues":{":p":{"S":"flat#"#,
     );
     push_padded(out, partition, 6);
     out.extend_from_slice(br#""}}}"#);
@@ -473,6 +517,12 @@ mod tests {
         let v: serde_json::Value = serde_json::from_slice(&out).expect("query-1kb json");
         assert_eq!(v["TableName"], QUERY_1KB_TABLE);
         assert_eq!(v["ExpressionAttributeValues"][":p"]["S"], "cust#000012");
+
+        out.clear();
+        query_1kb_flat(&mut out, 12);
+        let v: serde_json::Value = serde_json::from_slice(&out).expect("query-1kb-flat json");
+        assert_eq!(v["TableName"], QUERY_1KB_FLAT_TABLE);
+        assert_eq!(v["ExpressionAttributeValues"][":p"]["S"], "flat#000012");
     }
 
     /// An item's size by DynamoDB's rules: attribute names plus values, a string its UTF-8
@@ -515,6 +565,45 @@ mod tests {
             assert!((1_010..=1_030).contains(&size), "size {size}: {item}");
             // The answer check looks for the last `"Count"`: no attribute may be named so.
             assert!(!out.windows(7).any(|w| w == b"\"Count\""));
+        }
+    }
+
+    #[test]
+    fn flat_items_are_about_1kb_in_one_string() {
+        let mut rng = Rng::new(5);
+        let payloads = Payloads::new(&mut rng);
+        let mut out = Vec::new();
+        let mut first_payload = None;
+        for sort in 0..PARTITION_ITEMS {
+            out.clear();
+            let number = flat_number(&mut rng);
+            push_flat_item(
+                &mut out,
+                7,
+                sort,
+                number,
+                payloads.cut(&mut rng, FLAT_PAYLOAD),
+            );
+            let item: serde_json::Value = serde_json::from_slice(&out).expect("flat item json");
+            assert_eq!(item["pk"]["S"], "flat#000007");
+            assert_eq!(item["sk"]["S"].as_str().map(str::len), Some(3));
+            assert_eq!(item["n"]["N"], number.to_string());
+            assert_eq!(item.as_object().map(|m| m.len()), Some(4));
+            let size = dynamodb_size(&item);
+            assert!((1_022..=1_024).contains(&size), "size {size}: {item}");
+            let payload = item["payload"]["S"].as_str().expect("payload is a string");
+            assert_eq!(payload.len(), FLAT_PAYLOAD);
+            // Varied printable text that JSON carries as is: the server's per-byte work is
+            // copying, not escaping, and not one repeated character either.
+            assert!(payload.bytes().all(|b| b.is_ascii_alphanumeric()));
+            let distinct = payload.bytes().collect::<std::collections::BTreeSet<_>>();
+            assert!(distinct.len() > 30, "payload too uniform: {payload}");
+            // The answer check looks for the last `"Count"`: no attribute may be named so.
+            assert!(!out.windows(7).any(|w| w == b"\"Count\""));
+            match &first_payload {
+                None => first_payload = Some(payload.to_string()),
+                Some(first) => assert_ne!(first, payload, "item {sort} repeats the first payload"),
+            }
         }
     }
 
