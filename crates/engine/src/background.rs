@@ -13,7 +13,7 @@ use std::ops::Bound;
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
-use stator_storage::Direction;
+use stator_storage::{Bytes, Direction};
 
 use crate::error::DynamoError;
 use crate::indexes::{entry_for, insert_entry};
@@ -115,7 +115,7 @@ fn drop_storage_id(engine: &Engine, storage_id: u32) -> Result<(), DynamoError> 
         let end = keys::prefix_end(&prefix);
         loop {
             let deleted = engine.write(|txn| {
-                let batch: Vec<Vec<u8>> = {
+                let batch: Vec<Bytes> = {
                     let end_bound = end.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
                     txn.range(Bound::Included(&prefix), end_bound, Direction::Forward)?
                         .take(BATCH)
@@ -158,7 +158,7 @@ fn backfill(engine: &Engine, table: &str, index_storage_id: u32) -> Result<(), D
                 };
                 let prefix = keys::table_items_prefix(meta.storage_id);
                 let end = keys::prefix_end(&prefix);
-                let items: Vec<(Vec<u8>, Vec<u8>)> = {
+                let items: Vec<(Bytes, Bytes)> = {
                     let start = match &cursor {
                         Some(k) => Bound::Excluded(k.as_slice()),
                         None => Bound::Included(prefix.as_slice()),
@@ -176,7 +176,7 @@ fn backfill(engine: &Engine, table: &str, index_storage_id: u32) -> Result<(), D
                         }
                     }
                 }
-                Ok(Some((items.len(), items.last().map(|(k, _)| k.clone()))))
+                Ok(Some((items.len(), items.last().map(|(k, _)| k.to_vec()))))
             })?;
         let Some((count, last)) = step else {
             // The table or the index is gone, or the index is no longer being built.

@@ -59,7 +59,7 @@ use std::ops::Bound;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, RwLock};
 
-use stator_storage::{Direction, Storage, WriteTransaction};
+use stator_storage::{Bytes, Direction, Storage, WriteTransaction};
 
 pub use capacity::{CapacityKind, ConsumedCapacity, ReturnCapacity};
 pub use error::{DynamoError, ErrorKind};
@@ -232,7 +232,7 @@ fn migrate_from_format_0(txn: &mut dyn WriteTransaction) -> Result<(), DynamoErr
     }
     // Old stats keys are `00 's' <id>`: exactly the 6-byte prefix of the new ones.
     let prefix = [0x00, b's'];
-    let old_stats: Vec<(Vec<u8>, Vec<u8>)> = txn
+    let old_stats: Vec<(Bytes, Bytes)> = txn
         .range(
             Bound::Included(&prefix[..]),
             Bound::Excluded(&[0x00, b's' + 1][..]),

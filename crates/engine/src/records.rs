@@ -13,6 +13,7 @@
 //! kept so that capacity and statistics never re-measure an old item, and so a read can
 //! answer a stored item without decoding it ([`ReadItem::Stored`]).
 
+use stator_storage::Bytes;
 use stator_types::{decode_item, encode_item, Item};
 
 use crate::error::DynamoError;
@@ -69,8 +70,9 @@ pub fn decode_stored(bytes: &[u8]) -> Result<StoredItem, DynamoError> {
 /// completed from the table) are `Built`.
 #[derive(Clone, Debug)]
 pub enum ReadItem {
-    /// A value as storage holds it: the 4-byte size, then the item's encoding.
-    Stored(Vec<u8>),
+    /// A value as storage holds it (shared with the store, not copied): the 4-byte size,
+    /// then the item's encoding.
+    Stored(Bytes),
     Built(Item),
 }
 

@@ -11,7 +11,7 @@
 
 use std::ops::Bound;
 
-use stator_storage::{Direction, Reader, WriteTransaction};
+use stator_storage::{Bytes, Direction, Reader, WriteTransaction};
 
 use crate::error::DynamoError;
 use crate::keys;
@@ -59,7 +59,7 @@ pub fn read(reader: &dyn Reader, storage_id: u32) -> Result<Stats, DynamoError> 
 pub fn delete_all(txn: &mut dyn WriteTransaction, storage_id: u32) -> Result<(), DynamoError> {
     let prefix = keys::stats_prefix(storage_id);
     let end = keys::prefix_end(&prefix);
-    let shares: Vec<Vec<u8>> = {
+    let shares: Vec<Bytes> = {
         let end = end.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
         txn.range(Bound::Included(&prefix), end, Direction::Forward)?
             .map(|entry| entry.map(|(key, _)| key))

@@ -205,7 +205,12 @@ fn a_new_database_records_the_current_format() {
     let storage = Arc::new(MemoryStorage::new());
     Engine::open(storage.clone(), EngineConfig::default()).unwrap();
     assert_eq!(
-        storage.snapshot().unwrap().get(b"\x00v").unwrap(),
+        storage
+            .snapshot()
+            .unwrap()
+            .get(b"\x00v")
+            .unwrap()
+            .map(stator_storage::Bytes::into_vec),
         Some(
             stator_engine::records::FORMAT_VERSION
                 .to_be_bytes()
@@ -290,7 +295,12 @@ fn a_format_0_database_is_migrated() {
     put(&engine, "Old", with("k9", &[("n", n(9))]));
     check_indexes(&engine, "Old");
     assert_eq!(
-        storage.snapshot().unwrap().get(b"\x00v").unwrap(),
+        storage
+            .snapshot()
+            .unwrap()
+            .get(b"\x00v")
+            .unwrap()
+            .map(stator_storage::Bytes::into_vec),
         Some(1u32.to_be_bytes().to_vec())
     );
 }

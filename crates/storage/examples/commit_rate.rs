@@ -18,7 +18,7 @@ const RUN_FOR: Duration = Duration::from_secs(2);
 fn read_modify_write(storage: &dyn Storage, i: u64) -> Result<(), StorageError> {
     let key = [b"table-0-item".as_slice(), &(i % 10_000).to_be_bytes()].concat();
     let mut tx = storage.begin_write()?;
-    let mut value = tx.get(&key)?.unwrap_or_else(|| vec![0; 200]);
+    let mut value = tx.get(&key)?.map_or_else(|| vec![0; 200], |v| v.into_vec());
     value[0] = value[0].wrapping_add(1);
     tx.put(&key, &value)?;
     tx.commit()

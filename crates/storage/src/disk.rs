@@ -64,7 +64,7 @@ use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode, Readable};
 use crate::overlay::{Lookup, Overlay};
 use crate::writer_lock::{WriterGuard, WriterLock};
 use crate::{
-    check_key, range_is_empty, Direction, Durability, RangeIter, Reader, Snapshot, Storage,
+    check_key, range_is_empty, Bytes, Direction, Durability, RangeIter, Reader, Snapshot, Storage,
     StorageError, WriteTransaction,
 };
 
@@ -209,10 +209,10 @@ struct DiskSnapshot<'s> {
 }
 
 impl Reader for DiskSnapshot<'_> {
-    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+    fn get(&self, key: &[u8]) -> Result<Option<Bytes>, StorageError> {
         self.snapshot
             .get(self.data, key)
-            .map(|value| value.map(|value| value.to_vec()))
+            .map(|value| value.map(Bytes::fjall))
             .map_err(storage_error)
     }
 
@@ -242,9 +242,9 @@ struct DiskWriteTransaction<'s> {
 }
 
 impl Reader for DiskWriteTransaction<'_> {
-    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+    fn get(&self, key: &[u8]) -> Result<Option<Bytes>, StorageError> {
         match self.overlay.lookup(key) {
-            Lookup::Written(value) => Ok(value.map(<[u8]>::to_vec)),
+            Lookup::Written(value) => Ok(value.cloned().map(Bytes::shared)),
             Lookup::Untouched => self.base.get(key),
         }
     }
@@ -297,7 +297,7 @@ impl WriteTransaction for DiskWriteTransaction<'_> {
         let mut batch = storage.db.batch().durability(Some(PersistMode::Buffer));
         for (key, value) in overlay.into_writes() {
             match value {
-                Some(value) => batch.insert(&storage.data, key, value),
+                Some(value) => batch.insert(&storage.data, key, &*value),
                 None => batch.remove(&storage.data, key),
             }
         }
@@ -317,12 +317,12 @@ impl WriteTransaction for DiskWriteTransaction<'_> {
     }
 }
 
-/// Turns a fjall iterator into ours, copying each pair out of fjall's shared slices.
+/// Turns a fjall iterator into ours, handing on fjall's shared slices without a copy.
 fn fjall_range<'a>(iter: fjall::Iter, direction: Direction) -> RangeIter<'a> {
     let pair = |guard: fjall::Guard| {
         guard
             .into_inner()
-            .map(|(key, value)| (key.to_vec(), value.to_vec()))
+            .map(|(key, value)| (Bytes::fjall(key), Bytes::fjall(value)))
             .map_err(storage_error)
     };
     match direction {

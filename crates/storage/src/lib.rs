@@ -45,16 +45,18 @@
 
 use std::ops::Bound;
 
+pub mod bytes;
 pub mod disk;
 pub mod memory;
 mod overlay;
 mod writer_lock;
 
+pub use bytes::Bytes;
 pub use disk::DiskStorage;
 pub use memory::MemoryStorage;
 
-/// A key-value pair as yielded by a range scan.
-pub type KeyValue = (Vec<u8>, Vec<u8>);
+/// A key-value pair as yielded by a range scan (shared with the store where it can be).
+pub type KeyValue = (Bytes, Bytes);
 
 /// The iterator a range scan returns. Errors are yielded in-band; after an error the
 /// iterator may end.
@@ -104,7 +106,7 @@ pub enum Durability {
 /// Read access shared by snapshots and write transactions.
 pub trait Reader {
     /// The value stored under `key`, if any.
-    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError>;
+    fn get(&self, key: &[u8]) -> Result<Option<Bytes>, StorageError>;
 
     /// All pairs whose keys lie within the bounds, in key order (or reverse key order).
     fn range<'a>(

@@ -51,8 +51,8 @@ use std::sync::{Arc, PoisonError, RwLock};
 use crate::overlay::{Lookup, Overlay};
 use crate::writer_lock::{WriterGuard, WriterLock};
 use crate::{
-    check_key, range_is_empty, Direction, RangeIter, Reader, Snapshot, Storage, StorageError,
-    WriteTransaction,
+    check_key, range_is_empty, Bytes, Direction, RangeIter, Reader, Snapshot, Storage,
+    StorageError, WriteTransaction,
 };
 
 type Map = imbl::OrdMap<Key, Arc<[u8]>>;
@@ -179,8 +179,8 @@ struct MemorySnapshot {
 }
 
 impl Reader for MemorySnapshot {
-    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
-        Ok(self.map.get(&Key::new(key)).map(|value| value.to_vec()))
+    fn get(&self, key: &[u8]) -> Result<Option<Bytes>, StorageError> {
+        Ok(self.map.get(&Key::new(key)).cloned().map(Bytes::shared))
     }
 
     fn range<'a>(
@@ -205,10 +205,10 @@ struct MemoryWriteTransaction<'s> {
 }
 
 impl Reader for MemoryWriteTransaction<'_> {
-    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+    fn get(&self, key: &[u8]) -> Result<Option<Bytes>, StorageError> {
         match self.overlay.lookup(key) {
-            Lookup::Written(value) => Ok(value.map(<[u8]>::to_vec)),
-            Lookup::Untouched => Ok(self.base.get(&Key::new(key)).map(|v| v.to_vec())),
+            Lookup::Written(value) => Ok(value.cloned().map(Bytes::shared)),
+            Lookup::Untouched => Ok(self.base.get(&Key::new(key)).cloned().map(Bytes::shared)),
         }
     }
 
@@ -231,7 +231,7 @@ impl Reader for MemoryWriteTransaction<'_> {
 fn apply(map: &mut Map, overlay: Overlay, replaced: &mut Vec<Arc<[u8]>>) {
     for (key, value) in overlay.into_writes() {
         let old = match value {
-            Some(value) => map.insert(Key::new(&key), Arc::from(value)),
+            Some(value) => map.insert(Key::new(&key), value),
             None => map.remove(&Key::new(&key)),
         };
         replaced.extend(old);
@@ -290,7 +290,7 @@ impl WriteTransaction for MemoryWriteTransaction<'_> {
     }
 }
 
-/// A range scan over one immutable map, copying out each pair.
+/// A range scan over one immutable map, sharing each pair's bytes with it.
 fn map_range<'a>(
     map: &'a Map,
     start: Bound<&[u8]>,
@@ -307,7 +307,12 @@ fn map_range<'a>(
     };
     let pairs = map
         .range::<_, Key>((bound(start), bound(end)))
-        .map(|(key, value)| Ok((key.bytes.to_vec(), value.to_vec())));
+        .map(|(key, value)| {
+            Ok((
+                Bytes::shared(key.bytes.clone()),
+                Bytes::shared(value.clone()),
+            ))
+        });
     match direction {
         Direction::Forward => Box::new(pairs),
         Direction::Reverse => Box::new(pairs.rev()),
@@ -329,7 +334,12 @@ mod tests {
         tx.commit().unwrap();
         assert_eq!(snapshot.get(b"k").unwrap(), None);
         assert_eq!(
-            storage.snapshot().unwrap().get(b"k").unwrap(),
+            storage
+                .snapshot()
+                .unwrap()
+                .get(b"k")
+                .unwrap()
+                .map(Bytes::into_vec),
             Some(b"v".to_vec())
         );
     }
@@ -350,7 +360,12 @@ mod tests {
         tx.put(b"k", b"kept").unwrap();
         tx.commit().unwrap();
         assert_eq!(
-            storage.snapshot().unwrap().get(b"k").unwrap(),
+            storage
+                .snapshot()
+                .unwrap()
+                .get(b"k")
+                .unwrap()
+                .map(Bytes::into_vec),
             Some(b"kept".to_vec())
         );
     }

@@ -10,13 +10,16 @@ use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::iter::Peekable;
 use std::ops::Bound;
+use std::sync::Arc;
 
-use crate::{Direction, KeyValue, RangeIter, StorageError};
+use crate::{Bytes, Direction, KeyValue, RangeIter, StorageError};
 
-/// Uncommitted writes: `Some(value)` for a put, `None` for a delete.
+/// Uncommitted writes: `Some(value)` for a put, `None` for a delete. Values are kept in an
+/// `Arc`, so reading them back is a pointer copy and the memory backend commits them into
+/// its map as they are.
 #[derive(Default)]
 pub(crate) struct Overlay {
-    writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    writes: BTreeMap<Vec<u8>, Option<Arc<[u8]>>>,
 }
 
 /// What the overlay knows about one key.
@@ -24,12 +27,12 @@ pub(crate) enum Lookup<'a> {
     /// Not written in this transaction: ask the snapshot.
     Untouched,
     /// Put or deleted in this transaction.
-    Written(Option<&'a [u8]>),
+    Written(Option<&'a Arc<[u8]>>),
 }
 
 impl Overlay {
     pub(crate) fn put(&mut self, key: &[u8], value: &[u8]) {
-        self.writes.insert(key.to_vec(), Some(value.to_vec()));
+        self.writes.insert(key.to_vec(), Some(Arc::from(value)));
     }
 
     pub(crate) fn delete(&mut self, key: &[u8]) {
@@ -39,7 +42,7 @@ impl Overlay {
     pub(crate) fn lookup(&self, key: &[u8]) -> Lookup<'_> {
         match self.writes.get(key) {
             None => Lookup::Untouched,
-            Some(value) => Lookup::Written(value.as_deref()),
+            Some(value) => Lookup::Written(value.as_ref()),
         }
     }
 
@@ -53,7 +56,7 @@ impl Overlay {
     }
 
     /// The writes in key order, consumed by commit.
-    pub(crate) fn into_writes(self) -> impl Iterator<Item = (Vec<u8>, Option<Vec<u8>>)> {
+    pub(crate) fn into_writes(self) -> impl Iterator<Item = (Vec<u8>, Option<Arc<[u8]>>)> {
         self.writes.into_iter()
     }
 
@@ -84,7 +87,7 @@ impl Overlay {
     }
 }
 
-type WriteIter<'a> = Box<dyn Iterator<Item = (&'a Vec<u8>, &'a Option<Vec<u8>>)> + 'a>;
+type WriteIter<'a> = Box<dyn Iterator<Item = (&'a Vec<u8>, &'a Option<Arc<[u8]>>)> + 'a>;
 
 struct Merge<'a> {
     base: RangeIter<'a>,
@@ -118,7 +121,7 @@ impl Iterator for Merge<'_> {
                 (Some(_), None) => Ordering::Less,
                 (None, Some(_)) => Ordering::Greater,
                 (Some((base_key, _)), Some((write_key, _))) => {
-                    let order = base_key.as_slice().cmp(write_key.as_slice());
+                    let order = (**base_key).cmp(write_key.as_slice());
                     match self.direction {
                         Direction::Forward => order,
                         Direction::Reverse => order.reverse(),
@@ -133,7 +136,10 @@ impl Iterator for Merge<'_> {
                 self.base_next = None;
             }
             if let Some((key, Some(value))) = self.writes.next() {
-                return Some(Ok((key.clone(), value.clone())));
+                return Some(Ok((
+                    Bytes::from(key.as_slice()),
+                    Bytes::shared(value.clone()),
+                )));
             }
             // A delete: nothing to yield for this key.
         }
@@ -147,7 +153,7 @@ mod tests {
     fn base(pairs: &[(&str, &str)], direction: Direction) -> RangeIter<'static> {
         let mut pairs: Vec<KeyValue> = pairs
             .iter()
-            .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec()))
+            .map(|(k, v)| (Bytes::from(k.as_bytes()), Bytes::from(v.as_bytes())))
             .collect();
         if direction == Direction::Reverse {
             pairs.reverse();
@@ -160,8 +166,8 @@ mod tests {
             let (k, v) = pair.unwrap();
             format!(
                 "{}={}",
-                String::from_utf8(k).unwrap(),
-                String::from_utf8(v).unwrap()
+                String::from_utf8(k.into_vec()).unwrap(),
+                String::from_utf8(v.into_vec()).unwrap()
             )
         })
         .collect()
@@ -199,7 +205,7 @@ mod tests {
         let failing: RangeIter<'static> = Box::new(
             vec![
                 Err(StorageError::Io("boom".into())),
-                Ok((b"a".to_vec(), b"1".to_vec())),
+                Ok((Bytes::from(&b"a"[..]), Bytes::from(&b"1"[..]))),
             ]
             .into_iter(),
         );

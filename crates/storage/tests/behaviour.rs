@@ -33,17 +33,35 @@ for_each_backend!(
 );
 
 fn get_put_delete(storage: &dyn Storage) {
-    assert_eq!(storage.snapshot().unwrap().get(b"k").unwrap(), None);
+    assert_eq!(
+        storage
+            .snapshot()
+            .unwrap()
+            .get(b"k")
+            .unwrap()
+            .map(stator_storage::Bytes::into_vec),
+        None
+    );
 
     put_all(storage, &[(b"k", b"one"), (b"other", b"x")]);
     assert_eq!(
-        storage.snapshot().unwrap().get(b"k").unwrap(),
+        storage
+            .snapshot()
+            .unwrap()
+            .get(b"k")
+            .unwrap()
+            .map(stator_storage::Bytes::into_vec),
         Some(b"one".to_vec())
     );
 
     put_all(storage, &[(b"k", b"two")]);
     assert_eq!(
-        storage.snapshot().unwrap().get(b"k").unwrap(),
+        storage
+            .snapshot()
+            .unwrap()
+            .get(b"k")
+            .unwrap()
+            .map(stator_storage::Bytes::into_vec),
         Some(b"two".to_vec())
     );
 
@@ -52,9 +70,27 @@ fn get_put_delete(storage: &dyn Storage) {
     tx.delete(b"never-existed").unwrap();
     tx.commit().unwrap();
     let snapshot = storage.snapshot().unwrap();
-    assert_eq!(snapshot.get(b"k").unwrap(), None);
-    assert_eq!(snapshot.get(b"never-existed").unwrap(), None);
-    assert_eq!(snapshot.get(b"other").unwrap(), Some(b"x".to_vec()));
+    assert_eq!(
+        snapshot
+            .get(b"k")
+            .unwrap()
+            .map(stator_storage::Bytes::into_vec),
+        None
+    );
+    assert_eq!(
+        snapshot
+            .get(b"never-existed")
+            .unwrap()
+            .map(stator_storage::Bytes::into_vec),
+        None
+    );
+    assert_eq!(
+        snapshot
+            .get(b"other")
+            .unwrap()
+            .map(stator_storage::Bytes::into_vec),
+        Some(b"x".to_vec())
+    );
     drop(snapshot);
     assert_eq!(committed(storage), vec![(b"other".to_vec(), b"x".to_vec())]);
 }
@@ -62,12 +98,21 @@ fn get_put_delete(storage: &dyn Storage) {
 fn empty_value_is_not_absence(storage: &dyn Storage) {
     put_all(storage, &[(b"k", b"")]);
     let snapshot = storage.snapshot().unwrap();
-    assert_eq!(snapshot.get(b"k").unwrap(), Some(Vec::new()));
+    assert_eq!(
+        snapshot
+            .get(b"k")
+            .unwrap()
+            .map(stator_storage::Bytes::into_vec),
+        Some(Vec::new())
+    );
     assert_eq!(scan_all(&*snapshot), vec![(b"k".to_vec(), Vec::new())]);
     drop(snapshot);
     let mut tx = storage.begin_write().unwrap();
     tx.put(b"j", b"").unwrap();
-    assert_eq!(tx.get(b"j").unwrap(), Some(Vec::new()));
+    assert_eq!(
+        tx.get(b"j").unwrap().map(stator_storage::Bytes::into_vec),
+        Some(Vec::new())
+    );
     assert_eq!(scan_all(&*tx).len(), 2);
 }
 
@@ -174,14 +219,29 @@ fn write_transaction_reads_its_own_puts_and_deletes(storage: &dyn Storage) {
     tx.put(b"a", b"2").unwrap();
     tx.delete(b"b").unwrap();
     tx.put(b"c", b"3").unwrap();
-    assert_eq!(tx.get(b"a").unwrap(), Some(b"2".to_vec()));
-    assert_eq!(tx.get(b"b").unwrap(), None);
-    assert_eq!(tx.get(b"c").unwrap(), Some(b"3".to_vec()));
+    assert_eq!(
+        tx.get(b"a").unwrap().map(stator_storage::Bytes::into_vec),
+        Some(b"2".to_vec())
+    );
+    assert_eq!(
+        tx.get(b"b").unwrap().map(stator_storage::Bytes::into_vec),
+        None
+    );
+    assert_eq!(
+        tx.get(b"c").unwrap().map(stator_storage::Bytes::into_vec),
+        Some(b"3".to_vec())
+    );
     // Delete then re-put, and put then delete, within one transaction.
     tx.put(b"b", b"again").unwrap();
     tx.delete(b"c").unwrap();
-    assert_eq!(tx.get(b"b").unwrap(), Some(b"again".to_vec()));
-    assert_eq!(tx.get(b"c").unwrap(), None);
+    assert_eq!(
+        tx.get(b"b").unwrap().map(stator_storage::Bytes::into_vec),
+        Some(b"again".to_vec())
+    );
+    assert_eq!(
+        tx.get(b"c").unwrap().map(stator_storage::Bytes::into_vec),
+        None
+    );
     tx.commit().unwrap();
     assert_eq!(
         committed(storage),
@@ -285,8 +345,16 @@ fn dropped_transaction_writes_nothing(storage: &dyn Storage) {
     assert_eq!(committed(storage), before);
     // And the writer lock was released: the next transaction starts and sees the old state.
     let tx = storage.begin_write().unwrap();
-    assert_eq!(tx.get(b"keep").unwrap(), Some(b"1".to_vec()));
-    assert_eq!(tx.get(b"new").unwrap(), None);
+    assert_eq!(
+        tx.get(b"keep")
+            .unwrap()
+            .map(stator_storage::Bytes::into_vec),
+        Some(b"1".to_vec())
+    );
+    assert_eq!(
+        tx.get(b"new").unwrap().map(stator_storage::Bytes::into_vec),
+        None
+    );
 }
 
 /// Small write sets (the memory backend applies them in place, under its lock).
@@ -338,7 +406,11 @@ fn check_commit_atomicity(storage: &dyn Storage, keys_per_commit: u32) {
                 );
                 // Point reads through the same snapshot agree with its scan.
                 assert_eq!(
-                    snapshot.get(&7u32.to_be_bytes()).unwrap().as_ref(),
+                    snapshot
+                        .get(&7u32.to_be_bytes())
+                        .unwrap()
+                        .map(stator_storage::Bytes::into_vec)
+                        .as_ref(),
                     Some(first)
                 );
                 // Only looks taken after the first commit count as overlapping.
@@ -373,9 +445,27 @@ fn snapshot_does_not_see_later_commits(storage: &dyn Storage) {
         // timeout; the reader then checks anyway and releases its snapshot, so the test can
         // not deadlock (and still passes: waiting is a legal way to keep the snapshot).
         let commit_happened = committed_rx.recv_timeout(Duration::from_secs(5)).is_ok();
-        assert_eq!(snapshot.get(b"a").unwrap(), Some(b"old".to_vec()));
-        assert_eq!(snapshot.get(b"b").unwrap(), Some(b"old".to_vec()));
-        assert_eq!(snapshot.get(b"c").unwrap(), None);
+        assert_eq!(
+            snapshot
+                .get(b"a")
+                .unwrap()
+                .map(stator_storage::Bytes::into_vec),
+            Some(b"old".to_vec())
+        );
+        assert_eq!(
+            snapshot
+                .get(b"b")
+                .unwrap()
+                .map(stator_storage::Bytes::into_vec),
+            Some(b"old".to_vec())
+        );
+        assert_eq!(
+            snapshot
+                .get(b"c")
+                .unwrap()
+                .map(stator_storage::Bytes::into_vec),
+            None
+        );
         for direction in [Direction::Forward, Direction::Reverse] {
             let keys: Vec<Vec<u8>> =
                 scan(&*snapshot, Bound::Unbounded, Bound::Unbounded, direction)
@@ -393,9 +483,27 @@ fn snapshot_does_not_see_later_commits(storage: &dyn Storage) {
         assert!(commit_happened, "commit waited for an open snapshot");
     });
     let snapshot = storage.snapshot().unwrap();
-    assert_eq!(snapshot.get(b"a").unwrap(), Some(b"new".to_vec()));
-    assert_eq!(snapshot.get(b"b").unwrap(), None);
-    assert_eq!(snapshot.get(b"c").unwrap(), Some(b"new".to_vec()));
+    assert_eq!(
+        snapshot
+            .get(b"a")
+            .unwrap()
+            .map(stator_storage::Bytes::into_vec),
+        Some(b"new".to_vec())
+    );
+    assert_eq!(
+        snapshot
+            .get(b"b")
+            .unwrap()
+            .map(stator_storage::Bytes::into_vec),
+        None
+    );
+    assert_eq!(
+        snapshot
+            .get(b"c")
+            .unwrap()
+            .map(stator_storage::Bytes::into_vec),
+        Some(b"new".to_vec())
+    );
 }
 
 fn write_transactions_are_serialized(storage: &dyn Storage) {
@@ -409,7 +517,7 @@ fn write_transactions_are_serialized(storage: &dyn Storage) {
                     let current = tx
                         .get(b"counter")
                         .unwrap()
-                        .map_or(0, |bytes| u64::from_be_bytes(bytes.try_into().unwrap()));
+                        .map_or(0, |bytes| u64::from_be_bytes((&*bytes).try_into().unwrap()));
                     // Widen the window between read and write to expose lost updates.
                     std::thread::yield_now();
                     tx.put(b"counter", &(current + 1).to_be_bytes()).unwrap();
@@ -425,7 +533,7 @@ fn write_transactions_are_serialized(storage: &dyn Storage) {
         .unwrap()
         .unwrap();
     assert_eq!(
-        u64::from_be_bytes(value.try_into().unwrap()),
+        u64::from_be_bytes((&*value).try_into().unwrap()),
         THREADS * INCREMENTS
     );
 }
@@ -439,7 +547,7 @@ fn begin_write_waits_for_the_open_transaction(storage: &dyn Storage) {
             let mut tx = storage.begin_write().unwrap();
             second_started.store(true, Ordering::SeqCst);
             // Began after the first committed, so it reads the first one's write.
-            let seen = tx.get(b"k").unwrap();
+            let seen = tx.get(b"k").unwrap().map(stator_storage::Bytes::into_vec);
             tx.put(b"k", b"second").unwrap();
             tx.commit().unwrap();
             seen
@@ -453,7 +561,12 @@ fn begin_write_waits_for_the_open_transaction(storage: &dyn Storage) {
         assert_eq!(second.join().unwrap(), Some(b"first".to_vec()));
     });
     assert_eq!(
-        storage.snapshot().unwrap().get(b"k").unwrap(),
+        storage
+            .snapshot()
+            .unwrap()
+            .get(b"k")
+            .unwrap()
+            .map(stator_storage::Bytes::into_vec),
         Some(b"second".to_vec())
     );
 }
@@ -461,7 +574,10 @@ fn begin_write_waits_for_the_open_transaction(storage: &dyn Storage) {
 fn transaction_without_writes_commits(storage: &dyn Storage) {
     put_all(storage, &[(b"k", b"v")]);
     let tx = storage.begin_write().unwrap();
-    assert_eq!(tx.get(b"k").unwrap(), Some(b"v".to_vec()));
+    assert_eq!(
+        tx.get(b"k").unwrap().map(stator_storage::Bytes::into_vec),
+        Some(b"v".to_vec())
+    );
     tx.commit().unwrap();
     assert_eq!(committed(storage), vec![(b"k".to_vec(), b"v".to_vec())]);
 }
@@ -478,7 +594,14 @@ fn large_values_round_trip(storage: &dyn Storage) {
     tx.commit().unwrap();
     let snapshot = storage.snapshot().unwrap();
     for (i, value) in values.iter().enumerate() {
-        assert_eq!(snapshot.get(&[i as u8]).unwrap().as_ref(), Some(value));
+        assert_eq!(
+            snapshot
+                .get(&[i as u8])
+                .unwrap()
+                .map(stator_storage::Bytes::into_vec)
+                .as_ref(),
+            Some(value)
+        );
     }
     let scanned: Vec<Vec<u8>> = scan(
         &*snapshot,

@@ -59,7 +59,12 @@ fn flush_then_reopen() {
         storage.flush().unwrap();
     }
     assert_eq!(
-        open(&path).snapshot().unwrap().get(b"k").unwrap(),
+        open(&path)
+            .snapshot()
+            .unwrap()
+            .get(b"k")
+            .unwrap()
+            .map(stator_storage::Bytes::into_vec),
         Some(b"v".to_vec())
     );
 }
@@ -92,7 +97,7 @@ fn sync_mode_with_concurrent_committers() {
                         let count = tx
                             .get(b"count")
                             .unwrap()
-                            .map_or(0, |v| u32::from_be_bytes(v.try_into().unwrap()));
+                            .map_or(0, |v| u32::from_be_bytes((&*v).try_into().unwrap()));
                         tx.put(b"count", &(count + 1).to_be_bytes()).unwrap();
                         tx.commit().unwrap();
                     }
@@ -102,7 +107,11 @@ fn sync_mode_with_concurrent_committers() {
     }
     let storage = open(&path);
     let snapshot = storage.snapshot().unwrap();
-    let count = snapshot.get(b"count").unwrap().unwrap();
+    let count = snapshot
+        .get(b"count")
+        .unwrap()
+        .map(stator_storage::Bytes::into_vec)
+        .unwrap();
     assert_eq!(
         u32::from_be_bytes(count.try_into().unwrap()),
         THREADS * COMMITS
@@ -135,7 +144,12 @@ fn open_existing_is_fast() {
         let storage = open(&path);
         fastest = fastest.min(started.elapsed());
         assert_eq!(
-            storage.snapshot().unwrap().get(&[0; 8]).unwrap(),
+            storage
+                .snapshot()
+                .unwrap()
+                .get(&[0; 8])
+                .unwrap()
+                .map(stator_storage::Bytes::into_vec),
             Some(vec![7; 100])
         );
     }
@@ -194,10 +208,19 @@ fn process_mode_commit_survives_kill() {
     let snapshot = storage.snapshot().unwrap();
     for i in 0..COMMITS {
         assert_eq!(
-            snapshot.get(&i.to_be_bytes()).unwrap(),
+            snapshot
+                .get(&i.to_be_bytes())
+                .unwrap()
+                .map(stator_storage::Bytes::into_vec),
             Some(b"committed".to_vec()),
             "commit {i} lost"
         );
     }
-    assert_eq!(snapshot.get(b"uncommitted").unwrap(), None);
+    assert_eq!(
+        snapshot
+            .get(b"uncommitted")
+            .unwrap()
+            .map(stator_storage::Bytes::into_vec),
+        None
+    );
 }

@@ -89,7 +89,13 @@ fn check_committed(storage: &dyn Storage, model: &Model) -> Result<(), TestCaseE
         );
     }
     for (key, value) in model {
-        prop_assert_eq!(snapshot.get(key).unwrap(), Some(value.clone()));
+        prop_assert_eq!(
+            snapshot
+                .get(key)
+                .unwrap()
+                .map(stator_storage::Bytes::into_vec),
+            Some(value.clone())
+        );
     }
     Ok(())
 }
@@ -102,7 +108,10 @@ fn run(storage: &dyn Storage, model: &mut Model, txns: &[Txn]) -> Result<(), Tes
             match op {
                 Op::Put(key, value) => write_both(&mut *tx, &mut own, key, Some(value)),
                 Op::Delete(key) => write_both(&mut *tx, &mut own, key, None),
-                Op::Get(key) => prop_assert_eq!(tx.get(key).unwrap(), own.get(key).cloned()),
+                Op::Get(key) => prop_assert_eq!(
+                    tx.get(key).unwrap().map(stator_storage::Bytes::into_vec),
+                    own.get(key).cloned()
+                ),
                 Op::Range(start, end, direction) => prop_assert_eq!(
                     scan(&*tx, start.as_bound(), end.as_bound(), *direction),
                     model_range(&own, start.as_bound(), end.as_bound(), *direction),

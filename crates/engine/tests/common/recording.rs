@@ -38,7 +38,7 @@ struct Txn<'s> {
 }
 
 impl Reader for Txn<'_> {
-    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+    fn get(&self, key: &[u8]) -> Result<Option<stator_storage::Bytes>, StorageError> {
         self.inner.get(key)
     }
 

@@ -4,9 +4,18 @@
 
 use std::ops::Bound;
 
-use stator_storage::{
-    DiskStorage, Durability, KeyValue, MemoryStorage, Reader, Storage, WriteTransaction,
-};
+use stator_storage::{DiskStorage, Durability, MemoryStorage, Reader, Storage, WriteTransaction};
+
+/// A pair as the tests compare them: owned bytes.
+pub type KeyValue = (Vec<u8>, Vec<u8>);
+
+/// `Reader::get` with the answer as owned bytes.
+pub fn get(reader: &dyn Reader, key: &[u8]) -> Option<Vec<u8>> {
+    reader
+        .get(key)
+        .unwrap()
+        .map(stator_storage::Bytes::into_vec)
+}
 use tempfile::TempDir;
 
 /// A store plus whatever must outlive it (the disk backend's directory).
@@ -81,6 +90,7 @@ pub fn scan(
     reader
         .range(start, end, direction)
         .unwrap()
+        .map(|pair| pair.map(|(k, v)| (k.into_vec(), v.into_vec())))
         .collect::<Result<Vec<_>, _>>()
         .unwrap()
 }
