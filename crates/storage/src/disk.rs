@@ -143,6 +143,27 @@ impl Default for DiskOptions {
     }
 }
 
+/// What [`DiskStorage::stats`] reports (fjall's accounting: key and value bytes plus a
+/// fixed per-entry size, not allocator bytes).
+#[derive(Clone, Debug, Default)]
+pub struct DiskStats {
+    /// Memtable bytes fjall counts against its write buffer (active and sealed memtables).
+    pub write_buffer_bytes: u64,
+    /// Bytes of every memtable still referenced by a version in fjall's version history
+    /// (what its memtables really keep alive; more than `write_buffer_bytes` when old
+    /// versions hold memtables that were already flushed).
+    pub memtables_retained_bytes: u64,
+    /// Versions in the history (one per flush or compaction not yet garbage-collected).
+    pub versions: usize,
+    pub sealed_memtables: usize,
+    /// Block cache in use and its capacity.
+    pub cache_bytes: u64,
+    pub cache_capacity: u64,
+    pub table_files: usize,
+    pub journals: usize,
+    pub disk_bytes: u64,
+}
+
 /// A [`Storage`] on disk, in one directory.
 pub struct DiskStorage {
     path: PathBuf,
@@ -233,6 +254,27 @@ impl DiskStorage {
     /// The durability mode this store was opened with.
     pub fn durability(&self) -> Durability {
         self.options.durability
+    }
+
+    /// fjall's own numbers about the open database (memory held, files), for diagnostics.
+    pub fn stats(&self) -> Result<DiskStats, StorageError> {
+        use fjall::AbstractTree;
+        let generation = self.generation()?;
+        let (versions, retained) = {
+            let history = generation.data.tree.get_version_history_lock();
+            (history.len(), history.memtable_size_sum())
+        };
+        Ok(DiskStats {
+            write_buffer_bytes: generation.db.write_buffer_size(),
+            memtables_retained_bytes: retained,
+            versions,
+            sealed_memtables: generation.data.tree.sealed_memtable_count(),
+            cache_bytes: generation.db.cache_size(),
+            cache_capacity: generation.db.cache_capacity(),
+            table_files: generation.data.tree.table_count(),
+            journals: generation.db.journal_count(),
+            disk_bytes: generation.db.disk_space().unwrap_or(0),
+        })
     }
 
     /// The current generation; waits while one is being opened.

@@ -50,7 +50,7 @@ pub mod memory;
 mod overlay;
 mod writer_lock;
 
-pub use disk::{DiskOptions, DiskStorage};
+pub use disk::{DiskOptions, DiskStats, DiskStorage};
 pub use memory::MemoryStorage;
 
 /// A key-value pair as yielded by a range scan.
