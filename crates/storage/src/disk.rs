@@ -69,9 +69,10 @@
 //!
 //! fjall settings (see [`DiskOptions`]): worker threads `min(cores, 2)`: one can flush a
 //! memtable while another compacts, and on a 2-core server the request threads keep a
-//! core; block cache 64 MiB (fjall's default is 32 MiB; decompressed blocks of hot items
-//! and index blocks stay in process, the OS page cache holds the rest); memtables of 32 MiB
-//! (fjall's default is 64 MiB; see `MEMTABLE_BYTES`); everything else is fjall's default
+//! core; block cache 32 MiB (fjall's default; decompressed blocks of hot items and index
+//! blocks stay in process, the OS page cache holds the rest; see `CACHE_BYTES`);
+//! memtables of 16 MiB (fjall's default is 64 MiB; see `MEMTABLE_BYTES`); everything else
+//! is fjall's default
 //! (leveled compaction, LZ4 for deeper levels, bloom filters). A smaller memtable would not
 //! bound start-up: replay reads the whole active journal either way.
 
@@ -97,13 +98,20 @@ use group_commit::{GroupCommit, SyncFailure};
 
 /// The one keyspace that holds all data.
 const DATA_KEYSPACE: &str = "data";
-/// Block cache for table blocks read from disk.
-const CACHE_BYTES: u64 = 64 * 1024 * 1024;
-/// Memtable size before a flush to a table file. fjall's default is 64 MiB; 32 MiB keeps a
-/// server that has just taken 100 thousand 1 KB items under 150 MB resident (the
-/// benchmark's memory target: data lives on disk, not in RAM) at the price of twice as
-/// many (smaller) flushes.
-const MEMTABLE_BYTES: u64 = 32 * 1024 * 1024;
+/// Block cache for table blocks read from disk. It fills to capacity under any write
+/// traffic, live data or not: compaction replaces table files, the cached blocks of the
+/// old ones stay until evicted, and the blocks themselves cost the allocator more than
+/// their size (see docs/storage.md, "Memory under DDL churn": a 30-minute churn soak
+/// ended at ~220 MB resident and still rising with 64 MiB; glibc vs mimalloc measured).
+/// L0 and L1 blocks are stored uncompressed, so a miss costs a read from the OS page
+/// cache.
+const CACHE_BYTES: u64 = 32 * 1024 * 1024;
+/// Memtable size before a flush to a table file. fjall's default is 64 MiB. A memtable
+/// costs more than its size: skiplist nodes on top of the counted bytes, and after its
+/// flush fjall's version history keeps it alive until the next garbage collection of old
+/// versions (at the next memtable rotation or compaction), so up to three memtables are
+/// resident at once. 16 MiB bounds that to ~50 MB at the price of more, smaller flushes.
+const MEMTABLE_BYTES: u64 = 16 * 1024 * 1024;
 /// Upper bound on fjall's background (flush + compaction) threads.
 const MAX_WORKER_THREADS: usize = 2;
 /// How long a reopen waits for snapshots of the old generation to be dropped. Snapshots
