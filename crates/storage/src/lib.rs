@@ -52,7 +52,7 @@ mod overlay;
 mod writer_lock;
 
 pub use bytes::Bytes;
-pub use disk::DiskStorage;
+pub use disk::{DiskOptions, DiskStats, DiskStorage};
 pub use memory::MemoryStorage;
 
 /// A key-value pair as yielded by a range scan (shared with the store where it can be).

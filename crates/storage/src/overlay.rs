@@ -55,6 +55,14 @@ impl Overlay {
         self.writes.len()
     }
 
+    /// The writes in key order, without consuming them (the disk backend may need them
+    /// again: to retry on a reopened database, or to undo a failed commit).
+    pub(crate) fn writes(&self) -> impl Iterator<Item = (&[u8], Option<&[u8]>)> {
+        self.writes
+            .iter()
+            .map(|(key, value)| (key.as_slice(), value.as_deref()))
+    }
+
     /// The writes in key order, consumed by commit.
     pub(crate) fn into_writes(self) -> impl Iterator<Item = (Vec<u8>, Option<Arc<[u8]>>)> {
         self.writes.into_iter()

@@ -40,6 +40,16 @@ impl WriterLock {
         *busy = true;
         WriterGuard { lock: self }
     }
+
+    /// Takes the lock if no writer holds it, without waiting.
+    pub(crate) fn try_acquire(&self) -> Option<WriterGuard<'_>> {
+        let mut busy = self.flag();
+        if *busy {
+            return None;
+        }
+        *busy = true;
+        Some(WriterGuard { lock: self })
+    }
 }
 
 impl Drop for WriterGuard<'_> {
@@ -76,6 +86,15 @@ mod tests {
         for thread in threads {
             thread.join().unwrap();
         }
+    }
+
+    #[test]
+    fn try_acquire_fails_while_held_and_succeeds_after() {
+        let lock = WriterLock::default();
+        let guard = lock.acquire();
+        assert!(lock.try_acquire().is_none());
+        drop(guard);
+        assert!(lock.try_acquire().is_some());
     }
 
     #[test]
