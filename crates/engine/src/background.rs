@@ -148,7 +148,7 @@ fn backfill(engine: &Engine, table: &str, index_storage_id: u32) -> Result<(), D
     loop {
         let step =
             engine.write(|txn| {
-                let Some(meta) = engine.current_table(txn, table)? else {
+                let Some(meta) = engine.current_table_for_write(txn, table)? else {
                     return Ok(None);
                 };
                 let Some(index) = meta.global_indexes.iter().find(|i| {

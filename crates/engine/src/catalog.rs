@@ -14,6 +14,17 @@
 //! On a shared database the generation read also makes a concurrent DDL and the write
 //! conflict, so one of them is retried.
 //!
+//! Where the storage serializes writers in one process (memory, disk), that read is
+//! skipped when it cannot tell anything new: every catalog change advances the storage's
+//! writers' epoch inside its transaction ([`store_meta`], [`delete_meta`]), and a cached
+//! entry remembers the epoch at which a write transaction last found it current. A later
+//! write that sees the same epoch, under the same writer lock, knows no catalog change has
+//! run since (nor can one run before it commits), so the entry is still the committed
+//! state. Any catalog change, of any table and from any engine over the storage, moves the
+//! epoch on, and the next write of each table pays one generation read again. The epoch
+//! lives in the storage, not in the engine, so two engines over one storage (as the race
+//! tests run) still see each other's changes.
+//!
 //! Reads (GetItem, Query, Scan, DescribeTable) use the cache as is: in one process it is
 //! updated right after every DDL commits.
 
@@ -60,6 +71,7 @@ pub fn store_meta(txn: &mut dyn WriteTransaction, meta: &mut TableMeta) -> Resul
         &keys::table_generation(meta.storage_id),
         &encode_generation(meta.generation),
     )?;
+    txn.advance_writer_epoch();
     Ok(())
 }
 
@@ -67,6 +79,7 @@ pub fn store_meta(txn: &mut dyn WriteTransaction, meta: &mut TableMeta) -> Resul
 pub fn delete_meta(txn: &mut dyn WriteTransaction, meta: &TableMeta) -> Result<(), DynamoError> {
     txn.delete(&keys::table_meta(&meta.name))?;
     txn.delete(&keys::table_generation(meta.storage_id))?;
+    txn.advance_writer_epoch();
     Ok(())
 }
 
@@ -115,20 +128,33 @@ pub fn table_name_from_arn(arn: &str) -> Option<&str> {
     Some(name)
 }
 
+/// A cached table: its metadata and the writers' epoch at which a write transaction last
+/// found it to be the committed state (`None`: not known to be current).
+#[derive(Clone)]
+pub(crate) struct CachedTable {
+    meta: Arc<TableMeta>,
+    verified: Option<u64>,
+}
+
+/// Whether `a` and `b` describe the same state of a table.
+fn same_state(a: &TableMeta, b: &TableMeta) -> bool {
+    (a.storage_id, a.generation) == (b.storage_id, b.generation)
+}
+
 impl Engine {
-    fn cache(&self) -> RwLockReadGuard<'_, HashMap<String, Arc<TableMeta>>> {
+    fn cache(&self) -> RwLockReadGuard<'_, HashMap<String, CachedTable>> {
         // The map is only ever replaced entry by entry; a panic elsewhere cannot tear it.
         self.tables.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn cache_mut(&self) -> RwLockWriteGuard<'_, HashMap<String, Arc<TableMeta>>> {
+    fn cache_mut(&self) -> RwLockWriteGuard<'_, HashMap<String, CachedTable>> {
         self.tables.write().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The cached metadata of table `name`, or `None`. Fine for reads; a write uses
     /// `Engine::current_table`.
     pub fn table(&self, name: &str) -> Option<Arc<TableMeta>> {
-        self.cache().get(name).cloned()
+        self.cache().get(name).map(|cached| cached.meta.clone())
     }
 
     /// The cached table names.
@@ -138,11 +164,23 @@ impl Engine {
 
     /// Caches `meta` unless the cache already holds a later state of the table.
     pub(crate) fn cache_table(&self, meta: Arc<TableMeta>) {
+        self.cache_table_as(meta, None);
+    }
+
+    /// Caches `meta`, found current at writers' epoch `verified` if that is `Some`, unless
+    /// the cache already holds a later state. An entry for the same state keeps its
+    /// metadata and takes the newer knowledge of when it was current.
+    fn cache_table_as(&self, meta: Arc<TableMeta>, verified: Option<u64>) {
         let mut cache = self.cache_mut();
-        match cache.get(&meta.name) {
-            Some(current) if !newer(&meta, current) => {}
+        match cache.get_mut(&meta.name) {
+            Some(current) if same_state(&meta, &current.meta) => {
+                if verified.is_some() {
+                    current.verified = verified;
+                }
+            }
+            Some(current) if !newer(&meta, &current.meta) => {}
             _ => {
-                cache.insert(meta.name.clone(), meta);
+                cache.insert(meta.name.clone(), CachedTable { meta, verified });
             }
         }
     }
@@ -152,7 +190,7 @@ impl Engine {
     pub(crate) fn uncache_table(&self, name: &str, gone: Option<&TableMeta>) {
         let mut cache = self.cache_mut();
         let keep = match (cache.get(name), gone) {
-            (Some(current), Some(gone)) => newer(current, gone),
+            (Some(current), Some(gone)) => newer(&current.meta, gone),
             // Nothing was cached when the caller looked: whatever is there now is newer.
             (Some(_), None) => true,
             (None, _) => false,
@@ -170,20 +208,46 @@ impl Engine {
         reader: &dyn Reader,
         name: &str,
     ) -> Result<Option<Arc<TableMeta>>, DynamoError> {
-        let cached = self.table(name);
-        if let Some(meta) = &cached {
+        self.current_table_at(reader, name, None)
+    }
+
+    /// [`Engine::current_table`] inside a write transaction: where the storage keeps a
+    /// writers' epoch, a cached copy already found current at that epoch is returned
+    /// without reading storage (see the module documentation).
+    pub(crate) fn current_table_for_write(
+        &self,
+        txn: &dyn WriteTransaction,
+        name: &str,
+    ) -> Result<Option<Arc<TableMeta>>, DynamoError> {
+        self.current_table_at(txn, name, txn.writer_epoch())
+    }
+
+    fn current_table_at(
+        &self,
+        reader: &dyn Reader,
+        name: &str,
+        epoch: Option<u64>,
+    ) -> Result<Option<Arc<TableMeta>>, DynamoError> {
+        let cached = self.cache().get(name).cloned();
+        if let Some(CachedTable { meta, verified }) = &cached {
+            if epoch.is_some() && *verified == epoch {
+                return Ok(Some(meta.clone()));
+            }
             if load_generation(reader, meta.storage_id)? == Some(meta.generation) {
-                return Ok(cached);
+                if epoch.is_some() {
+                    self.cache_table_as(meta.clone(), epoch);
+                }
+                return Ok(Some(meta.clone()));
             }
         }
         match load_meta(reader, name)? {
             Some(meta) => {
                 let meta = Arc::new(meta);
-                self.cache_table(meta.clone());
+                self.cache_table_as(meta.clone(), epoch);
                 Ok(Some(meta))
             }
             None => {
-                self.uncache_table(name, cached.as_deref());
+                self.uncache_table(name, cached.as_ref().map(|c| &*c.meta));
                 Ok(None)
             }
         }

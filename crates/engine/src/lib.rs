@@ -89,7 +89,7 @@ pub struct Engine {
     config: EngineConfig,
     /// Table metadata by name: a cache of the catalog records, checked by every write (see
     /// [`catalog`]).
-    tables: RwLock<HashMap<String, Arc<schema::TableMeta>>>,
+    tables: RwLock<HashMap<String, catalog::CachedTable>>,
     /// Serializes this process's catalog changes (create/update/delete table, tags); the
     /// catalog's correctness does not depend on it (see [`ddl`]).
     ddl: Mutex<()>,

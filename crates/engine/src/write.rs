@@ -260,7 +260,7 @@ impl Engine {
         txn: &dyn WriteTransaction,
         name: &str,
     ) -> Result<Arc<TableMeta>, DynamoError> {
-        self.current_table(txn, name)?
+        self.current_table_for_write(txn, name)?
             .ok_or_else(DynamoError::table_not_found)
     }
 }

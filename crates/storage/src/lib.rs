@@ -29,6 +29,11 @@
 //! each concurrently open transaction its own small number, so such records are kept one
 //! per slot and concurrent writers never touch the same key.
 //!
+//! Where writers are serialized in one process, [`WriteTransaction::writer_epoch`] offers a
+//! counter that only writers move, so a caller can keep what it read inside one write
+//! transaction for later ones until the counter moves (the engine's catalog check). Other
+//! backends answer `None` and callers read inside every transaction.
+//!
 //! Rule for callers: never open a write transaction while holding a snapshot or write
 //! transaction on the same thread (a backend may implement snapshots with a lock that a
 //! commit waits for), and never hold either across an `.await`.
@@ -135,6 +140,22 @@ pub trait WriteTransaction: Reader + Send {
     fn writer_slot(&self) -> u32 {
         0
     }
+    /// For a backend whose write transactions run one at a time and which no other process
+    /// writes (memory, disk): the writers' epoch, a number kept in this process that changes
+    /// only when a transaction calls [`WriteTransaction::advance_writer_epoch`] (and never
+    /// while another transaction is open). What it counts is the caller's business: the
+    /// engine advances it with every catalog change, so a table's metadata read inside a
+    /// write transaction stays current for later transactions that see the same epoch,
+    /// without reading it again. `None` (the default) where writers run concurrently or
+    /// other processes write (a shared database): callers must then read what they rely on
+    /// inside each transaction.
+    fn writer_epoch(&self) -> Option<u64> {
+        None
+    }
+    /// Moves the writers' epoch on, at once and whether or not this transaction then
+    /// commits (an extra advance only costs the caller a re-read). Does nothing where
+    /// [`WriteTransaction::writer_epoch`] is `None`.
+    fn advance_writer_epoch(&mut self) {}
 }
 
 /// True when no key can lie within the bounds: the start is above the end, or they meet

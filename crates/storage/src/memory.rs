@@ -160,7 +160,7 @@ impl Storage for MemoryStorage {
             storage: self,
             base,
             overlay: Overlay::default(),
-            _writer: writer,
+            writer,
         }))
     }
 
@@ -201,7 +201,7 @@ struct MemoryWriteTransaction<'s> {
     base: Map,
     overlay: Overlay,
     // Declared last so it is released after the writes are applied or dropped.
-    _writer: WriterGuard<'s>,
+    writer: WriterGuard<'s>,
 }
 
 impl Reader for MemoryWriteTransaction<'_> {
@@ -251,12 +251,20 @@ impl WriteTransaction for MemoryWriteTransaction<'_> {
         Ok(())
     }
 
+    fn writer_epoch(&self) -> Option<u64> {
+        Some(self.writer.epoch())
+    }
+
+    fn advance_writer_epoch(&mut self) {
+        self.writer.advance_epoch();
+    }
+
     fn commit(self: Box<Self>) -> Result<(), StorageError> {
         let MemoryWriteTransaction {
             storage,
             base,
             overlay,
-            _writer,
+            writer: _writer,
         } = *self;
         if overlay.is_empty() {
             return Ok(());

@@ -5,10 +5,15 @@
 //! the flag is clear and sets it; dropping the guard clears it and wakes one waiter. The
 //! guard is a plain reference and may be dropped on any thread.
 //!
+//! The lock also keeps the writers' epoch (see `WriteTransaction::writer_epoch`): a
+//! counter only lock holders read or advance, so no two of them ever see it move under
+//! them.
+//!
 //! Poisoning is ignored: the protected state is one `bool` that is only ever assigned, and
 //! a transaction that panicked has written nothing (its writes live in the transaction), so
 //! the next writer can safely proceed.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 
 /// Admits one writer at a time.
@@ -16,6 +21,9 @@ use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 pub(crate) struct WriterLock {
     busy: Mutex<bool>,
     released: Condvar,
+    /// Read and advanced only under the lock; the mutex orders those accesses, so relaxed
+    /// atomics suffice.
+    epoch: AtomicU64,
 }
 
 /// Proof of holding the [`WriterLock`]; releases it on drop.
@@ -49,6 +57,18 @@ impl WriterLock {
         }
         *busy = true;
         Some(WriterGuard { lock: self })
+    }
+}
+
+impl WriterGuard<'_> {
+    /// The writers' epoch now.
+    pub(crate) fn epoch(&self) -> u64 {
+        self.lock.epoch.load(Ordering::Relaxed)
+    }
+
+    /// Moves the writers' epoch on (whether or not the holder's transaction then commits).
+    pub(crate) fn advance_epoch(&self) {
+        self.lock.epoch.fetch_add(1, Ordering::Relaxed);
     }
 }
 

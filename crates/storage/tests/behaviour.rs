@@ -28,6 +28,7 @@ for_each_backend!(
     write_transactions_are_serialized,
     begin_write_waits_for_the_open_transaction,
     transaction_without_writes_commits,
+    writer_epoch_moves_only_when_advanced,
     large_values_round_trip,
     keys_outside_the_limits_are_errors,
 );
@@ -580,6 +581,30 @@ fn transaction_without_writes_commits(storage: &dyn Storage) {
     );
     tx.commit().unwrap();
     assert_eq!(committed(storage), vec![(b"k".to_vec(), b"v".to_vec())]);
+}
+
+/// Both embedded backends serialize writers, so both keep a writers' epoch; it changes only
+/// when a transaction advances it, whether or not that transaction commits.
+fn writer_epoch_moves_only_when_advanced(storage: &dyn Storage) {
+    let epoch = || storage.begin_write().unwrap().writer_epoch().unwrap();
+    let start = epoch();
+    put_all(storage, &[(b"k", b"v")]);
+    assert_eq!(epoch(), start, "a plain commit leaves the epoch alone");
+
+    let mut tx = storage.begin_write().unwrap();
+    tx.advance_writer_epoch();
+    assert_eq!(
+        tx.writer_epoch(),
+        Some(start + 1),
+        "seen at once by its own transaction"
+    );
+    tx.commit().unwrap();
+    assert_eq!(epoch(), start + 1);
+
+    let mut tx = storage.begin_write().unwrap();
+    tx.advance_writer_epoch();
+    drop(tx);
+    assert_eq!(epoch(), start + 2, "a dropped transaction's advance stays");
 }
 
 fn large_values_round_trip(storage: &dyn Storage) {

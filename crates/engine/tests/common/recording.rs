@@ -77,6 +77,14 @@ impl WriteTransaction for Txn<'_> {
     fn writer_slot(&self) -> u32 {
         self.inner.writer_slot()
     }
+
+    fn writer_epoch(&self) -> Option<u64> {
+        self.inner.writer_epoch()
+    }
+
+    fn advance_writer_epoch(&mut self) {
+        self.inner.advance_writer_epoch();
+    }
 }
 
 impl Storage for Recording {
