@@ -110,7 +110,11 @@ const CACHE_BYTES: u64 = 32 * 1024 * 1024;
 /// costs more than its size: skiplist nodes on top of the counted bytes, and after its
 /// flush fjall's version history keeps it alive until the next garbage collection of old
 /// versions (at the next memtable rotation or compaction), so up to three memtables are
-/// resident at once. 16 MiB bounds that to ~50 MB at the price of more, smaller flushes.
+/// resident at once. 16 MiB bounds that to ~50 MB at the price of more, smaller flushes
+/// and more table files for point reads to consult. Measured against 32 MiB (2026-12-03,
+/// docs/storage.md "Memory under DDL churn"): the 30-minute churn soak ends FLAT at 16 MiB
+/// and GROWING at 32 MiB; PutItem costs the same per server-CPU-second with the benchmark's
+/// 100k items, and 7% more with a 20k-item working set that 32 MiB memtables hold whole.
 const MEMTABLE_BYTES: u64 = 16 * 1024 * 1024;
 /// Upper bound on fjall's background (flush + compaction) threads.
 const MAX_WORKER_THREADS: usize = 2;
