@@ -457,7 +457,7 @@ impl DiskStorage {
     /// the spacing and free-space rules (used before closing, to settle a pending undo).
     fn reopen(
         &self,
-        _writer: &WriterGuard<'_>,
+        writer: &WriterGuard<'_>,
         force: bool,
     ) -> Result<Arc<Generation>, StorageError> {
         let mut health = lock(&self.health);
@@ -530,6 +530,9 @@ impl DiskStorage {
             }
         }
         lock(&self.health).watch.refresh(&self.path);
+        // What callers kept from earlier write transactions is not trusted across a
+        // reopen, even though a failed commit is taken back above.
+        writer.advance_epoch();
         self.set_slot(Slot::Open(Arc::clone(&generation)));
         tracing::debug!("database reopened");
         Ok(generation)
@@ -742,7 +745,7 @@ impl Storage for DiskStorage {
             },
             overlay: Overlay::default(),
             storage: self,
-            _writer: writer,
+            writer,
         }))
     }
 
@@ -825,7 +828,7 @@ struct DiskWriteTransaction<'s> {
     overlay: Overlay,
     storage: &'s DiskStorage,
     // Declared last: released only after the batch is applied (or the overlay dropped).
-    _writer: WriterGuard<'s>,
+    writer: WriterGuard<'s>,
 }
 
 impl Reader for DiskWriteTransaction<'_> {
@@ -869,12 +872,20 @@ impl WriteTransaction for DiskWriteTransaction<'_> {
         Ok(())
     }
 
+    fn writer_epoch(&self) -> Option<u64> {
+        Some(self.writer.epoch())
+    }
+
+    fn advance_writer_epoch(&mut self) {
+        self.writer.advance_epoch();
+    }
+
     fn commit(self: Box<Self>) -> Result<(), StorageError> {
         let DiskWriteTransaction {
             base,
             overlay,
             storage,
-            _writer: writer,
+            writer,
         } = *self;
         if overlay.is_empty() {
             return Ok(());
