@@ -56,6 +56,28 @@ fn push_escaped(out: &mut Vec<u8>, byte: u8) {
     }
 }
 
+/// Escapes what needs it in `stretch`, the part of `bytes` that starts at `offset`, and
+/// notes non-ASCII bytes; `copied` is where the next unwritten run of plain bytes begins.
+#[inline(always)]
+fn escape_stretch(
+    out: &mut Vec<u8>,
+    bytes: &[u8],
+    offset: usize,
+    stretch: &[u8],
+    copied: &mut usize,
+    non_ascii: &mut bool,
+) {
+    for (i, &b) in stretch.iter().enumerate() {
+        if b >= 0x80 {
+            *non_ascii = true;
+        } else if b < 0x20 || b == b'"' || b == b'\\' {
+            out.extend_from_slice(&bytes[*copied..offset + i]);
+            push_escaped(out, b);
+            *copied = offset + i + 1;
+        }
+    }
+}
+
 /// Appends `bytes` as a JSON string (with quotes). Returns whether any byte was non-ASCII,
 /// so that a caller holding unchecked bytes knows whether UTF-8 validation is needed at
 /// all: pure ASCII is always valid.
@@ -78,27 +100,18 @@ fn write_string_bytes(out: &mut Vec<u8>, bytes: &[u8]) -> bool {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
         if word_needs_attention(u64::from_le_bytes(word)) {
-            for (i, &b) in chunk.iter().enumerate() {
-                if b >= 0x80 {
-                    non_ascii = true;
-                } else if b < 0x20 || b == b'"' || b == b'\\' {
-                    out.extend_from_slice(&bytes[copied..offset + i]);
-                    push_escaped(out, b);
-                    copied = offset + i + 1;
-                }
-            }
+            escape_stretch(out, bytes, offset, chunk, &mut copied, &mut non_ascii);
         }
         offset += 8;
     }
-    for (i, &b) in chunks.remainder().iter().enumerate() {
-        if b >= 0x80 {
-            non_ascii = true;
-        } else if b < 0x20 || b == b'"' || b == b'\\' {
-            out.extend_from_slice(&bytes[copied..offset + i]);
-            push_escaped(out, b);
-            copied = offset + i + 1;
-        }
-    }
+    escape_stretch(
+        out,
+        bytes,
+        offset,
+        chunks.remainder(),
+        &mut copied,
+        &mut non_ascii,
+    );
     out.extend_from_slice(&bytes[copied..]);
     out.push(b'"');
     non_ascii
