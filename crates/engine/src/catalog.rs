@@ -7,7 +7,7 @@
 //! The cache maps names to the metadata last seen, and may be stale: another front end of a
 //! shared database, or a DDL that committed a moment ago, may have changed the table. So a
 //! write never trusts it blindly: inside its own transaction it reads the generation record
-//! and compares (`Engine::current_table`); on a mismatch it re-reads the metadata in that
+//! and compares (`Engine::current_table_for_write`); on a mismatch it re-reads the metadata in that
 //! same transaction and refreshes the cache. A write therefore always maintains exactly the
 //! indexes the committed catalog defines, and a write racing a DeleteTable either commits
 //! before it (and its items are then deleted with the table) or sees the table gone.
@@ -26,7 +26,10 @@
 //! tests run) still see each other's changes.
 //!
 //! Reads (GetItem, Query, Scan, DescribeTable) use the cache as is: in one process it is
-//! updated right after every DDL commits.
+//! updated right after every DDL commits. A read that misses the cache loads the table
+//! from its snapshot and caches it, but never removes an entry: its snapshot may predate
+//! a table that a DDL created and cached meanwhile (that eviction made the DDL's own
+//! engine forget a table it had just created, about once in 20-40 runs of the race tests).
 
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLockReadGuard, RwLockWriteGuard};
@@ -152,7 +155,7 @@ impl Engine {
     }
 
     /// The cached metadata of table `name`, or `None`. Fine for reads; a write uses
-    /// `Engine::current_table`.
+    /// `Engine::current_table_for_write`.
     pub fn table(&self, name: &str) -> Option<Arc<TableMeta>> {
         self.cache().get(name).map(|cached| cached.meta.clone())
     }
@@ -200,34 +203,34 @@ impl Engine {
         }
     }
 
-    /// The metadata of table `name` as committed in the state `reader` sees (`None` if no
-    /// such table): the cached copy when its generation is the stored one, else the stored
-    /// record, which then replaces the cached copy.
-    pub(crate) fn current_table(
+    /// The metadata of table `name` in the snapshot `snapshot` (`None` if no such table),
+    /// for a read that missed the cache; cached unless the cache holds a later state.
+    /// Never removes a cached entry: the snapshot may be older than the cache (a table
+    /// created and cached after the snapshot was taken must stay cached).
+    pub(crate) fn table_in_snapshot(
         &self,
-        reader: &dyn Reader,
+        snapshot: &dyn Reader,
         name: &str,
     ) -> Result<Option<Arc<TableMeta>>, DynamoError> {
-        self.current_table_at(reader, name, None)
+        Ok(load_meta(snapshot, name)?.map(|meta| {
+            let meta = Arc::new(meta);
+            self.cache_table(meta.clone());
+            meta
+        }))
     }
 
-    /// [`Engine::current_table`] inside a write transaction: where the storage keeps a
-    /// writers' epoch, a cached copy already found current at that epoch is returned
-    /// without reading storage (see the module documentation).
+    /// The metadata of table `name` as committed in the state `txn` sees (`None` if no
+    /// such table): the cached copy when its generation is the stored one, else the stored
+    /// record, which then replaces the cached copy. Where the storage keeps a writers'
+    /// epoch, a cached copy already found current at that epoch is returned without
+    /// reading storage (see the module documentation).
     pub(crate) fn current_table_for_write(
         &self,
         txn: &dyn WriteTransaction,
         name: &str,
     ) -> Result<Option<Arc<TableMeta>>, DynamoError> {
-        self.current_table_at(txn, name, txn.writer_epoch())
-    }
-
-    fn current_table_at(
-        &self,
-        reader: &dyn Reader,
-        name: &str,
-        epoch: Option<u64>,
-    ) -> Result<Option<Arc<TableMeta>>, DynamoError> {
+        let epoch = txn.writer_epoch();
+        let reader: &dyn Reader = txn;
         let cached = self.cache().get(name).cloned();
         if let Some(CachedTable { meta, verified }) = &cached {
             if epoch.is_some() && *verified == epoch {

@@ -126,7 +126,7 @@ impl Engine {
             return Ok(meta);
         }
         let snapshot = self.storage.snapshot()?;
-        self.current_table(snapshot.as_ref(), name)?
+        self.table_in_snapshot(snapshot.as_ref(), name)?
             .ok_or_else(DynamoError::table_not_found)
     }
 

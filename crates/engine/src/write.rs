@@ -254,7 +254,7 @@ impl Engine {
         }
     }
 
-    /// The current metadata of a table for a write: see `Engine::current_table`.
+    /// The current metadata of a table for a write: see `Engine::current_table_for_write`.
     pub(crate) fn table_for_write(
         &self,
         txn: &dyn WriteTransaction,
