@@ -441,8 +441,8 @@ impl Engine {
         // Otherwise it goes into the page in its stored form.
         let look_inside =
             fetch_from_table || spec.filter.is_some() || spec.select == Select::SpecificAttributes;
-        for entry in snapshot.range(start, end, direction)? {
-            let (_, value) = entry?;
+        for value in snapshot.range_values(start, end, direction)? {
+            let value = value?;
             page.scanned_count += 1;
             bytes_read += stored_size(&value)?;
             let reached_limit = spec.limit.is_some_and(|l| page.scanned_count >= l);

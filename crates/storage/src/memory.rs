@@ -52,7 +52,7 @@ use crate::overlay::{Lookup, Overlay};
 use crate::writer_lock::{WriterGuard, WriterLock};
 use crate::{
     check_key, range_is_empty, Bytes, Direction, RangeIter, Reader, Snapshot, Storage,
-    StorageError, WriteTransaction,
+    StorageError, ValueIter, WriteTransaction,
 };
 
 type Map = imbl::OrdMap<Key, Arc<[u8]>>;
@@ -191,6 +191,22 @@ impl Reader for MemorySnapshot {
     ) -> Result<RangeIter<'a>, StorageError> {
         Ok(map_range(&self.map, start, end, direction))
     }
+
+    fn range_values<'a>(
+        &'a self,
+        start: Bound<&[u8]>,
+        end: Bound<&[u8]>,
+        direction: Direction,
+    ) -> Result<ValueIter<'a>, StorageError> {
+        let Some(entries) = map_entries(&self.map, start, end) else {
+            return Ok(Box::new(std::iter::empty()));
+        };
+        let values = entries.map(|(_, value)| Ok(Bytes::shared(value.clone())));
+        Ok(match direction {
+            Direction::Forward => Box::new(values),
+            Direction::Reverse => Box::new(values.rev()),
+        })
+    }
 }
 
 impl Snapshot for MemorySnapshot {}
@@ -305,26 +321,37 @@ fn map_range<'a>(
     end: Bound<&[u8]>,
     direction: Direction,
 ) -> RangeIter<'a> {
-    if range_is_empty(start, end) {
+    let Some(entries) = map_entries(map, start, end) else {
         return Box::new(std::iter::empty());
+    };
+    let pairs = entries.map(|(key, value)| {
+        Ok((
+            Bytes::shared(key.bytes.clone()),
+            Bytes::shared(value.clone()),
+        ))
+    });
+    match direction {
+        Direction::Forward => Box::new(pairs),
+        Direction::Reverse => Box::new(pairs.rev()),
+    }
+}
+
+/// The map's entries within the bounds, or `None` when the bounds hold no key at all
+/// (`imbl` would panic on inverted bounds).
+fn map_entries<'a>(
+    map: &'a Map,
+    start: Bound<&[u8]>,
+    end: Bound<&[u8]>,
+) -> Option<imbl::ordmap::RangedIter<'a, Key, Arc<[u8]>, imbl::shared_ptr::DefaultSharedPtr>> {
+    if range_is_empty(start, end) {
+        return None;
     }
     let bound = |b: Bound<&[u8]>| match b {
         Bound::Included(k) => Bound::Included(Key::new(k)),
         Bound::Excluded(k) => Bound::Excluded(Key::new(k)),
         Bound::Unbounded => Bound::Unbounded,
     };
-    let pairs = map
-        .range::<_, Key>((bound(start), bound(end)))
-        .map(|(key, value)| {
-            Ok((
-                Bytes::shared(key.bytes.clone()),
-                Bytes::shared(value.clone()),
-            ))
-        });
-    match direction {
-        Direction::Forward => Box::new(pairs),
-        Direction::Reverse => Box::new(pairs.rev()),
-    }
+    Some(map.range::<_, Key>((bound(start), bound(end))))
 }
 
 #[cfg(test)]
