@@ -177,10 +177,21 @@ fn range_honours_every_bound_kind_in_both_directions(storage: &dyn Storage) {
             for start in bounds_of(start_probe) {
                 for end in bounds_of(end_probe) {
                     for direction in [Direction::Forward, Direction::Reverse] {
+                        let want = model_range(&model, start, end, direction);
                         assert_eq!(
                             scan(&*snapshot, start, end, direction),
-                            model_range(&model, start, end, direction),
+                            want,
                             "range {start:?}..{end:?} {direction:?}"
+                        );
+                        let values: Vec<Vec<u8>> = snapshot
+                            .range_values(start, end, direction)
+                            .unwrap()
+                            .map(|v| v.unwrap().into_vec())
+                            .collect();
+                        let want_values: Vec<Vec<u8>> = want.into_iter().map(|(_, v)| v).collect();
+                        assert_eq!(
+                            values, want_values,
+                            "range_values {start:?}..{end:?} {direction:?}"
                         );
                     }
                 }
