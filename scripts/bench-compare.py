@@ -22,7 +22,11 @@ What it does, in order:
 
 With --baseline-bin PATH (a `stator` binary of an earlier commit) it also runs that binary
 as `stator-memory-before` and `stator-disk-before`, with the same flags, each next to its
-current counterpart in every workload round, and adds a "Before and after" section.
+current counterpart in every workload round, and adds a "Before and after" section. With
+--rounds N the workload rounds of Stator and the baseline run N times (every other round in
+reverse order) and each row reports its median round, with every round's value beside it:
+one 5-second run varies by ±5-8% on a shared VM, more than the 3% a regression check must
+resolve.
 
 Options shorten or narrow a run (see --help); the documented numbers use the defaults.
 """
@@ -332,6 +336,17 @@ def drive(server, workload, args, pin, **extra):
 # ---------------------------------------------------------------------------- report
 
 
+def median_run(results):
+    """The run with the median operations per server-CPU-second (the lower middle one of an
+    even count), carrying every round's value in `round_values`. A failed run counts as
+    the slowest."""
+    ranked = sorted(results, key=lambda r: (not r["errors"], r.get("ops_per_server_cpu_s") or 0))
+    chosen = dict(ranked[(len(ranked) - 1) // 2])
+    chosen["round_values"] = [r.get("ops_per_server_cpu_s") if not r["errors"] else None
+                              for r in results]
+    return chosen
+
+
 def fmt_int(v):
     return "—" if v is None else f"{v:,.0f}"
 
@@ -456,15 +471,22 @@ def render(meta, startup, runs, flat, names, args):
     return "\n".join(out)
 
 
+def rounds_of(runs, server, workload):
+    """Every round's value of a row, in thousands, for the before/after table."""
+    values = runs.get((server, workload), {}).get("round_values") or []
+    return " ".join("err" if v is None else f"{v / 1000:.1f}k" for v in values)
+
+
 def before_and_after(runs, names, meta):
     """Per workload and storage kind: the baseline binary against the current one."""
     out = ["", "### Before and after", "",
            f"Before: the baseline binary, {meta['versions'].get('stator-before', '?')}; after: "
            f"this build, {meta['versions']['stator']}; the same flags, measured back to back in every "
-           f"workload round. Operations per server-CPU-second; a workload more than "
+           f"workload round; each row is the median of its rounds (all listed, in thousands). "
+           f"Operations per server-CPU-second; a workload more than "
            f"{1 - SLOWER_BELOW:.0%} slower after is marked.",
-           "", "| workload | storage | before | after | after ÷ before | |",
-           "| --- | --- | ---: | ---: | ---: | --- |"]
+           "", "| workload | storage | before | after | after ÷ before | | rounds before / after |",
+           "| --- | --- | ---: | ---: | ---: | --- | --- |"]
     for w in WORKLOADS:
         for before, after in BEFORE.items():
             if before not in names or after not in names:
@@ -476,10 +498,11 @@ def before_and_after(runs, names, meta):
             if a and b:
                 ratio = a / b
                 mark = f"**{1 - ratio:.1%} slower**" if ratio < SLOWER_BELOW else ""
-                out.append(f"| {w} | {kind} | {fmt_int(b)} | {fmt_int(a)} | {ratio:.3f} | {mark} |")
+                out.append(f"| {w} | {kind} | {fmt_int(b)} | {fmt_int(a)} | {ratio:.3f} | {mark} | "
+                           f"{rounds_of(runs, before, w)} / {rounds_of(runs, after, w)} |")
             else:
                 out.append(f"| {w} | {kind} | {fmt_int(b) if b else 'error'} | "
-                           f"{fmt_int(a) if a else 'error'} | — | |")
+                           f"{fmt_int(a) if a else 'error'} | — | | |")
     return out
 
 
@@ -558,6 +581,9 @@ def main():
                          "stator-disk-before, next to the current ones, and report before and after")
     ap.add_argument("--baseline-label", metavar="TEXT",
                     help="what the baseline binary is, for the report (for example its commit)")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="repeat the workload rounds of Stator (and the baseline) this many times "
+                         "and report each row's median round (peers run once)")
     ap.add_argument("--no-build", action="store_true")
     ap.add_argument("--no-write", action="store_true", help="print the tables instead of writing docs")
     args = ap.parse_args()
@@ -620,17 +646,30 @@ def main():
             log(f"  {s.name:<16} RSS after loading {startup[s.name]['loaded_rss']:.1f} MiB")
 
         log("== workloads")
-        for w in workloads:
-            for s in chosen:
-                r = drive(s, w, args, driver_core)
-                raw.append(r)
-                runs[(s.name, w)] = r
-            if w == "get":
-                for c in (ceiling, ceiling_raw):
-                    r = drive(c, "ping", args, driver_core)
-                    r["label"] = c.name
+        # Round 0 runs every server; later rounds (--rounds) only Stator's and the
+        # baseline's, in reverse order every other round, so that before and after take
+        # turns at going first. Each row then reports the median round.
+        measured = {}
+        for rnd in range(args.rounds):
+            if args.rounds > 1:
+                log(f"-- round {rnd + 1} of {args.rounds}")
+            order = chosen if rnd == 0 else [s for s in chosen if s.name.startswith("stator")]
+            if rnd % 2 == 1:
+                order = list(reversed(order))
+            for w in workloads:
+                for s in order:
+                    r = drive(s, w, args, driver_core)
+                    r["round"] = rnd + 1
                     raw.append(r)
-                    runs[c.name] = r
+                    measured.setdefault((s.name, w), []).append(r)
+                if w == "get" and rnd == 0:
+                    for c in (ceiling, ceiling_raw):
+                        r = drive(c, "ping", args, driver_core)
+                        r["label"] = c.name
+                        raw.append(r)
+                        runs[c.name] = r
+        for key, results in measured.items():
+            runs[key] = median_run(results)
 
         # The latency and table-growth checks are targets of the current Stator only; the
         # baseline binary takes part in the workload rounds above.

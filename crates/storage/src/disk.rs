@@ -69,11 +69,11 @@
 //!
 //! fjall settings (see [`DiskOptions`]): worker threads `min(cores, 2)`: one can flush a
 //! memtable while another compacts, and on a 2-core server the request threads keep a
-//! core; block cache 32 MiB (fjall's default; decompressed blocks of hot items and index
-//! blocks stay in process, the OS page cache holds the rest; see `CACHE_BYTES`);
-//! memtables of 16 MiB (fjall's default is 64 MiB; see `MEMTABLE_BYTES`); everything else
-//! is fjall's default
-//! (leveled compaction, LZ4 for deeper levels, bloom filters). A smaller memtable would not
+//! core; block cache 64 MiB (fjall's default is 32 MiB; decompressed blocks of hot items and
+//! index blocks stay in process, the OS page cache holds the rest; see `CACHE_BYTES`);
+//! memtables of 16 MiB (fjall's default is 64 MiB; see `MEMTABLE_BYTES`); leveled
+//! compaction with an L0 trigger of 8 tables (fjall's default is 4; see `L0_THRESHOLD`);
+//! everything else is fjall's default (LZ4 for deeper levels, bloom filters). A smaller memtable would not
 //! bound start-up: replay reads the whole active journal either way.
 
 mod faults;
@@ -101,11 +101,12 @@ const DATA_KEYSPACE: &str = "data";
 /// Block cache for table blocks read from disk. It fills to capacity under any write
 /// traffic, live data or not: compaction replaces table files, the cached blocks of the
 /// old ones stay until evicted, and the blocks themselves cost the allocator more than
-/// their size (see docs/storage.md, "Memory under DDL churn": a 30-minute churn soak
-/// ended at ~220 MB resident and still rising with 64 MiB; glibc vs mimalloc measured).
-/// L0 and L1 blocks are stored uncompressed, so a miss costs a read from the OS page
-/// cache.
-const CACHE_BYTES: u64 = 32 * 1024 * 1024;
+/// their size (see docs/storage.md, "Memory under DDL churn"). 64 MiB (fjall's default is
+/// 32 MiB) because GetItem over the benchmark's 100 MB table follows the cache size: 32 MiB
+/// cost 6-9% of GetItem throughput against the build before issue 11. What made the churn
+/// soak grow with 64 MiB was the 32 MiB memtables, not the cache: with 16 MiB memtables
+/// and `L0_THRESHOLD` it ends FLAT at ~176 MB.
+const CACHE_BYTES: u64 = 64 * 1024 * 1024;
 /// Memtable size before a flush to a table file. fjall's default is 64 MiB. A memtable
 /// costs more than its size: skiplist nodes on top of the counted bytes, and after its
 /// flush fjall's version history keeps it alive until the next garbage collection of old
@@ -116,6 +117,13 @@ const CACHE_BYTES: u64 = 32 * 1024 * 1024;
 /// and GROWING at 32 MiB; PutItem costs the same per server-CPU-second with the benchmark's
 /// 100k items, and 7% more with a 20k-item working set that 32 MiB memtables hold whole.
 const MEMTABLE_BYTES: u64 = 16 * 1024 * 1024;
+/// Level-0 table files that trigger their merge into level 1 (fjall's default is 4; applies
+/// when the keyspace is created, fjall records it). 16 MiB memtables flush twice as often
+/// as 32 MiB ones, and with a trigger of 4 every other flush set off a merge that rewrites
+/// L1: bulk writes (BatchWriteItem) lost ~10% to that compaction. 8 halves the merges, at
+/// the price of up to 8 L0 files (bloom-filtered) for a point read to consult. fjall only
+/// slows writers from 20 L0 runs on, so 8 never stalls a write.
+const L0_THRESHOLD: u8 = 8;
 /// Upper bound on fjall's background (flush + compaction) threads.
 const MAX_WORKER_THREADS: usize = 2;
 /// How long a reopen waits for snapshots of the old generation to be dropped. Snapshots
@@ -618,7 +626,11 @@ fn open_generation(path: &Path, options: &DiskOptions) -> Result<Generation, Sto
         .map_err(|error| open_error(path, &error))?;
     let data = db
         .keyspace(DATA_KEYSPACE, || {
-            KeyspaceCreateOptions::default().max_memtable_size(memtable)
+            KeyspaceCreateOptions::default()
+                .max_memtable_size(memtable)
+                .compaction_strategy(Arc::new(
+                    fjall::compaction::Leveled::default().with_l0_threshold(L0_THRESHOLD),
+                ))
         })
         .map_err(|error| open_error(path, &error))?;
     Ok(Generation {
