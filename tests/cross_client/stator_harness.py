@@ -98,12 +98,13 @@ class StatorServer:
     """
 
     def __init__(self, binary: Path, *, data_dir: Path | None = None, in_memory: bool = False,
-                 log_dir: Path | None = None):
+                 log_dir: Path | None = None, extra_args: list[str] | None = None):
         if data_dir is None and not in_memory:
             raise ValueError("a server needs a data_dir unless it is in memory")
         self.binary = binary
         self.data_dir = data_dir
         self.in_memory = in_memory
+        self.extra_args = list(extra_args or [])
         self.log_dir = Path(log_dir or tempfile.mkdtemp(prefix="stator-log-"))
         self.process: subprocess.Popen | None = None
         self.endpoint: str = ""
@@ -118,7 +119,7 @@ class StatorServer:
             cmd.append("--in-memory")
         else:
             cmd += ["--data-dir", str(self.data_dir)]
-        return cmd
+        return cmd + self.extra_args
 
     def start(self) -> "StatorServer":
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -387,6 +388,20 @@ def wait_table_active(ddb, name: str) -> None:
     # The waiter's first DescribeTable is immediate, so an ACTIVE table costs no sleep.
     ddb.get_waiter("table_exists").wait(TableName=name,
                                         WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+
+
+def wait_index_active(ddb, table: str, index: str, timeout: float = 30.0) -> None:
+    """Polls DescribeTable until the global secondary index `index` is ACTIVE; fails with
+    its last status after `timeout` seconds (a backfill that never ends is a failure)."""
+    deadline = time.monotonic() + timeout
+    status = None
+    while time.monotonic() < deadline:
+        indexes = ddb.describe_table(TableName=table)["Table"].get("GlobalSecondaryIndexes", [])
+        status = next((i["IndexStatus"] for i in indexes if i["IndexName"] == index), None)
+        if status == "ACTIVE":
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"index {index} of {table} still {status} after {timeout} s")
 
 
 def wait_table_gone(ddb, name: str) -> None:

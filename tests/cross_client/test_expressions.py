@@ -660,7 +660,8 @@ UPDATE_ERRORS = [
     ("empty-values", dict(UpdateExpression="SET n = :v", ExpressionAttributeValues={}),
      "ExpressionAttributeValues must not be empty"),
     ("values-without-expression", dict(ExpressionAttributeValues={":v": {"N": "1"}}),
-     ("prefix", "ExpressionAttributeValues can only be specified when using expressions")),
+     "ExpressionAttributeValues can only be specified when using expressions: "
+     "UpdateExpression and ConditionExpression are null"),
     ("item-too-large", dict(UpdateExpression="SET big = :b",
                             ExpressionAttributeValues={":b": {"S": "x" * 410_000}}),
      "Item size to update has exceeded the maximum allowed size"),

@@ -47,7 +47,7 @@ def create_and_fill(client, name):
 def check_intact(client, name, before):
     after = client.describe_table(TableName=name)["Table"]
     for field in ("TableName", "TableArn", "TableId", "CreationDateTime", "KeySchema",
-                  "ItemCount", "TableSizeBytes"):
+                  "ItemCount", "TableSizeBytes", "WarmThroughput"):
         assert after[field] == before[field], field
     assert sorted(after["AttributeDefinitions"], key=lambda a: a["AttributeName"]) == \
         sorted(before["AttributeDefinitions"], key=lambda a: a["AttributeName"])

@@ -336,6 +336,11 @@ def test_delete_table_then_resource_not_found(ddb, table):
     d = out["TableDescription"]
     assert d["TableName"] == table
     assert d["TableStatus"] == "DELETING"
+    # DynamoDB's reduced description of a deleted table.
+    assert set(d) == {"TableName", "TableStatus", "TableId", "TableArn", "BillingModeSummary",
+                      "ProvisionedThroughput", "TableSizeBytes", "ItemCount"}
+    assert d["ItemCount"] == 1 and d["TableSizeBytes"] > 0
+    assert d["BillingModeSummary"] == {"BillingMode": "PAY_PER_REQUEST"}
     wait_table_gone(ddb, table)
     with pytest.raises(ClientError) as e:
         ddb.describe_table(TableName=table)

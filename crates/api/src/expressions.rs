@@ -73,6 +73,10 @@ fn checked<T: Clone>(value: Option<&Checked<T>>) -> Result<Option<T>, DynamoErro
 /// Everything expression-related a request carried.
 #[derive(Default)]
 pub struct Inputs<'a> {
+    /// The operation's own expression parameters, in the order DynamoDB names them when a
+    /// placeholder map comes without any (`…: UpdateExpression and ConditionExpression are
+    /// null`).
+    pub own: &'static [&'static str],
     pub names: Option<&'a HashMap<String, String>>,
     pub values: Option<&'a HashMap<String, Checked<AttributeValue>>>,
     pub condition: Option<&'a str>,
@@ -90,8 +94,10 @@ pub struct Prepared {
     pub condition: Option<Condition>,
     pub update: Option<Update>,
     pub projection: Option<Projection>,
-    /// False when legacy `AttributeUpdates` consist only of DELETE actions: DynamoDB then
-    /// does not create a missing item.
+    /// False when the update only removes attributes (an UpdateExpression of REMOVE
+    /// clauses only, or legacy `AttributeUpdates` of DELETE actions only): DynamoDB then does
+    /// not create a missing item. An update with no actions at all (`AttributeUpdates: {}`)
+    /// does create it, holding only the key.
     pub creates_missing_item: bool,
 }
 
@@ -101,8 +107,9 @@ pub fn placeholder_values(
     names: Option<&HashMap<String, String>>,
     values: Option<&HashMap<String, Checked<AttributeValue>>>,
     expressions_present: bool,
+    own: &[&str],
 ) -> Result<Option<HashMap<String, AttributeValue>>, DynamoError> {
-    stator_expr::resolve::check_placeholder_maps(names, values, expressions_present)?;
+    stator_expr::resolve::check_placeholder_maps(names, values, expressions_present, own)?;
     Ok(values.map(|map| {
         map.iter()
             .filter_map(|(k, v)| v.0.as_ref().ok().map(|v| (k.clone(), v.clone())))
@@ -139,7 +146,12 @@ pub fn prepare(inputs: Inputs<'_>) -> Result<Prepared, DynamoError> {
         ));
     }
 
-    let values = placeholder_values(inputs.names, inputs.values, !expression_present.is_empty())?;
+    let values = placeholder_values(
+        inputs.names,
+        inputs.values,
+        !expression_present.is_empty(),
+        inputs.own,
+    )?;
 
     let condition = inputs
         .condition
@@ -181,6 +193,11 @@ pub fn prepare(inputs: Inputs<'_>) -> Result<Prepared, DynamoError> {
         projection,
         creates_missing_item: true,
     };
+    if let Some(u) = &prepared.update {
+        if u.set.is_empty() && u.add.is_empty() && u.delete.is_empty() && !u.remove.is_empty() {
+            prepared.creates_missing_item = false;
+        }
+    }
     if let Some(expected) = inputs.expected {
         let mut entries = Vec::with_capacity(expected.0.len());
         for (name, e) in &expected.0 {
@@ -207,9 +224,10 @@ pub fn prepare(inputs: Inputs<'_>) -> Result<Prepared, DynamoError> {
                 },
             ));
         }
-        prepared.creates_missing_item = entries
-            .iter()
-            .any(|(_, u)| u.action.as_deref().unwrap_or("PUT") != "DELETE");
+        prepared.creates_missing_item = entries.is_empty()
+            || entries
+                .iter()
+                .any(|(_, u)| u.action.as_deref().unwrap_or("PUT") != "DELETE");
         prepared.update = Some(legacy::attribute_updates_to_update(&entries)?);
     }
     if let Some(names) = inputs.attributes_to_get {

@@ -189,6 +189,25 @@ impl Validator {
         }
     }
 
+    /// An integer member with a minimum, reported the way Query reports its `Limit`: the
+    /// member's name as sent (`'Limit'`) and no value (`Value at 'Limit' failed to …`).
+    pub fn int_min_unechoed(&mut self, value: Option<i64>, path: &str, min: i64) {
+        if value.is_some_and(|v| v < min) {
+            self.unechoed(
+                path,
+                &format!("Member must have value greater than or equal to {min}"),
+            );
+        }
+    }
+
+    /// A violation reported without the value (`Value at '<path>' failed to …`), the form
+    /// DynamoDB uses for a few members.
+    pub fn unechoed(&mut self, path: &str, constraint: &str) {
+        self.errors.push(format!(
+            "Value at '{path}' failed to satisfy constraint: {constraint}"
+        ));
+    }
+
     /// A list member's length; `shown` is how the list is printed in the message.
     pub fn list_len(&mut self, len: usize, shown: &str, path: &str, min: usize, max: usize) {
         if len < min {

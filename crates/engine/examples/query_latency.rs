@@ -76,6 +76,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         billing_mode: BillingMode::PayPerRequest,
         throughput: None,
         on_demand: None,
+        warm: None,
         global_indexes: Vec::new(),
         local_indexes: Vec::new(),
         stream_view_type: None,

@@ -42,6 +42,8 @@ pub struct NewTable {
     pub billing_mode: BillingMode,
     pub throughput: Option<(i64, i64)>,
     pub on_demand: Option<OnDemandThroughput>,
+    /// `WarmThroughput` asked for, if any.
+    pub warm: Option<WarmRequest>,
     pub global_indexes: Vec<NewIndex>,
     pub local_indexes: Vec<NewIndex>,
     /// `Some(view type)` when a stream is enabled.
@@ -74,6 +76,56 @@ pub struct NewIndex {
     pub projection: Projection,
     pub throughput: Option<(i64, i64)>,
     pub on_demand: Option<OnDemandThroughput>,
+    /// `WarmThroughput` asked for (global indexes only).
+    pub warm: Option<WarmRequest>,
+}
+
+/// A `WarmThroughput` parameter: the units per second asked for; `None` keeps a value.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WarmRequest {
+    pub read_units_per_second: Option<i64>,
+    pub write_units_per_second: Option<i64>,
+}
+
+/// The warm throughput `current` becomes when `request` asks for more, for the table or
+/// the index `what` names in the error: a value below the current one is refused (warm
+/// throughput never decreases), as is one below 1.
+pub fn apply_warm(
+    current: WarmThroughput,
+    request: WarmRequest,
+    what: &str,
+) -> Result<WarmThroughput, DynamoError> {
+    let mut next = current;
+    for (asked, slot, unit) in [
+        (
+            request.read_units_per_second,
+            &mut next.read_units_per_second,
+            "ReadUnitsPerSecond",
+        ),
+        (
+            request.write_units_per_second,
+            &mut next.write_units_per_second,
+            "WriteUnitsPerSecond",
+        ),
+    ] {
+        let Some(asked) = asked else {
+            continue;
+        };
+        if asked < 1 {
+            return Err(DynamoError::invalid_parameter(format!(
+                "WarmThroughput {unit} for {what} must be at least 1; requested: {asked}"
+            )));
+        }
+        if asked < *slot {
+            return Err(DynamoError::invalid_parameter(format!(
+                "WarmThroughput {unit} for {what} cannot be decreased. Current: {}, \
+                 requested: {asked}",
+                *slot
+            )));
+        }
+        *slot = asked;
+    }
+    Ok(next)
 }
 
 /// One entry of `GlobalSecondaryIndexUpdates`, checked on its own by the API layer; the
@@ -87,6 +139,7 @@ pub enum IndexUpdate {
         name: String,
         throughput: Option<(i64, i64)>,
         on_demand: Option<OnDemandThroughput>,
+        warm: Option<WarmRequest>,
     },
     /// Remove an index; its entries are deleted in the background.
     Delete { name: String },
@@ -103,6 +156,7 @@ pub struct TableUpdate {
     pub billing_mode: Option<BillingMode>,
     pub throughput: Option<(i64, i64)>,
     pub on_demand: Option<OnDemandThroughput>,
+    pub warm: Option<WarmRequest>,
     pub deletion_protection: Option<bool>,
     /// `Some(Some(view))` enables a stream, `Some(None)` disables it.
     pub stream: Option<Option<String>>,
@@ -111,8 +165,19 @@ pub struct TableUpdate {
 }
 
 /// The catalog record of a new index.
-fn new_index_meta(index: NewIndex, storage_id: u32, status: IndexStatus) -> IndexMeta {
-    IndexMeta {
+fn new_index_meta(
+    index: NewIndex,
+    storage_id: u32,
+    status: IndexStatus,
+) -> Result<IndexMeta, DynamoError> {
+    let (read, write) = index.throughput.unwrap_or((0, 0));
+    let warm = apply_warm(
+        WarmThroughput::INITIAL,
+        index.warm.unwrap_or_default(),
+        &format!("index {}", index.name),
+    )?
+    .at_least(read, write);
+    Ok(IndexMeta {
         name: index.name,
         storage_id,
         key_schema: index.key_schema,
@@ -124,7 +189,8 @@ fn new_index_meta(index: NewIndex, storage_id: u32, status: IndexStatus) -> Inde
         }),
         on_demand: index.on_demand,
         status,
-    }
+        warm,
+    })
 }
 
 fn iso8601_millis(epoch_seconds: f64) -> String {
@@ -188,8 +254,8 @@ fn on_demand_on_provisioned(index: &str) -> DynamoError {
 /// at most one creation or deletion, no index named twice, a new index's keys defined in the
 /// request and its projection consistent) checked against the table as stored, in request
 /// order, then the billing mode switch, which needs throughput for every index that stays.
-/// A created index keeps the type the table already gives an attribute (DynamoDB ignores a
-/// conflicting redeclaration in the request).
+/// A created index may not give an attribute the table already defines another type
+/// (`Attributes cannot be redefined…`).
 fn resolve_index_updates(
     meta: &TableMeta,
     updates: Vec<IndexUpdate>,
@@ -209,7 +275,7 @@ fn resolve_index_updates(
     let mut resolved = Vec::with_capacity(updates.len());
     for update in updates {
         match update {
-            IndexUpdate::Create(mut index) => {
+            IndexUpdate::Create(index) => {
                 let name = index.name.as_str();
                 if find_global(meta, name).is_some()
                     || meta.local_indexes.iter().any(|i| i.name == name)
@@ -256,25 +322,13 @@ fn resolve_index_updates(
                         "Number of projected attributes in all indexes exceeds limit of 100",
                     ));
                 }
-                let keep_stored_type = |attr: &mut KeyAttribute| {
-                    if let Some(existing) = meta
-                        .attribute_definitions
-                        .iter()
-                        .find(|d| d.name == attr.name)
-                    {
-                        attr.attr_type = existing.attr_type;
-                    }
-                };
-                keep_stored_type(&mut index.key_schema.partition);
-                if let Some(sort) = &mut index.key_schema.sort {
-                    keep_stored_type(sort);
-                }
                 resolved.push(IndexUpdate::Create(index));
             }
             IndexUpdate::Update {
                 name,
                 throughput,
                 on_demand,
+                warm,
             } => {
                 let Some(existing) = find_global(meta, &name) else {
                     return Err(index_not_found(table, &name));
@@ -282,7 +336,7 @@ fn resolve_index_updates(
                 if let Some(err) = index_in_use(table, existing) {
                     return Err(err);
                 }
-                if throughput.is_none() && on_demand.is_none() {
+                if throughput.is_none() && on_demand.is_none() && warm.is_none() {
                     return Err(invalid(format!(
                         "ProvisionedThroughput or OnDemandThroughput must be specified for \
                          index: {name}"
@@ -313,10 +367,14 @@ fn resolve_index_updates(
                         )));
                     }
                 }
+                if let Some(warm) = warm {
+                    apply_warm(existing.warm, warm, &format!("index {name}"))?;
+                }
                 resolved.push(IndexUpdate::Update {
                     name,
                     throughput,
                     on_demand,
+                    warm,
                 });
             }
             IndexUpdate::Delete { name } => {
@@ -444,13 +502,16 @@ impl Engine {
                 next_index_id += 1;
                 new_index_meta(index, id, IndexStatus::Active)
             };
-            let global_indexes: Vec<IndexMeta> = new
+            let global_indexes = new
                 .global_indexes
                 .into_iter()
                 .map(&mut index_meta)
-                .collect();
-            let local_indexes: Vec<IndexMeta> =
-                new.local_indexes.into_iter().map(&mut index_meta).collect();
+                .collect::<Result<Vec<IndexMeta>, DynamoError>>()?;
+            let local_indexes = new
+                .local_indexes
+                .into_iter()
+                .map(&mut index_meta)
+                .collect::<Result<Vec<IndexMeta>, DynamoError>>()?;
 
             let arn = format!(
                 "arn:aws:dynamodb:{}:{}:table/{}",
@@ -464,6 +525,15 @@ impl Engine {
                 },
                 None => Throughput::default(),
             };
+            let warm = apply_warm(
+                WarmThroughput::INITIAL,
+                new.warm.unwrap_or_default(),
+                &format!("table {}", new.name),
+            )?
+            .at_least(
+                throughput.read_capacity_units,
+                throughput.write_capacity_units,
+            );
             let mut meta = TableMeta {
                 name: new.name,
                 storage_id,
@@ -478,6 +548,7 @@ impl Engine {
                     .then_some(now),
                 throughput,
                 on_demand: new.on_demand,
+                warm,
                 global_indexes,
                 local_indexes,
                 stream: new.stream_view_type.map(|view_type| StreamMeta {
@@ -592,6 +663,22 @@ impl Engine {
             update.billing_mode,
         )?;
         let attribute_definitions = update.attribute_definitions.take();
+        // A definition may add an attribute, not give a defined one another type.
+        for def in attribute_definitions.iter().flatten() {
+            let existing = meta
+                .attribute_definitions
+                .iter()
+                .find(|d| d.name == def.name);
+            if let Some(existing) = existing.filter(|e| e.attr_type != def.attr_type) {
+                return Err(DynamoError::invalid_parameter(format!(
+                    "Attributes cannot be redefined. AttributeName: {}, current type: {}, \
+                     requested type: {}",
+                    def.name,
+                    existing.attr_type.as_str(),
+                    def.attr_type.as_str()
+                )));
+            }
+        }
 
         let mode = update.billing_mode.unwrap_or(meta.billing_mode);
         if let Some(new_mode) = update.billing_mode {
@@ -603,8 +690,8 @@ impl Engine {
             BillingMode::Provisioned => {
                 if let Some((read, write)) = update.throughput {
                     let old = &meta.throughput;
-                    if update.billing_mode.is_none()
-                        && meta.billing_mode == BillingMode::Provisioned
+                    // Also when the request repeats BillingMode=PROVISIONED.
+                    if meta.billing_mode == BillingMode::Provisioned
                         && old.read_capacity_units == read
                         && old.write_capacity_units == write
                     {
@@ -633,6 +720,7 @@ impl Engine {
                         next.last_decrease = Some(now);
                         next.decreases_today += 1;
                     }
+                    meta.warm = meta.warm.at_least(read, write);
                     meta.throughput = next;
                 } else if meta.billing_mode != BillingMode::Provisioned {
                     return Err(DynamoError::invalid_parameter(
@@ -655,6 +743,9 @@ impl Engine {
             }
         }
         meta.billing_mode = mode;
+        if let Some(warm) = update.warm {
+            meta.warm = apply_warm(meta.warm, warm, &format!("table {name}"))?;
+        }
         if let Some(on_demand) = update.on_demand {
             meta.on_demand = Some(on_demand);
         }
@@ -728,18 +819,22 @@ impl Engine {
                     let id = allocate_storage_ids(txn, 1)?;
                     backfills.push(id);
                     meta.global_indexes
-                        .push(new_index_meta(new, id, IndexStatus::Creating));
+                        .push(new_index_meta(new, id, IndexStatus::Creating)?);
                 }
                 IndexUpdate::Update {
                     name,
                     throughput,
                     on_demand,
+                    warm,
                 } => {
                     let index = meta
                         .global_indexes
                         .iter_mut()
                         .find(|i| i.name == name)
                         .ok_or_else(|| index_not_found(&meta.name, &name))?;
+                    if let Some(warm) = warm {
+                        index.warm = apply_warm(index.warm, warm, &format!("index {name}"))?;
+                    }
                     if let Some((read, write)) = throughput {
                         let t = index.throughput.get_or_insert_with(Throughput::default);
                         if read > t.read_capacity_units || write > t.write_capacity_units {
@@ -751,6 +846,7 @@ impl Engine {
                         }
                         t.read_capacity_units = read;
                         t.write_capacity_units = write;
+                        index.warm = index.warm.at_least(read, write);
                     }
                     if on_demand.is_some() {
                         index.on_demand = on_demand;
@@ -838,7 +934,34 @@ impl Engine {
         Ok(())
     }
 
+    /// The table a tagging operation's `ResourceArn` names. Not an ARN, or the ARN of an
+    /// index: ValidationException; an ARN of another account than this server's:
+    /// AccessDeniedException; a table that does not exist: ResourceNotFoundException.
     fn table_name_of_arn<'a>(&self, arn: &'a str) -> Result<&'a str, DynamoError> {
+        if !arn.starts_with("arn:") {
+            return Err(DynamoError::validation(format!(
+                "Invalid ResourceArn provided as input {arn}"
+            )));
+        }
+        let parts: Vec<&str> = arn.splitn(6, ':').collect();
+        if let [_, _, "dynamodb", _, account, resource] = parts.as_slice() {
+            if resource.starts_with("table/") && resource.contains("/index/") {
+                return Err(DynamoError::validation(format!(
+                    "Invalid ResourceArn provided as input {arn}: only table or stream is \
+                     accepted as the resource"
+                )));
+            }
+            if *account != self.config.account_id {
+                return Err(DynamoError::new(
+                    crate::ErrorKind::AccessDenied,
+                    format!(
+                        "User: arn:aws:iam::{}:root is not authorized to access the resource \
+                         {arn} of account {account}",
+                        self.config.account_id
+                    ),
+                ));
+            }
+        }
         table_name_from_arn(arn)
             .filter(|name| self.table(name).is_some())
             .ok_or_else(|| arn_not_found(arn))

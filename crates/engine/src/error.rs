@@ -15,6 +15,7 @@ pub enum ErrorKind {
     MissingAuthenticationToken,
     IncompleteSignature,
     RequestEntityTooLarge,
+    AccessDenied,
     ResourceNotFound,
     ResourceInUse,
     ConditionalCheckFailed,
@@ -37,6 +38,7 @@ impl ErrorKind {
             ErrorKind::MissingAuthenticationToken => "MissingAuthenticationTokenException",
             ErrorKind::IncompleteSignature => "IncompleteSignatureException",
             ErrorKind::RequestEntityTooLarge => "RequestEntityTooLargeException",
+            ErrorKind::AccessDenied => "AccessDeniedException",
             ErrorKind::ResourceNotFound => "ResourceNotFoundException",
             ErrorKind::ResourceInUse => "ResourceInUseException",
             ErrorKind::ConditionalCheckFailed => "ConditionalCheckFailedException",
@@ -62,7 +64,8 @@ impl ErrorKind {
             | ErrorKind::UnknownOperation
             | ErrorKind::MissingAuthenticationToken
             | ErrorKind::IncompleteSignature
-            | ErrorKind::RequestEntityTooLarge => "com.amazon.coral.service",
+            | ErrorKind::RequestEntityTooLarge
+            | ErrorKind::AccessDenied => "com.amazon.coral.service",
             _ => "com.amazonaws.dynamodb.v20120810",
         }
     }

@@ -19,6 +19,7 @@ use stator_types::{item_size, AttributeValue, Item};
 
 use crate::capacity::{write_units, IndexUnits};
 use crate::error::DynamoError;
+use crate::itemcheck::fits_index_key;
 use crate::keys;
 use crate::records::encode_stored;
 use crate::schema::{IndexMeta, IndexStatus, ProjectionType, TableMeta};
@@ -60,10 +61,11 @@ pub fn project_for_index(meta: &TableMeta, index: &IndexMeta, item: &Item) -> It
     out
 }
 
-/// The entry `item` has in `index`, or `None` if it lacks (or mistypes) an index key
-/// attribute. Item writes are validated before this, so a mistyped key cannot occur here
-/// except through a legacy item written before the index existed, which a sparse index
-/// simply skips.
+/// The entry `item` has in `index`, or `None` if it lacks an index key attribute or holds
+/// one the index cannot take (mistyped, empty, over the index key size limits). Item
+/// writes are validated before this, so only an item written before the index existed
+/// can hold such a value; the backfill and later writes skip it, as a sparse index skips
+/// an item without the attribute.
 pub fn entry_for(meta: &TableMeta, index: &IndexMeta, item: &Item) -> Option<IndexEntry> {
     let ipk = index_key_value(index, item, 0)?;
     let isk = match &index.key_schema.sort {
@@ -93,7 +95,7 @@ fn index_key_value<'a>(
     let value = item.get(&attr.name)?;
     let empty = matches!(value, AttributeValue::S(s) if s.is_empty())
         || matches!(value, AttributeValue::B(b) if b.is_empty());
-    (attr.attr_type.matches(value) && !empty).then_some(value)
+    (attr.attr_type.matches(value) && !empty && fits_index_key(slot, value)).then_some(value)
 }
 
 /// Encodes an index entry's value (the layout of a stored item, see [`crate::records`]).

@@ -46,6 +46,22 @@ fn key_value_size(value: &AttributeValue) -> usize {
     }
 }
 
+/// The size limit of an index key attribute: the partition key's (slot 0) or the sort key's.
+fn index_key_limit(slot: usize) -> usize {
+    if slot == 0 {
+        MAX_PARTITION_KEY_BYTES
+    } else {
+        MAX_SORT_KEY_BYTES
+    }
+}
+
+/// Whether `value` in key slot `slot` of an index fits DynamoDB's index key limits. Items
+/// written before an index existed may break them; the backfill leaves those out (as
+/// DynamoDB does, reporting them as index key violations).
+pub fn fits_index_key(slot: usize, value: &AttributeValue) -> bool {
+    key_value_size(value) <= index_key_limit(slot)
+}
+
 fn check_key_sizes(pk: &AttributeValue, sk: Option<&AttributeValue>) -> Result<(), DynamoError> {
     if key_value_size(pk) > MAX_PARTITION_KEY_BYTES {
         // DynamoDB's text really has no space in "of2048".
@@ -109,7 +125,7 @@ pub fn check_item<'a>(
         values[slot] = Some(value);
     }
     for index in meta.global_indexes.iter().chain(&meta.local_indexes) {
-        for attr in index.key_schema.attributes() {
+        for (slot, attr) in index.key_schema.attributes().enumerate() {
             let Some(value) = item.get(&attr.name) else {
                 continue;
             };
@@ -123,16 +139,28 @@ pub fn check_item<'a>(
                 )));
             }
             let kind = match value {
-                AttributeValue::S(s) if s.is_empty() => "string",
-                AttributeValue::B(b) if b.is_empty() => "binary",
-                _ => continue,
+                AttributeValue::S(s) if s.is_empty() => Some("string"),
+                AttributeValue::B(b) if b.is_empty() => Some("binary"),
+                _ => None,
             };
-            return Err(DynamoError::validation(format!(
-                "One or more parameter values are not valid. A value specified for a secondary \
-                 index key is not supported. The AttributeValue for a key attribute cannot \
-                 contain an empty {kind} value. IndexName: {}, IndexKey: {}",
-                index.name, attr.name
-            )));
+            if let Some(kind) = kind {
+                return Err(DynamoError::validation(format!(
+                    "One or more parameter values are not valid. A value specified for a \
+                     secondary index key is not supported. The AttributeValue for a key \
+                     attribute cannot contain an empty {kind} value. IndexName: {}, \
+                     IndexKey: {}",
+                    index.name, attr.name
+                )));
+            }
+            let limit = index_key_limit(slot);
+            let size = key_value_size(value);
+            if size > limit {
+                return Err(DynamoError::invalid_parameter(format!(
+                    "Size limit exceeded for Index Key {} Actual Size: {size} bytes Max Size: \
+                     {limit} bytes IndexName: {}",
+                    attr.name, index.name
+                )));
+            }
         }
     }
     let size = item_size(item);

@@ -318,7 +318,7 @@ impl Engine {
         if let Some(esk) = &req.exclusive_start_key {
             resume_after(&mut range, target.start_key(esk)?, req.forward);
         }
-        self.read_page(
+        let mut page = self.read_page(
             &target,
             range,
             PageSpec {
@@ -329,7 +329,14 @@ impl Engine {
                 forward: req.forward,
                 consistent: req.consistent,
             },
-        )
+        )?;
+        // A partition of a table without a sort key holds one item: its Query is always
+        // complete, and it takes no ExclusiveStartKey (see `Target::check_start_key`), so
+        // no LastEvaluatedKey that a paginator would send back.
+        if target.index.is_none() && meta.key_schema.sort.is_none() {
+            page.last_evaluated_key = None;
+        }
+        Ok(page)
     }
 
     /// Scan: one page of items from a table or index, or from one segment of it.

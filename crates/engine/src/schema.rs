@@ -99,6 +99,37 @@ pub struct OnDemandThroughput {
     pub max_write_request_units: Option<i64>,
 }
 
+/// Warm throughput (`WarmThroughput`): the read and write units per second a table or GSI
+/// can take at once. It only grows: DynamoDB raises it when provisioned throughput goes
+/// above it and when a client asks for more, and never lowers it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WarmThroughput {
+    pub read_units_per_second: i64,
+    pub write_units_per_second: i64,
+}
+
+impl WarmThroughput {
+    /// What a new table or GSI starts with (DynamoDB's documented values for a new
+    /// on-demand table; Stator uses them for provisioned ones too).
+    pub const INITIAL: WarmThroughput = WarmThroughput {
+        read_units_per_second: 12_000,
+        write_units_per_second: 4_000,
+    };
+
+    /// The default of records written before warm throughput was stored.
+    pub fn initial() -> WarmThroughput {
+        WarmThroughput::INITIAL
+    }
+
+    /// Raised to at least the given provisioned throughput.
+    pub fn at_least(self, read: i64, write: i64) -> WarmThroughput {
+        WarmThroughput {
+            read_units_per_second: self.read_units_per_second.max(read),
+            write_units_per_second: self.write_units_per_second.max(write),
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ProjectionType {
     All,
@@ -158,6 +189,9 @@ pub struct IndexMeta {
     pub on_demand: Option<OnDemandThroughput>,
     #[serde(default)]
     pub status: IndexStatus,
+    /// Only for global indexes.
+    #[serde(default = "WarmThroughput::initial")]
+    pub warm: WarmThroughput,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -205,6 +239,8 @@ pub struct TableMeta {
     pub pay_per_request_since: Option<f64>,
     pub throughput: Throughput,
     pub on_demand: Option<OnDemandThroughput>,
+    #[serde(default = "WarmThroughput::initial")]
+    pub warm: WarmThroughput,
     pub global_indexes: Vec<IndexMeta>,
     pub local_indexes: Vec<IndexMeta>,
     pub stream: Option<StreamMeta>,

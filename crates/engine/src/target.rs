@@ -197,7 +197,9 @@ impl<'m> Target<'m> {
     /// key type and not empty.
     ///
     /// DynamoDB words a shape mismatch differently per operation (both observed): Scan adds
-    /// GetItem's key message, Query does not.
+    /// GetItem's key message, Query does not, except for a key attribute of the wrong type,
+    /// which a Query reports with GetItem's message alone. A Query of a table without a
+    /// sort key takes no start key.
     pub fn check_start_key(&self, read: Read, key: &Item) -> Result<(), DynamoError> {
         let mismatch = || match read {
             Read::Query => DynamoError::validation("The provided starting key is invalid"),
@@ -213,8 +215,17 @@ impl<'m> Target<'m> {
         for attribute in &attributes {
             let value = key.get(&attribute.name).ok_or_else(mismatch)?;
             if !attribute.attr_type.matches(value) {
-                return Err(mismatch());
+                // A Query names a key attribute of the wrong type with GetItem's text.
+                return Err(match read {
+                    Read::Query => DynamoError::validation(crate::itemcheck::KEY_MISMATCH),
+                    Read::Scan => mismatch(),
+                });
             }
+        }
+        // A Query of a table without a sort key reads at most one item, so there is
+        // nothing to continue (decided text: the Query family's own).
+        if read == Read::Query && self.index.is_none() && self.meta.key_schema.sort.is_none() {
+            return Err(mismatch());
         }
         for attribute in &attributes {
             let kind = match key.get(&attribute.name) {
@@ -356,7 +367,8 @@ pub fn check_filter_keys(filter: &Condition, schema: &KeySchema) -> Result<(), D
 /// (`The provided starting key is outside query boundaries based on provided condition`) and
 /// not before the start of the sort key range in the direction of reading (`The provided
 /// starting key does not match the range key predicate`; observed for `sk >= :v` with a start
-/// key below `:v`). A start key past the end of the range is accepted and reads nothing.
+/// key below `:v`), nor past its end (`… outside query boundaries based on provided
+/// conditions`).
 pub fn check_start_key_in_range(
     key: &Item,
     schema: &KeySchema,
@@ -403,6 +415,34 @@ pub fn check_start_key_in_range(
     if before_start {
         return Err(DynamoError::validation(
             "The provided starting key does not match the range key predicate",
+        ));
+    }
+    use stator_expr::Comparator as C;
+    use std::cmp::Ordering::{Equal, Greater, Less};
+    let past_end = if forward {
+        match sort {
+            SortKeyCondition::Compare(C::Eq | C::Le, bound) => order(bound) == Some(Greater),
+            SortKeyCondition::Compare(C::Lt, bound) => {
+                matches!(order(bound), Some(Greater | Equal))
+            }
+            SortKeyCondition::Compare(..) => false,
+            SortKeyCondition::Between(_, high) => order(high) == Some(Greater),
+            SortKeyCondition::BeginsWith(prefix) => {
+                order(prefix) == Some(Greater) && !has_prefix(start, prefix)
+            }
+        }
+    } else {
+        match sort {
+            SortKeyCondition::Compare(C::Eq | C::Ge, bound) => order(bound) == Some(Less),
+            SortKeyCondition::Compare(C::Gt, bound) => matches!(order(bound), Some(Less | Equal)),
+            SortKeyCondition::Compare(..) => false,
+            SortKeyCondition::Between(low, _) => order(low) == Some(Less),
+            SortKeyCondition::BeginsWith(prefix) => order(prefix) == Some(Less),
+        }
+    };
+    if past_end {
+        return Err(DynamoError::validation(
+            "The provided starting key is outside query boundaries based on provided conditions",
         ));
     }
     Ok(())
@@ -497,7 +537,21 @@ mod tests {
         };
         assert!(check_start_key_in_range(&key("a", "10"), &schema(true), &reduced, true).is_ok());
         assert!(check_start_key_in_range(&key("a", "9"), &schema(true), &reduced, true).is_err());
-        assert!(check_start_key_in_range(&key("a", "9"), &schema(true), &reduced, false).is_ok());
+        // Reading backwards, 9 is past the end of `sk >= 10`.
+        let err =
+            check_start_key_in_range(&key("a", "9"), &schema(true), &reduced, false).unwrap_err();
+        assert_eq!(
+            err.message,
+            "The provided starting key is outside query boundaries based on provided conditions"
+        );
+        assert!(check_start_key_in_range(&key("a", "11"), &schema(true), &reduced, false).is_ok());
+        let c = parse(
+            "pk = :p AND sk < :s",
+            &[(":p", AttributeValue::S("a".into())), (":s", n("10"))],
+        );
+        let below = check_key_condition(&c, &schema(true)).unwrap();
+        assert!(check_start_key_in_range(&key("a", "9"), &schema(true), &below, true).is_ok());
+        assert!(check_start_key_in_range(&key("a", "10"), &schema(true), &below, true).is_err());
         let err =
             check_start_key_in_range(&key("b", "10"), &schema(true), &reduced, true).unwrap_err();
         assert!(err.message.contains("outside query boundaries"));

@@ -28,9 +28,7 @@ use crate::capacity::{
 };
 use crate::collections::CollectionMetrics;
 use crate::error::{CancellationCode, CancellationReason, DynamoError, ErrorKind};
-use crate::itemcheck::{
-    check_item, check_key, check_update_spares_key, check_updated_size, KEY_MISMATCH,
-};
+use crate::itemcheck::{check_item, check_key, check_update_spares_key, check_updated_size};
 use crate::keys;
 use crate::records::{decode_stored, encode_stored, StoredItem};
 use crate::schema::TableMeta;
@@ -175,10 +173,31 @@ impl Engine {
     /// consistent read, as DynamoDB charges transactional reads.
     pub fn transact_get(&self, gets: Vec<TransactGet>) -> Result<TransactGetOutput, DynamoError> {
         let metas = self.tables_of(gets.iter().map(|g| g.table.as_str()))?;
+        // As in TransactWriteItems: the first key that does not pass the table's checks
+        // cancels the transaction (`ValidationError` for it, `None` for the others); two
+        // Gets of one item are a ValidationException of the request.
         let mut storage_keys = Vec::with_capacity(gets.len());
-        for (get, meta) in gets.iter().zip(&metas) {
-            let (pk, sk) = check_key(meta, &get.key)?;
-            storage_keys.push(keys::item_key(meta.storage_id, pk, sk));
+        let mut seen = HashSet::new();
+        for (i, (get, meta)) in gets.iter().zip(&metas).enumerate() {
+            let (pk, sk) = match check_key(meta, &get.key) {
+                Ok(key) => key,
+                Err(e) if e.kind == ErrorKind::Validation => {
+                    let mut reasons: Vec<CancellationReason> = (0..gets.len())
+                        .map(|_| CancellationReason::none())
+                        .collect();
+                    reasons[i] =
+                        CancellationReason::new(CancellationCode::ValidationError, e.message, None);
+                    return Err(DynamoError::transaction_canceled(reasons));
+                }
+                Err(e) => return Err(e),
+            };
+            let key = keys::item_key(meta.storage_id, pk, sk);
+            if !seen.insert(key.clone()) {
+                return Err(DynamoError::validation(
+                    "Transaction request cannot include multiple operations on one item",
+                ));
+            }
+            storage_keys.push(key);
         }
         let snapshot = self.storage.snapshot()?;
         let mut out = TransactGetOutput::default();
@@ -257,33 +276,32 @@ impl Engine {
         let mut seen_keys = HashSet::new();
         let mut targets = Vec::with_capacity(req.writes.len());
         // DynamoDB (observed) cancels the transaction, rather than failing the request, when
-        // the key of an Update, Delete or ConditionCheck does not match the schema.
-        let mut key_mismatch: Vec<Option<CancellationReason>> = vec![None; req.writes.len()];
+        // an action's key or item does not pass the table's checks (a key that does not
+        // match the schema, a key or index key of the wrong type, an item over a limit): the
+        // first such action gets `ValidationError`, every other one `None`, and checking
+        // stops there. A problem of the request itself (an update of a key attribute, two
+        // actions on one item) stays a ValidationException.
         for (i, w) in req.writes.iter().enumerate() {
             let ti = meta_index(w.action.table());
             let meta = &metas[ti];
+            if let TransactAction::Update { update, .. } = &w.action {
+                check_update_spares_key(meta, update)?;
+            }
             let checked = match &w.action {
                 TransactAction::Put { item, .. } => {
                     check_item(meta, item).map(|(pk, sk, _)| (pk, sk))
-                }
-                TransactAction::Update { key, update, .. } => {
-                    check_update_spares_key(meta, update)?;
-                    check_key(meta, key)
                 }
                 other => check_key(meta, other.key_item()),
             };
             let (pk, sk) = match checked {
                 Ok(key) => key,
-                Err(e)
-                    if !matches!(w.action, TransactAction::Put { .. })
-                        && e.message == KEY_MISMATCH =>
-                {
-                    key_mismatch[i] = Some(CancellationReason::new(
-                        CancellationCode::ValidationError,
-                        e.message,
-                        None,
-                    ));
-                    continue;
+                Err(e) if e.kind == ErrorKind::Validation => {
+                    let mut reasons: Vec<CancellationReason> = (0..req.writes.len())
+                        .map(|_| CancellationReason::none())
+                        .collect();
+                    reasons[i] =
+                        CancellationReason::new(CancellationCode::ValidationError, e.message, None);
+                    return Err(DynamoError::transaction_canceled(reasons));
                 }
                 Err(e) => return Err(e),
             };
@@ -294,15 +312,6 @@ impl Engine {
                 ));
             }
             targets.push((ti, storage_key, pk.clone()));
-        }
-
-        if key_mismatch.iter().any(Option::is_some) {
-            return Err(DynamoError::transaction_canceled(
-                key_mismatch
-                    .into_iter()
-                    .map(|r| r.unwrap_or_else(CancellationReason::none))
-                    .collect(),
-            ));
         }
 
         // Phase 1: read, check, compute — nothing is written yet.

@@ -958,6 +958,7 @@ impl QueryRunner {
                 projection,
                 throughput: None,
                 on_demand: None,
+                warm: None,
             };
             if *kind == "gsi" {
                 global_indexes.push(index);
@@ -973,6 +974,7 @@ impl QueryRunner {
             billing_mode: BillingMode::PayPerRequest,
             throughput: None,
             on_demand: None,
+            warm: None,
             global_indexes,
             local_indexes,
             stream_view_type: None,
@@ -1219,6 +1221,7 @@ impl QueryRunner {
                 projection,
                 throughput: None,
                 on_demand: None,
+                warm: None,
             })],
             attribute_definitions: Some(defs),
             ..Default::default()

@@ -373,14 +373,23 @@ impl<'a> Parser<'a> {
                     self.advance();
                     let token = self.peek();
                     let text = self.text(token);
-                    let index = match token.kind {
-                        TokenKind::Word if text.bytes().all(|b| b.is_ascii_digit()) => {
-                            text.parse::<u32>().ok()
-                        }
-                        _ => None,
-                    };
-                    let Some(index) = index else {
+                    let digits =
+                        token.kind == TokenKind::Word && text.bytes().all(|b| b.is_ascii_digit());
+                    if !digits {
                         return Err(self.syntax_error());
+                    }
+                    // An index must fit a (Java) int: DynamoDB refuses larger ones by name.
+                    let Some(index) = text
+                        .parse::<u32>()
+                        .ok()
+                        .filter(|i| i32::try_from(*i).is_ok())
+                    else {
+                        return Err(ExprError::invalid(
+                            self.kind,
+                            format_args!(
+                                "List index is not within the allowable range; index: [{text}]"
+                            ),
+                        ));
                     };
                     self.advance();
                     self.expect(TokenKind::RBracket)?;

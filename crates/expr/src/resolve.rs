@@ -240,13 +240,25 @@ fn valid_key(key: &str, sigil: u8) -> bool {
     }
 }
 
+/// DynamoDB's tail naming the operation's expression parameters, all absent:
+/// `: ConditionExpression is null`, `: UpdateExpression and ConditionExpression are null`,
+/// `: A, B and C are null`; empty when `own` is.
+fn absent_list(own: &[&str]) -> String {
+    match own {
+        [] => String::new(),
+        [one] => format!(": {one} is null"),
+        [init @ .., last] => format!(": {} and {last} are null", init.join(", ")),
+    }
+}
+
 /// The request-level checks on the placeholder maps, before any expression is parsed.
 /// `expressions_present` says whether the request has any expression parameter at all.
 ///
 /// Order (decided where DynamoDB's is not observed; keys are checked in sorted order so the
 /// reported key is deterministic):
 /// 1. a map given with no expression: `ExpressionAttributeNames can only be specified when
-///    using expressions` (likewise `ExpressionAttributeValues`);
+///    using expressions: ConditionExpression is null` (likewise `ExpressionAttributeValues`;
+///    the tail names `own`, the operation's expression parameters);
 /// 2. names: empty map (`ExpressionAttributeNames must not be empty`), then each key's
 ///    syntax (`ExpressionAttributeNames contains invalid key: Syntax error; key: "x"`);
 /// 3. values: empty map, each key's syntax, then each value's validity
@@ -255,17 +267,19 @@ pub fn check_placeholder_maps(
     names: Option<&HashMap<String, String>>,
     values: Option<&HashMap<String, Checked<AttributeValue>>>,
     expressions_present: bool,
+    own: &[&str],
 ) -> Result<(), ExprError> {
     if !expressions_present {
+        let absent = absent_list(own);
         if names.is_some() {
-            return Err(ExprError::message_only(
-                "ExpressionAttributeNames can only be specified when using expressions",
-            ));
+            return Err(ExprError::message_only(format!(
+                "ExpressionAttributeNames can only be specified when using expressions{absent}"
+            )));
         }
         if values.is_some() {
-            return Err(ExprError::message_only(
-                "ExpressionAttributeValues can only be specified when using expressions",
-            ));
+            return Err(ExprError::message_only(format!(
+                "ExpressionAttributeValues can only be specified when using expressions{absent}"
+            )));
         }
     }
     if let Some(names) = names {

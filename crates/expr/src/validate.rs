@@ -704,19 +704,14 @@ pub fn key_condition(
     sort_key: Option<&str>,
 ) -> Result<KeyCondition, ExprError> {
     key_condition_shape(condition, partition_key, sort_key)
-        .map_err(|e| refine_unsupported(e, condition, partition_key, sort_key))
+        .map_err(|e| refine_unsupported(e, condition, partition_key))
 }
 
 /// DynamoDB words some unsupported key conditions more specifically (observed): a condition
-/// on a nested path inside a key attribute is `KeyConditionExpressions cannot have
-/// conditions on nested attributes`, and one that never names the partition key is reported
-/// as the missing key element; "not supported" remains for the other shapes.
-fn refine_unsupported(
-    error: ExprError,
-    condition: &Condition,
-    partition_key: &str,
-    sort_key: Option<&str>,
-) -> ExprError {
+/// on a nested path (inside a key attribute or any other) is `KeyConditionExpressions cannot
+/// have conditions on nested attributes`, and one that never names the partition key is
+/// reported as the missing key element; "not supported" remains for the other shapes.
+fn refine_unsupported(error: ExprError, condition: &Condition, partition_key: &str) -> ExprError {
     if error != not_supported() {
         return error;
     }
@@ -727,11 +722,7 @@ fn refine_unsupported(
             _ => None,
         }
     }
-    let is_key = |n: &str| n == partition_key || Some(n) == sort_key;
-    if paths
-        .iter()
-        .any(|p| p.0.len() > 1 && first(p).is_some_and(is_key))
-    {
+    if paths.iter().any(|p| p.0.len() > 1) {
         return ExprError::message_only(
             "KeyConditionExpressions cannot have conditions on nested attributes",
         );

@@ -297,7 +297,12 @@ impl goldenscript::Runner for ParseRunner {
                     "no" => false,
                     _ => return Err("check yes|no".into()),
                 };
-                match check_placeholder_maps(self.names.as_ref(), self.values.as_ref(), present) {
+                match check_placeholder_maps(
+                    self.names.as_ref(),
+                    self.values.as_ref(),
+                    present,
+                    &["ConditionExpression"],
+                ) {
                     Ok(()) => writeln!(out, "ok")?,
                     Err(e) => writeln!(out, "{e}")?,
                 }

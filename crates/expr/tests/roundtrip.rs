@@ -32,7 +32,7 @@ fn name() -> impl Strategy<Value = Name> {
 fn path() -> impl Strategy<Value = Path> {
     let step = prop_oneof![
         name().prop_map(PathElement::Attribute),
-        prop_oneof![0u32..20, any::<u32>()].prop_map(PathElement::Index),
+        prop_oneof![0u32..20, 0u32..=i32::MAX as u32].prop_map(PathElement::Index),
     ];
     (name(), prop::collection::vec(step, 0..4)).prop_map(|(first, rest)| {
         let mut elements = vec![PathElement::Attribute(first)];

@@ -1,21 +1,40 @@
-//! The command line: `stator serve [--port N] [--host H] [--data-dir D] [--in-memory]
+//! The command line: `stator serve [--port N] [--host H] [--data-dir D | --in-memory]
 //! [--sync] [--log-level L] [--header-timeout-secs N] [--idle-timeout-secs N]
-//! [--max-connections N]`, plus DynamoDB Local's single-dash flags (`-port`, `-inMemory`,
-//! `-dbPath`, `-sharedDb`) so Stator can replace it in existing scripts. Without a
-//! subcommand, `serve` is assumed.
+//! [--max-connections N] [--cors ORIGINS]`, plus DynamoDB Local's single-dash flags
+//! (`-port`, `-inMemory`, `-dbPath`, `-sharedDb`, `-cors`, `-optimizeDbBeforeStartup`,
+//! `-disableTelemetry`, `-help`) so Stator can replace it in existing scripts. Without a
+//! subcommand, `serve` is assumed. Contradictory flags (`--in-memory` with `--data-dir` or
+//! `--sync`) are refused before anything starts.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::http::ConnectionLimits;
+use crate::http::{ConnectionLimits, CorsPolicy};
+
+/// What `stator --help` shows below the commands: how to start the server.
+const START_HELP: &str = "\
+Start the server (`serve` is the default command):
+  stator                              on disk in ./stator-data, http://127.0.0.1:8000
+  stator --data-dir DIR --port 8001   on disk in DIR, another port
+  stator --in-memory                  nothing kept after it stops
+  stator --sync                       fsync every acknowledged write
+
+Then point any DynamoDB SDK or the AWS CLI at it, with any credentials:
+  aws dynamodb list-tables --endpoint-url http://127.0.0.1:8000
+
+Main options of `stator serve`: --port, --host, --data-dir, --in-memory, --sync,
+--log-level, --cors; DynamoDB Local's -port, -inMemory, -dbPath, -sharedDb, -cors,
+-optimizeDbBeforeStartup, -disableTelemetry are accepted too. All of them:
+  stator serve --help";
 
 #[derive(Parser, Debug)]
 #[command(
     name = "stator",
     version,
-    about = "A fast, persistent DynamoDB-compatible server"
+    about = "A fast, persistent DynamoDB-compatible server",
+    after_help = START_HELP
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -51,14 +70,23 @@ pub struct ServeConfig {
     #[arg(long, default_value = "./stator-data")]
     pub data_dir: PathBuf,
     /// Keep all data in memory; it is lost when the server stops.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["data_dir", "sync"])]
     pub in_memory: bool,
     /// fsync every acknowledged write (group commit): survives power loss, not just crashes.
     #[arg(long)]
     pub sync: bool,
-    /// Accepted for DynamoDB Local compatibility; Stator always has one shared database.
+    /// Accepted for DynamoDB Local compatibility (`-sharedDb`): Stator always serves one
+    /// database, whatever the credentials and region of a request.
     #[arg(long, hide = true)]
     pub shared_db: bool,
+    /// Accepted for DynamoDB Local compatibility (`-optimizeDbBeforeStartup`): Stator has
+    /// nothing to optimise before it starts.
+    #[arg(long, hide = true)]
+    pub optimize_db_before_startup: bool,
+    /// Accepted for DynamoDB Local compatibility (`-disableTelemetry`): Stator sends no
+    /// telemetry anywhere.
+    #[arg(long, hide = true)]
+    pub disable_telemetry: bool,
     /// The most detailed kind of log line written to stderr.
     #[arg(long, value_enum, default_value_t = LogLevel::Info)]
     pub log_level: LogLevel,
@@ -76,6 +104,23 @@ pub struct ServeConfig {
     #[arg(long, value_name = "N", default_value_t = 4096,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
+    /// Browser origins that get CORS headers: `*` (every origin, answered with
+    /// `Access-Control-Allow-Origin: *`) or a comma-separated list of origins, each echoed
+    /// back when it calls.
+    #[arg(long, value_name = "ORIGINS", default_value = "*")]
+    pub cors: String,
+    /// The AWS account id in the ARNs of tables (twelve digits); a request naming another
+    /// account's ARN is refused with AccessDeniedException.
+    #[arg(long, value_name = "ID", default_value = "000000000000", value_parser = account_id)]
+    pub account_id: String,
+}
+
+fn account_id(text: &str) -> Result<String, String> {
+    if text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(text.to_string())
+    } else {
+        Err("an account id is twelve digits".to_string())
+    }
 }
 
 /// `--log-level`: each level includes the ones above it.
@@ -106,6 +151,22 @@ fn timeout(secs: u64) -> Option<Duration> {
 }
 
 impl ServeConfig {
+    /// The CORS policy of `--cors`.
+    pub fn cors_policy(&self) -> CorsPolicy {
+        let origins: Vec<String> = self
+            .cors
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .map(str::to_string)
+            .collect();
+        if origins.is_empty() || origins.iter().any(|o| o == "*") {
+            CorsPolicy::AnyOrigin
+        } else {
+            CorsPolicy::Origins(origins)
+        }
+    }
+
     pub fn connection_limits(&self) -> ConnectionLimits {
         ConnectionLimits {
             header_timeout: timeout(self.header_timeout_secs),
@@ -129,6 +190,10 @@ pub fn normalize_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
             "-inMemory" => "--in-memory",
             "-dbPath" => "--data-dir",
             "-sharedDb" => "--shared-db",
+            "-cors" => "--cors",
+            "-optimizeDbBeforeStartup" => "--optimize-db-before-startup",
+            "-disableTelemetry" => "--disable-telemetry",
+            "-help" => "--help",
             _ => {
                 out.push(arg);
                 continue;
@@ -227,6 +292,45 @@ mod tests {
         assert!(c.shared_db);
         let c = parse_vec(&["stator", "-dbPath", "/tmp/x"]);
         assert_eq!(c.data_dir, PathBuf::from("/tmp/x"));
+        let c = parse_vec(&[
+            "stator",
+            "-optimizeDbBeforeStartup",
+            "-disableTelemetry",
+            "-cors",
+            "http://a.example,http://b.example",
+        ]);
+        assert!(c.optimize_db_before_startup && c.disable_telemetry);
+        assert_eq!(
+            c.cors_policy(),
+            CorsPolicy::Origins(vec!["http://a.example".into(), "http://b.example".into()])
+        );
+        assert_eq!(parse_vec(&["stator"]).cors_policy(), CorsPolicy::AnyOrigin);
+        assert_eq!(
+            parse_vec(&["stator", "-cors", "*"]).cors_policy(),
+            CorsPolicy::AnyOrigin
+        );
+        let help = normalize_args(["stator", "-help"].iter().map(|s| s.to_string()));
+        let err = Cli::try_parse_from(help).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::DisplayHelp);
+        assert!(err.to_string().contains("stator --in-memory"), "{err}");
+    }
+
+    #[test]
+    fn contradictory_flags_are_refused() {
+        for bad in [
+            &["stator", "-inMemory", "-dbPath", "x"][..],
+            &["stator", "--in-memory", "--data-dir", "x"],
+            &["stator", "serve", "--in-memory", "--sync"],
+        ] {
+            let args = normalize_args(bad.iter().map(|s| s.to_string()));
+            let err = Cli::try_parse_from(args).unwrap_err();
+            assert_eq!(
+                err.kind(),
+                clap::error::ErrorKind::ArgumentConflict,
+                "{bad:?}"
+            );
+            assert!(err.to_string().contains("cannot be used with"), "{err}");
+        }
     }
 
     #[test]

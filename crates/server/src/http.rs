@@ -9,15 +9,14 @@
 //! processed or an answer being written is never timed out.
 //!
 //! Per request: answer `GET /` with the health text; otherwise require `POST /`, read the
-//! body with a 16 MB cap (413 beyond it), gunzip it when `Content-Encoding: gzip` (same cap
-//! on the inflated size), check authentication, resolve `X-Amz-Target`, run the operation,
-//! and write the answer through `wire` with the request id generated for it. Engine calls
+//! body with a 16 MB cap (413 beyond it), undo its `Content-Encoding` (gzip, deflate; any
+//! other coding refuses the request unexecuted; the same cap on the inflated size), check
+//! authentication, resolve `X-Amz-Target`, run the operation, and write the answer through `wire` with the request id generated for it. Engine calls
 //! are synchronous and short; when the storage says its calls may block (`--sync`
 //! durability waits for an fsync), they run on tokio's blocking pool so that many commits
 //! can share one fsync without stalling the async workers. An internal error is logged
 //! with its request id, operation and detail; the client only gets DynamoDB's generic text.
 
-use std::io::Read;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
@@ -36,7 +35,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tracing::Level;
 
 use crate::wire::RequestId;
-use crate::{auth, json, wire};
+use crate::{auth, coding, json, wire};
 
 /// DynamoDB's maximum request body.
 pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
@@ -72,9 +71,9 @@ pub struct Server {
     pub engine: Arc<Engine>,
     /// Run engine calls on the blocking pool: the storage says its calls may wait for I/O.
     pub blocking_engine_calls: bool,
-    /// The region named in the health answer.
-    pub health_region: String,
     pub limits: ConnectionLimits,
+    /// Which browser origins get CORS headers.
+    pub cors: CorsPolicy,
     health: HealthLog,
 }
 
@@ -83,8 +82,8 @@ impl Server {
         Server {
             blocking_engine_calls: engine.storage().calls_may_block(),
             engine,
-            health_region: "us-east-1".to_string(),
             limits,
+            cors: CorsPolicy::AnyOrigin,
             health: HealthLog::default(),
         }
     }
@@ -114,9 +113,10 @@ impl HealthLog {
     }
 }
 
-/// The answer to `GET /`: DynamoDB's health text while the engine is healthy, 503 with the
-/// reason otherwise. A change of state is logged (an error when it goes bad).
-fn health(server: &Server) -> Answer {
+/// The answer to `GET /`: DynamoDB's health text (`healthy: ` and the host the client
+/// addressed) while the engine is healthy, 503 with the reason otherwise. A change of state
+/// is logged (an error when it goes bad).
+fn health(server: &Server, headers: &HeaderMap) -> Answer {
     let state = server.engine.health();
     match server.health.observe(&state) {
         Some(Err(reason)) => tracing::error!(reason = %reason, "unhealthy"),
@@ -126,7 +126,7 @@ fn health(server: &Server) -> Answer {
     match state {
         Ok(()) => Answer::Text(
             StatusCode::OK,
-            format!("healthy: dynamodb.{}.amazonaws.com ", server.health_region),
+            format!("healthy: {} ", request_host(headers)),
         ),
         Err(reason) => Answer::Text(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -164,27 +164,73 @@ async fn read_body(headers: &HeaderMap, body: Incoming) -> Result<Bytes, DynamoE
                 DynamoError::new(ErrorKind::Serialization, "Could not read the request body")
             }
         })?;
-    let mut bytes = collected.to_bytes();
-    let gzip = headers
-        .get(hyper::header::CONTENT_ENCODING)
+    let bytes = collected.to_bytes();
+    let codings = coding::request_codings(headers)?;
+    coding::decode_body(bytes, &codings, MAX_BODY_BYTES, too_large)
+}
+
+/// The host the client addressed (`Host`), `localhost` without one.
+fn request_host(headers: &HeaderMap) -> &str {
+    headers
+        .get(hyper::header::HOST)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
-    if gzip {
-        let mut inflated = Vec::new();
-        let mut decoder =
-            flate2::read::GzDecoder::new(bytes.as_ref()).take(MAX_BODY_BYTES as u64 + 1);
-        decoder.read_to_end(&mut inflated).map_err(|_| {
-            DynamoError::new(
-                ErrorKind::Serialization,
-                "The request body is not valid gzip data",
-            )
-        })?;
-        if inflated.len() > MAX_BODY_BYTES {
-            return Err(too_large());
+        .unwrap_or("localhost")
+}
+
+/// Which browser origins a response answers with CORS headers (`--cors`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CorsPolicy {
+    /// Every origin: `Access-Control-Allow-Origin: *` (the default, as DynamoDB does).
+    AnyOrigin,
+    /// Only these origins, each echoed back; other origins get no CORS headers.
+    Origins(Vec<String>),
+}
+
+/// Headers a browser script may read from a response.
+const CORS_EXPOSE_HEADERS: &str = "x-amzn-RequestId,x-amzn-ErrorType,x-amz-crc32,Date";
+/// How long a browser may cache a preflight's answer, in seconds.
+const CORS_MAX_AGE: &str = "172800";
+
+/// Adds the CORS headers a request with an allowed `Origin` gets; an `OPTIONS` preflight
+/// also gets the methods and headers it asked for, echoed, and how long to cache that.
+fn add_cors(policy: &CorsPolicy, request: &HeaderMap, method: &Method, response: &mut HeaderMap) {
+    use hyper::header::{self, HeaderValue};
+    let Some(origin) = request.get(header::ORIGIN) else {
+        return;
+    };
+    let allow = match policy {
+        CorsPolicy::AnyOrigin => HeaderValue::from_static("*"),
+        CorsPolicy::Origins(allowed) => {
+            let Ok(text) = origin.to_str() else {
+                return;
+            };
+            if !allowed
+                .iter()
+                .any(|a| a == "*" || a.eq_ignore_ascii_case(text))
+            {
+                return;
+            }
+            origin.clone()
         }
-        bytes = Bytes::from(inflated);
+    };
+    response.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, allow);
+    response.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static(CORS_EXPOSE_HEADERS),
+    );
+    if *method != Method::OPTIONS {
+        return;
     }
-    Ok(bytes)
+    response.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static(CORS_MAX_AGE),
+    );
+    if let Some(asked) = request.get(header::ACCESS_CONTROL_REQUEST_METHOD) {
+        response.insert(header::ACCESS_CONTROL_ALLOW_METHODS, asked.clone());
+    }
+    if let Some(asked) = request.get(header::ACCESS_CONTROL_REQUEST_HEADERS) {
+        response.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, asked.clone());
+    }
 }
 
 /// What a request is answered with, before it becomes a response.
@@ -224,7 +270,8 @@ async fn answer(
         return Answer::Text(StatusCode::NOT_FOUND, "Not Found".to_string());
     }
     match parts.method {
-        Method::GET => return health(server),
+        Method::GET => return health(server, &parts.headers),
+        Method::OPTIONS => return Answer::Text(StatusCode::OK, String::new()),
         Method::POST => {}
         _ => {
             return Answer::Text(
@@ -250,12 +297,7 @@ async fn answer(
         Ok(op) => op,
         Err(e) => return Answer::Error(e),
     };
-    let host = parts
-        .headers
-        .get(hyper::header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("localhost")
-        .to_string();
+    let host = request_host(&parts.headers).to_string();
     let run = move |server: &Server| {
         let ctx = stator_api::Context {
             engine: &server.engine,
@@ -304,7 +346,13 @@ async fn handle(
     let started = tracing::enabled!(Level::DEBUG).then(Instant::now);
     let (parts, body) = req.into_parts();
     let answer = answer(server, activity, &parts, body).await;
-    let (response, error_type) = respond(&id, &parts.headers, answer);
+    let (mut response, error_type) = respond(&id, &parts.headers, answer);
+    add_cors(
+        &server.cors,
+        &parts.headers,
+        &parts.method,
+        response.headers_mut(),
+    );
     if let Some(started) = started {
         tracing::debug!(
             request_id = %id,
@@ -326,14 +374,18 @@ fn respond(
     headers: &HeaderMap,
     answer: Answer,
 ) -> (Response<Full<Bytes>>, Option<&'static str>) {
+    let coding = coding::response_coding(headers);
     match answer {
-        Answer::Json(body) => (wire::json_response(id, body), None),
+        Answer::Json(body) => (wire::json_response(id, body, coding), None),
         Answer::Text(status, text) => (wire::text_response(id, status, &text), None),
         Answer::Error(error) => {
             if error.kind == ErrorKind::InternalServerError {
                 log_internal_error(id, operation_name(headers), &error);
             }
-            (wire::error_response(id, &error), Some(error.kind.name()))
+            (
+                wire::error_response(id, &error, coding),
+                Some(error.kind.name()),
+            )
         }
     }
 }
@@ -462,10 +514,7 @@ async fn serve_connection(
         server,
         activity: Activity::new(Instant::now()),
     });
-    let io = TokioIo::new(Watched {
-        stream,
-        connection: connection.clone(),
-    });
+    let io = TokioIo::new(Watched::new(stream, connection.clone()));
     let for_service = connection.clone();
     let service = hyper::service::service_fn(move |req| {
         let connection = for_service.clone();
@@ -697,6 +746,145 @@ fn activity_check(
 struct Watched {
     stream: TcpStream,
     connection: Arc<Connection>,
+    /// Where the current request head ends, while that is not known yet.
+    head: Option<HeadScan>,
+    /// The head was too large and refused: what is still read is thrown away.
+    refused: Option<Refused>,
+}
+
+impl Watched {
+    fn new(stream: TcpStream, connection: Arc<Connection>) -> Watched {
+        Watched {
+            stream,
+            connection,
+            head: Some(HeadScan::default()),
+            refused: None,
+        }
+    }
+
+    /// Answers a request whose head is over [`MAX_HEAD_BYTES`] with a 400 and stops
+    /// sending. The answer is small enough for the socket's send buffer, so it is written
+    /// here without waiting.
+    fn refuse_head(&mut self) {
+        let id = RequestId::generate();
+        let body =
+            format!("Bad Request: the request line and headers exceed {MAX_HEAD_BYTES} bytes");
+        let answer = format!(
+            "HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain\r\ncontent-length: {}\r\n\
+             x-amzn-requestid: {id}\r\nx-amz-crc32: {}\r\nserver: {}\r\n\
+             connection: close\r\n\r\n{body}",
+            body.len(),
+            crc32fast::hash(body.as_bytes()),
+            wire::SERVER_HEADER,
+        );
+        let _ = self.stream.try_write(answer.as_bytes());
+        shutdown_write(&self.stream);
+        tracing::debug!(request_id = %id, "request head over the limit refused");
+        self.refused = Some(Refused::default());
+    }
+
+    /// After a refusal: reads and discards what the client still sends (so that closing
+    /// does not reset the connection under the answer) until it closes, or until too much.
+    fn drain(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        let mut scratch = [0u8; 8192];
+        loop {
+            let mut buf = ReadBuf::new(&mut scratch);
+            match Pin::new(&mut self.stream).poll_read(cx, &mut buf) {
+                Poll::Ready(Ok(())) if buf.filled().is_empty() => return Poll::Ready(Ok(())),
+                Poll::Ready(Ok(())) => {
+                    let refused = self.refused.get_or_insert_with(Refused::default);
+                    refused.discarded += buf.filled().len();
+                    if refused.discarded > MAX_DISCARD_BYTES {
+                        return Poll::Ready(Err(std::io::Error::other("request head too large")));
+                    }
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+/// The most bytes a request line plus headers may take (DynamoDB's front end limit).
+pub const MAX_HEAD_BYTES: usize = 16 * 1024;
+/// What a refused connection may still send before it is closed regardless.
+const MAX_DISCARD_BYTES: usize = 1024 * 1024;
+
+/// State of a refused connection.
+#[derive(Default)]
+struct Refused {
+    discarded: usize,
+}
+
+/// Stops sending on a socket (the peer reads the end of the stream after what was sent).
+fn shutdown_write(stream: &TcpStream) {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: the descriptor belongs to `stream`, which is alive for this call;
+        // shutdown only changes the socket's state.
+        unsafe {
+            libc::shutdown(stream.as_raw_fd(), libc::SHUT_WR);
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = stream;
+}
+
+/// Finds the end of a request head (an empty line: `\n\n` or `\n\r\n`) across reads,
+/// counting its bytes.
+#[derive(Default, Debug)]
+struct HeadScan {
+    /// Head bytes seen so far.
+    seen: usize,
+    /// 1: the last byte was `\n`; 2: the last two were `\n\r`.
+    after_newline: u8,
+}
+
+/// What one read told a [`HeadScan`].
+#[derive(Debug, PartialEq, Eq)]
+enum HeadProgress {
+    /// The head ended within the bytes, and was within the limit.
+    Ended,
+    /// Still in the head, within the limit.
+    More,
+    /// The head is over the limit.
+    TooLarge,
+}
+
+impl HeadScan {
+    fn feed(&mut self, bytes: &[u8]) -> HeadProgress {
+        let mut i = 0;
+        while i < bytes.len() {
+            match (self.after_newline, bytes[i]) {
+                (1 | 2, b'\n') => {
+                    return if self.seen + i < MAX_HEAD_BYTES {
+                        HeadProgress::Ended
+                    } else {
+                        HeadProgress::TooLarge
+                    };
+                }
+                (1, b'\r') => {
+                    self.after_newline = 2;
+                    i += 1;
+                    continue;
+                }
+                _ => self.after_newline = 0,
+            }
+            match bytes[i..].iter().position(|&b| b == b'\n') {
+                Some(at) => {
+                    i += at + 1;
+                    self.after_newline = 1;
+                }
+                None => i = bytes.len(),
+            }
+        }
+        self.seen += bytes.len();
+        if self.seen > MAX_HEAD_BYTES {
+            HeadProgress::TooLarge
+        } else {
+            HeadProgress::More
+        }
+    }
 }
 
 impl AsyncRead for Watched {
@@ -705,10 +893,32 @@ impl AsyncRead for Watched {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
+        if self.refused.is_some() {
+            return self.drain(cx);
+        }
         let before = buf.filled().len();
+        // Bytes read while the connection waits for a request are the start of one. (Bytes
+        // read during a request belong to a pipelined next one, whose head is not counted.)
+        if self.connection.activity.phase() == Phase::Idle {
+            self.head = Some(HeadScan::default());
+        }
         let result = Pin::new(&mut self.stream).poll_read(cx, buf);
         if buf.filled().len() > before {
             self.connection.activity.received();
+            let this = &mut *self;
+            if let Some(scan) = this.head.as_mut() {
+                match scan.feed(&buf.filled()[before..]) {
+                    HeadProgress::More => {}
+                    HeadProgress::Ended => this.head = None,
+                    HeadProgress::TooLarge => {
+                        // Nothing of this request reaches hyper: the bytes are withdrawn.
+                        buf.set_filled(before);
+                        this.head = None;
+                        this.refuse_head();
+                        return this.drain(cx);
+                    }
+                }
+            }
         }
         result
     }
@@ -856,7 +1066,12 @@ mod tests {
         let server = Server::new(engine, LIMITS);
         assert!(server.blocking_engine_calls, "follows calls_may_block");
         let log = Captured::default();
-        let probe = || log.during(Level::INFO, || text_of(health(&server)));
+        let mut host = HeaderMap::new();
+        host.insert(
+            hyper::header::HOST,
+            "dynamodb.us-east-1.amazonaws.com".parse().unwrap(),
+        );
+        let probe = || log.during(Level::INFO, || text_of(health(&server, &host)));
 
         assert_eq!(
             probe(),

@@ -1,10 +1,12 @@
 //! Stator's server: the DynamoDB wire protocol over HTTP, the API operations, and start-up.
 //!
 //! ```text
-//! http (listener, body limits, gzip) → auth → stator_api::resolve(X-Amz-Target)
+//! http (listener, head and body limits, CORS; coding: Content-Encoding) → auth
+//!      → stator_api::resolve(X-Amz-Target)
 //!      → json::handle: decode JSON → stator_api::ops::<op>::run (validate, engine call,
 //!        typed output) → encode JSON
-//!      → wire (the one response writer: request id, CRC-32, content type)
+//!      → wire (the one response writer: request id, CRC-32, content type, Server,
+//!        compression chosen by coding from Accept-Encoding)
 //! ```
 //! `config` turns the command line into a [`config::ServeConfig`]; [`init_logging`] installs
 //! the process-wide log subscriber (stderr); [`run`] opens storage and the engine, binds the
@@ -12,6 +14,7 @@
 //! SIGINT/SIGTERM, then drains in-flight requests and flushes storage.
 
 pub mod auth;
+pub mod coding;
 pub mod config;
 pub mod fingerprint;
 pub mod http;
@@ -62,8 +65,11 @@ pub fn dump(config: &config::DumpConfig) -> Result<(), String> {
     if !dir.join("version").exists() {
         return Err(format!("{} holds no Stator database", dir.display()));
     }
-    let storage = DiskStorage::open(dir, stator_storage::Durability::Process)
-        .map_err(|e| format!("cannot open {} (is a server using it?): {e}", dir.display()))?;
+    let storage =
+        DiskStorage::open(dir, stator_storage::Durability::Process).map_err(|e| match e {
+            stator_storage::StorageError::InUse(message) => message,
+            e => format!("cannot open {}: {e}", dir.display()),
+        })?;
     let snapshot = storage.snapshot().map_err(|e| e.to_string())?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -83,11 +89,13 @@ pub fn open_storage(config: &ServeConfig) -> Result<Arc<dyn Storage>, String> {
     };
     DiskStorage::open(&config.data_dir, durability)
         .map(|s| Arc::new(s) as Arc<dyn Storage>)
-        .map_err(|e| {
-            format!(
+        .map_err(|e| match e {
+            // The message says it all, naming the directory.
+            stator_storage::StorageError::InUse(message) => message,
+            e => format!(
                 "cannot open data directory {}: {e}",
                 config.data_dir.display()
-            )
+            ),
         })
 }
 
@@ -210,7 +218,11 @@ pub fn run(config: ServeConfig) -> Result<(), String> {
     handles.extend(workers.iter().map(|w| w.handle.clone()));
     let result = runtime.block_on(async move {
         let storage = open_storage(&config)?;
-        let engine = Engine::open(storage, EngineConfig::default()).map_err(|e| e.to_string())?;
+        let engine_config = EngineConfig {
+            account_id: config.account_id.clone(),
+            ..EngineConfig::default()
+        };
+        let engine = Engine::open(storage, engine_config).map_err(|e| e.to_string())?;
         let listener = listen(&config.host, config.port)
             .await
             .map_err(|e| format!("cannot listen on {}:{}: {e}", config.host, config.port))?;
@@ -218,7 +230,9 @@ pub fn run(config: ServeConfig) -> Result<(), String> {
             .local_addr()
             .map_err(|e| format!("cannot read the listening address: {e}"))?;
         let limits = config.connection_limits();
-        let server = Arc::new(http::Server::new(engine.clone(), limits));
+        let mut server = http::Server::new(engine.clone(), limits);
+        server.cors = config.cors_policy();
+        let server = Arc::new(server);
         let storage_desc = if config.in_memory {
             "in memory".to_string()
         } else {
@@ -244,6 +258,8 @@ pub fn run(config: ServeConfig) -> Result<(), String> {
             header_timeout_secs = config.header_timeout_secs,
             idle_timeout_secs = config.idle_timeout_secs,
             max_connections = config.max_connections,
+            cors = config.cors.as_str(),
+            account_id = config.account_id.as_str(),
             "Stator started"
         );
         // Output errors (a closed stdout pipe) must never stop the server.

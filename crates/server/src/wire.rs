@@ -1,7 +1,8 @@
 //! The one response writer: every answer Stator sends goes through [`json_response`],
 //! [`error_response`] or [`text_response`], so every response carries `x-amzn-RequestId`,
-//! `x-amz-crc32` (CRC-32 of the exact body bytes, which boto3 verifies) and DynamoDB's
-//! content type. The request id is made once per request ([`RequestId::generate`]) by the
+//! `x-amz-crc32` (CRC-32 of the exact body bytes sent, which boto3 verifies), `Server` and
+//! DynamoDB's content type. A JSON body over 4 KiB is compressed when the request accepts a
+//! coding (see [`crate::coding`]). The request id is made once per request ([`RequestId::generate`]) by the
 //! caller, which names the same id in the log.
 
 use std::cell::Cell;
@@ -9,9 +10,13 @@ use std::fmt;
 
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::header::{HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE};
+use hyper::header::{
+    HeaderName, HeaderValue, CONNECTION, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, SERVER,
+};
 use hyper::{Response, StatusCode};
 use stator_engine::{DynamoError, ErrorKind};
+
+use crate::coding::{compress, Coding, COMPRESS_ABOVE};
 
 pub const JSON_CONTENT_TYPE: &str = "application/x-amz-json-1.0";
 
@@ -92,16 +97,29 @@ fn ascii_value(bytes: &[u8]) -> HeaderValue {
     HeaderValue::from_bytes(bytes).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
+/// `Server`: DynamoDB's own responses carry this exact value.
+pub const SERVER_HEADER: &str = "Server";
+
 fn response(
     id: &RequestId,
     status: StatusCode,
     content_type: &'static str,
-    body: Vec<u8>,
+    mut body: Vec<u8>,
+    coding: Option<Coding>,
 ) -> Response<Full<Bytes>> {
     // Built field by field with constant header names: this runs for every request, and
     // `http`'s builder parses each name and value from text.
     static REQUEST_ID: HeaderName = HeaderName::from_static("x-amzn-requestid");
     static CRC32: HeaderName = HeaderName::from_static("x-amz-crc32");
+    let mut encoded = None;
+    if let Some(coding) = coding.filter(|_| body.len() > COMPRESS_ABOVE) {
+        // Writing into a Vec cannot fail; if it did, the body goes out uncompressed.
+        if let Ok(packed) = compress(coding, &body) {
+            body = packed;
+            encoded = Some(coding);
+        }
+    }
+    // The checksum covers the bytes sent, compressed or not.
     let crc = crc32fast::hash(&body);
     let mut digits = itoa_u64(u64::from(crc));
     let crc_value = ascii_value(digits.text());
@@ -110,11 +128,15 @@ fn response(
     let mut response = Response::new(Full::new(Bytes::from(body)));
     *response.status_mut() = status;
     let headers = response.headers_mut();
-    headers.reserve(5);
+    headers.reserve(7);
     headers.insert(REQUEST_ID.clone(), ascii_value(&id.0));
     headers.insert(CRC32.clone(), crc_value);
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(CONTENT_LENGTH, length_value);
+    headers.insert(SERVER, HeaderValue::from_static(SERVER_HEADER));
+    if let Some(coding) = encoded {
+        headers.insert(CONTENT_ENCODING, HeaderValue::from_static(coding.name()));
+    }
     if status == StatusCode::PAYLOAD_TOO_LARGE {
         headers.insert(CONNECTION, HeaderValue::from_static("close"));
     }
@@ -148,8 +170,12 @@ fn itoa_u64(mut n: u64) -> Digits {
 }
 
 /// A successful JSON answer.
-pub fn json_response(id: &RequestId, body: Vec<u8>) -> Response<Full<Bytes>> {
-    response(id, StatusCode::OK, JSON_CONTENT_TYPE, body)
+pub fn json_response(
+    id: &RequestId,
+    body: Vec<u8>,
+    coding: Option<Coding>,
+) -> Response<Full<Bytes>> {
+    response(id, StatusCode::OK, JSON_CONTENT_TYPE, body, coding)
 }
 
 /// The JSON body of an error: `{"__type":"<namespace>#<Type>","message":"..."}`.
@@ -218,15 +244,19 @@ pub fn error_body(error: &DynamoError) -> Vec<u8> {
 }
 
 /// An error answer with the status its kind calls for.
-pub fn error_response(id: &RequestId, error: &DynamoError) -> Response<Full<Bytes>> {
+pub fn error_response(
+    id: &RequestId,
+    error: &DynamoError,
+    coding: Option<Coding>,
+) -> Response<Full<Bytes>> {
     let status =
         StatusCode::from_u16(error.kind.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    response(id, status, JSON_CONTENT_TYPE, error_body(error))
+    response(id, status, JSON_CONTENT_TYPE, error_body(error), coding)
 }
 
 /// A plain-text answer (health check, unknown paths).
 pub fn text_response(id: &RequestId, status: StatusCode, text: &str) -> Response<Full<Bytes>> {
-    response(id, status, "text/plain", text.as_bytes().to_vec())
+    response(id, status, "text/plain", text.as_bytes().to_vec(), None)
 }
 
 #[cfg(test)]
@@ -303,7 +333,7 @@ mod tests {
     #[test]
     fn every_answer_carries_the_dynamodb_headers() {
         let request = RequestId::generate();
-        let resp = json_response(&request, b"{}".to_vec());
+        let resp = json_response(&request, b"{}".to_vec(), None);
         assert_eq!(resp.status(), StatusCode::OK);
         let id = resp.headers()["x-amzn-RequestId"].to_str().unwrap();
         assert_eq!(id, request.as_str());
@@ -311,14 +341,14 @@ mod tests {
         assert_eq!(resp.headers()["content-length"], "2");
         assert!(resp.headers().get("connection").is_none());
         let err = DynamoError::new(ErrorKind::RequestEntityTooLarge, "too big");
-        let resp = error_response(&request, &err);
+        let resp = error_response(&request, &err, None);
         assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
         assert_eq!(resp.headers()["connection"], "close");
     }
 
     #[test]
     fn crc_header_matches_body() {
-        let resp = json_response(&RequestId::generate(), b"{\"a\":1}".to_vec());
+        let resp = json_response(&RequestId::generate(), b"{\"a\":1}".to_vec(), None);
         let crc: u32 = resp.headers()["x-amz-crc32"]
             .to_str()
             .unwrap()

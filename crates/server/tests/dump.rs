@@ -44,7 +44,11 @@ async fn dump_prints_the_decoded_records_of_a_data_directory() {
     // In use: fjall holds the directory's lock.
     let (ok, _, err) = dump(dir.path());
     assert!(!ok, "dump of a directory in use must fail");
-    assert!(err.contains("is a server using it?"), "{err}");
+    let expected = format!(
+        "stator: the data directory {} is in use by another running Stator",
+        dir.path().display()
+    );
+    assert!(err.starts_with(&expected), "{err}");
 
     assert!(server.stop());
     let (ok, out, err) = dump(dir.path());

@@ -284,18 +284,17 @@ async fn request_constraints_are_reported_together(server: &TestServer) {
          to satisfy constraint: Member must have length less than or equal to 20"
     ));
 
-    // Warm throughput is not supported yet, and says so.
-    assert_eq!(
-        raw::call_error(
-            server,
-            "UpdateTable",
-            &t.fill(
-                r#"{"TableName":"$constraints","GlobalSecondaryIndexUpdates":[{"Update":{
-                "IndexName":"idx","WarmThroughput":{"ReadUnitsPerSecond":5}}}]}"#
-            ),
+    // Warm throughput alone is an index update of its own: here, of an index that does not
+    // exist.
+    let (kind, _) = raw::call_error(
+        server,
+        "UpdateTable",
+        &t.fill(
+            r#"{"TableName":"$constraints","GlobalSecondaryIndexUpdates":[{"Update":{
+            "IndexName":"idx","WarmThroughput":{"ReadUnitsPerSecond":50000}}}]}"#,
         ),
-        validation("Stator does not support the WarmThroughput parameter yet")
     );
+    assert_eq!(kind, "ResourceNotFoundException");
 }
 
 async fn index_update_shape_errors(server: &TestServer) {
@@ -1130,16 +1129,32 @@ async fn settings_combined_with_index_updates_are_all_applied(server: &TestServe
 }
 
 /// DynamoDB keeps `AttributeDefinitions` equal to the attributes the table's and its indexes'
-/// key schemas use: a conflicting redeclaration of a defined attribute is ignored (its type
-/// stays), an unused one is dropped, and a deleted index's attributes go with it.
+/// key schemas use: a redeclaration of a defined attribute with another type is refused, an
+/// unused one is dropped, and a deleted index's attributes go with it.
 async fn attribute_definitions_follow_index_keys(server: &TestServer) {
     let client = server.client();
     let defs = unique_name("defs");
     on_demand_table(&client, &defs, &[("pk", S)]).await;
-    client
+    let err = client
         .update_table()
         .table_name(&defs)
         .attribute_definitions(attr("pk", N))
+        .attribute_definitions(attr("g", S))
+        .global_secondary_index_updates(create(create_action("by-g", "g", Some("pk"))))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_of(&err),
+        validation(
+            "One or more parameter values were invalid: Attributes cannot be redefined. \
+             AttributeName: pk, current type: S, requested type: N"
+        )
+    );
+    client
+        .update_table()
+        .table_name(&defs)
+        .attribute_definitions(attr("pk", S))
         .attribute_definitions(attr("g", S))
         .attribute_definitions(attr("unused", S))
         .global_secondary_index_updates(create(create_action("by-g", "g", Some("pk"))))

@@ -148,7 +148,22 @@ async fn request_constraints(server: &TestServer) {
         )
     );
 
+    // Query words its Limit check without the value; Scan echoes it.
     let err = query_a(&client, tbl).limit(0).send().await.unwrap_err();
+    assert_eq!(
+        error_of(&err),
+        validation(
+            "1 validation error detected: Value at 'Limit' failed to satisfy constraint: \
+             Member must have value greater than or equal to 1"
+        )
+    );
+    let err = client
+        .scan()
+        .table_name(tbl)
+        .limit(0)
+        .send()
+        .await
+        .unwrap_err();
     assert_eq!(
         error_of(&err),
         validation(
@@ -429,8 +444,8 @@ async fn expression_rules(server: &TestServer) {
                 .build()
                 .unwrap(),
         )
-        .filter_expression("v > :v")
-        .expression_attribute_values(":v", n("1"))
+        .key_condition_expression("pk = :p")
+        .expression_attribute_values(":p", s("a"))
         .send()
         .await
         .unwrap_err();
@@ -439,7 +454,7 @@ async fn expression_rules(server: &TestServer) {
         validation(
             "Can not use both expression and non-expression parameters in the same request: \
              Non-expression parameters: {KeyConditions} Expression parameters: \
-             {FilterExpression}"
+             {KeyConditionExpression}"
         )
     );
     let err = client
@@ -497,7 +512,10 @@ async fn expression_rules(server: &TestServer) {
         .unwrap_err();
     assert_eq!(
         error_of(&err),
-        validation("ExpressionAttributeValues can only be specified when using expressions")
+        validation(
+            "ExpressionAttributeValues can only be specified when using expressions: \
+             ProjectionExpression and FilterExpression are null"
+        )
     );
     let err = query_a(&client, tbl)
         .projection_expression("v, v")

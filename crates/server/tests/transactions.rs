@@ -391,7 +391,7 @@ async fn write_semantic_validation(server: &TestServer) {
     let err = req.send().await.unwrap_err();
     assert_eq!(
         error_of(&err),
-        validation("Transaction request size has exceeded the maximum allowed size of 4 MB")
+        validation("Transaction request size cannot exceed 4 MB")
     );
 
     // The engine's checks: missing table, key schema.
@@ -895,12 +895,33 @@ async fn transact_get_items_responses(server: &TestServer) {
                 .unwrap(),
         )
         .build();
+    // Two Gets of one item are refused as a whole.
+    let err = client
+        .transact_get_items()
+        .transact_items(projected.clone())
+        .transact_items(get_of(&t["gaa"], s("a")))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error_of(&err),
+        validation("Transaction request cannot include multiple operations on one item")
+    );
+    client
+        .put_item()
+        .table_name(&t["gaa"])
+        .item("pk", s("c"))
+        .item("x", n("1"))
+        .item("y", s("also"))
+        .send()
+        .await
+        .unwrap();
     let out = client
         .transact_get_items()
         .transact_items(get_of(&t["gbb"], n("7")))
         .transact_items(get_of(&t["gaa"], s("missing")))
         .transact_items(projected)
-        .transact_items(get_of(&t["gaa"], s("a")))
+        .transact_items(get_of(&t["gaa"], s("c")))
         .send()
         .await
         .unwrap();

@@ -684,6 +684,14 @@ fn fsync_failed(error: &str) -> String {
 }
 
 fn open_error(path: &Path, error: &fjall::Error) -> StorageError {
+    if matches!(error, fjall::Error::Locked) {
+        return StorageError::InUse(format!(
+            "the data directory {} is in use by another running Stator (a data directory \
+             can be open in one process at a time; stop that server or choose another \
+             --data-dir)",
+            path.display()
+        ));
+    }
     StorageError::Io(format!(
         "cannot open database in {}: {}",
         path.display(),

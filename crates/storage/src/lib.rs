@@ -81,6 +81,9 @@ pub enum StorageError {
     /// again from the start may succeed.
     #[error("storage conflict: {0}")]
     Conflict(String),
+    /// The data directory is open in another process (its lock is held).
+    #[error("{0}")]
+    InUse(String),
     #[error("storage error: {0}")]
     Other(String),
 }

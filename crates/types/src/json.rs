@@ -67,13 +67,14 @@ const EMPTY_VALUE: &str =
 const MULTIPLE_TYPES: &str = "Supplied AttributeValue has more than one datatypes set, must \
                               contain exactly one of the supported datatypes";
 // DynamoDB's texts: "An string set" and the double space are really there (the number-set
-// variant is quoted verbatim by SDK users; the string and binary ones follow the pattern).
+// variant is quoted verbatim by SDK users; the string one follows the pattern). The binary
+// one is worded differently.
 const EMPTY_STRING_SET: &str =
     "One or more parameter values were invalid: An string set  may not be empty";
 const EMPTY_NUMBER_SET: &str =
     "One or more parameter values were invalid: An number set  may not be empty";
 const EMPTY_BINARY_SET: &str =
-    "One or more parameter values were invalid: An binary set  may not be empty";
+    "One or more parameter values were invalid: Binary sets should not be empty";
 const NULL_NOT_TRUE: &str = "One or more parameter values were invalid: Null attribute value \
                              types must have the value of true";
 const NESTING_TOO_DEEP: &str = "Nesting Levels have exceeded supported limits: Attributes in \

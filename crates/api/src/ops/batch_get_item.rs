@@ -142,6 +142,7 @@ pub fn run(ctx: &Context<'_>, input: Input) -> Result<Output, DynamoError> {
             keys.push(super::checked_item(Some(key))?);
         }
         let prepared = expressions::prepare(expressions::Inputs {
+            own: &["ProjectionExpression"],
             names: spec.expression_attribute_names.as_ref(),
             projection: spec.projection_expression.as_deref(),
             attributes_to_get: spec.attributes_to_get.as_ref(),
@@ -223,7 +224,12 @@ fn check_constraints(v: &mut Validator, entries: &[(String, Option<KeysAndAttrib
             None => {
                 v.required::<()>(None, &format!("{at}.keys"));
             }
-            Some(keys) if keys.is_empty() || keys.len() > MAX_KEYS => {
+            // Too many keys is reported without echoing them, under the member's own names.
+            Some(keys) if keys.len() > MAX_KEYS => v.unechoed(
+                &format!("RequestItems.{table}.member.Keys"),
+                &format!("Member must have length less than or equal to {MAX_KEYS}"),
+            ),
+            Some(keys) if keys.is_empty() => {
                 v.list_len(
                     keys.len(),
                     &show_key_list(keys),

@@ -8,7 +8,7 @@
 
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
-use stator_engine::ddl::{NewIndex, NewTable};
+use stator_engine::ddl::{NewIndex, NewTable, WarmRequest};
 use stator_engine::schema::{
     BillingMode, KeyAttribute, KeySchema, OnDemandThroughput, Projection, ProjectionType,
     ScalarType, SseMeta, Tag,
@@ -53,6 +53,21 @@ pub mod model {
 
     #[derive(Deserialize, Clone)]
     #[serde(rename_all = "PascalCase")]
+    pub struct WarmIn {
+        pub read_units_per_second: Option<i64>,
+        pub write_units_per_second: Option<i64>,
+    }
+
+    /// A `WarmThroughput` parameter as the engine takes it.
+    pub fn warm(w: Option<&WarmIn>) -> Option<WarmRequest> {
+        w.map(|w| WarmRequest {
+            read_units_per_second: w.read_units_per_second,
+            write_units_per_second: w.write_units_per_second,
+        })
+    }
+
+    #[derive(Deserialize, Clone)]
+    #[serde(rename_all = "PascalCase")]
     pub struct ProjectionIn {
         pub projection_type: Option<EnumValue<ProjectionType>>,
         pub non_key_attributes: Option<Vec<String>>,
@@ -66,7 +81,7 @@ pub mod model {
         pub projection: Option<ProjectionIn>,
         pub provisioned_throughput: Option<ThroughputIn>,
         pub on_demand_throughput: Option<OnDemandIn>,
-        pub warm_throughput: Option<IgnoredAny>,
+        pub warm_throughput: Option<WarmIn>,
     }
 
     #[derive(Deserialize, Clone)]
@@ -187,22 +202,43 @@ pub mod model {
         }
     }
 
+    /// AWS's pattern for tag keys and values: letters, digits, whitespace and `_ . : / = + - @`.
+    const TAG_PATTERN: &str = "^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$";
+
+    fn tag_text_ok(text: &str) -> bool {
+        text.chars()
+            .all(|c| c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c))
+    }
+
     pub fn check_tags(v: &mut Validator, tags: Option<&Vec<TagIn>>, path: &str) {
         for (i, tag) in tags.into_iter().flatten().enumerate() {
             let at = format!("{path}.{}.member", i + 1);
-            v.text(
-                tag.key.as_deref(),
-                &format!("{at}.key"),
-                validate::TAG_KEY,
-                true,
-            );
-            v.text(
-                tag.value.as_deref(),
-                &format!("{at}.value"),
-                validate::TAG_VALUE,
-                true,
-            );
+            for (text, member, rules) in [
+                (tag.key.as_deref(), "key", validate::TAG_KEY),
+                (tag.value.as_deref(), "value", validate::TAG_VALUE),
+            ] {
+                let path = format!("{at}.{member}");
+                v.text(text, &path, rules, true);
+                if let Some(text) = text.filter(|t| !tag_text_ok(t)) {
+                    v.custom(
+                        text,
+                        &path,
+                        &format!("Member must satisfy regular expression pattern: {TAG_PATTERN}"),
+                    );
+                }
+            }
         }
+    }
+
+    /// DynamoDB's limit on the tags of one resource.
+    pub const MAX_TAGS: usize = 50;
+
+    /// More than [`MAX_TAGS`] tags in one request (CreateTable, TagResource).
+    pub fn too_many_tags() -> DynamoError {
+        DynamoError::new(
+            stator_engine::ErrorKind::LimitExceeded,
+            "The number of tags for the resource exceeds the maximum of 50",
+        )
     }
 
     /// Validated tags (keys and values are present after `check_tags`).
@@ -330,7 +366,7 @@ pub struct Input {
     pub deletion_protection_enabled: Option<bool>,
     pub on_demand_throughput: Option<OnDemandIn>,
     pub resource_policy: Option<IgnoredAny>,
-    pub warm_throughput: Option<IgnoredAny>,
+    pub warm_throughput: Option<WarmIn>,
 }
 
 #[derive(Serialize)]
@@ -394,6 +430,12 @@ fn key_schema(
 }
 
 pub fn run(ctx: &Context<'_>, input: Input) -> Result<Output, DynamoError> {
+    // A missing TableName is answered on its own, before the model constraints.
+    if input.table_name.is_none() {
+        return Err(DynamoError::validation(
+            "The parameter 'TableName' is required but was not present in the request",
+        ));
+    }
     // Stage 1: model constraints.
     let mut v = Validator::new();
     match &input.attribute_definitions {
@@ -474,13 +516,22 @@ pub fn run(ctx: &Context<'_>, input: Input) -> Result<Output, DynamoError> {
     if input.resource_policy.is_some() {
         return Err(super::not_yet("ResourcePolicy"));
     }
-    if input.warm_throughput.is_some() {
-        return Err(super::not_yet("WarmThroughput"));
+    if input.tags.as_ref().is_some_and(|t| t.len() > MAX_TAGS) {
+        return Err(too_many_tags());
     }
-
     // Stage 2: meaning.
     let defs = attribute_types(input.attribute_definitions.as_deref())?;
-    let table_key = key_schema(input.key_schema.as_deref().unwrap_or_default(), &defs)?;
+    let table_elements = input.key_schema.as_deref().unwrap_or_default();
+    // The table's own key schema naming one attribute as HASH and RANGE is reported as an
+    // undefined key attribute (an index's gets the same-name text below).
+    if let [hash, range] = table_elements {
+        if hash.attribute_name.is_some() && hash.attribute_name == range.attribute_name {
+            return Err(DynamoError::validation(
+                "Invalid KeySchema: Some index key attribute have no definition",
+            ));
+        }
+    }
+    let table_key = key_schema(table_elements, &defs)?;
 
     match billing {
         BillingMode::Provisioned if input.provisioned_throughput.is_none() => {
@@ -607,6 +658,7 @@ pub fn run(ctx: &Context<'_>, input: Input) -> Result<Output, DynamoError> {
                 projection,
                 throughput: None,
                 on_demand: None,
+                warm: None,
             });
         }
     }
@@ -625,9 +677,6 @@ pub fn run(ctx: &Context<'_>, input: Input) -> Result<Output, DynamoError> {
             let name = gsi.index_name.clone().unwrap_or_default();
             if !index_names.insert(name.clone()) {
                 return Err(invalid(format!("Duplicate index name: {name}")));
-            }
-            if gsi.warm_throughput.is_some() {
-                return Err(super::not_yet("WarmThroughput"));
             }
             let schema = key_schema(gsi.key_schema.as_deref().unwrap_or_default(), &defs)?;
             let projection = projection(gsi.projection.as_ref(), &name)?;
@@ -654,6 +703,7 @@ pub fn run(ctx: &Context<'_>, input: Input) -> Result<Output, DynamoError> {
                 projection,
                 throughput,
                 on_demand: on_demand(gsi.on_demand_throughput.as_ref()),
+                warm: warm(gsi.warm_throughput.as_ref()),
             });
         }
     }
@@ -692,6 +742,7 @@ pub fn run(ctx: &Context<'_>, input: Input) -> Result<Output, DynamoError> {
         billing_mode: billing,
         throughput: throughput_pair(input.provisioned_throughput.as_ref()),
         on_demand: on_demand(input.on_demand_throughput.as_ref()),
+        warm: warm(input.warm_throughput.as_ref()),
         global_indexes,
         local_indexes,
         stream_view_type,

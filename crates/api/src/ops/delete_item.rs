@@ -66,6 +66,7 @@ pub fn validate(input: Input) -> Result<(DeleteRequest, Chosen), DynamoError> {
 
     let key = super::checked_item(input.key)?;
     let prepared = expressions::prepare(expressions::Inputs {
+        own: &["ConditionExpression"],
         names: input.expression_attribute_names.as_ref(),
         values: input.expression_attribute_values.as_ref(),
         condition: input.condition_expression.as_deref(),

@@ -1,4 +1,5 @@
-//! DeleteTable: removes a table (unless deletion protection is on).
+//! DeleteTable: removes a table (unless deletion protection is on) and answers with the
+//! reduced description DynamoDB gives a deleted table.
 
 use serde::{Deserialize, Serialize};
 use stator_engine::DynamoError;
@@ -27,6 +28,6 @@ pub fn run(ctx: &Context<'_>, input: Input) -> Result<Output, DynamoError> {
     v.finish()?;
     let view = ctx.engine.delete_table(table.unwrap_or_default())?;
     Ok(Output {
-        table_description: super::table_description::describe(&view),
+        table_description: super::table_description::describe_deleted(&view),
     })
 }

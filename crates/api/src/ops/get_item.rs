@@ -70,6 +70,7 @@ pub fn validate(input: Input) -> Result<(GetRequest, ReturnCapacity), DynamoErro
 
     let key = super::checked_item(input.key)?;
     let prepared = expressions::prepare(expressions::Inputs {
+        own: &["ProjectionExpression"],
         names: input.expression_attribute_names.as_ref(),
         projection: input.projection_expression.as_deref(),
         attributes_to_get: input.attributes_to_get.as_ref(),

@@ -46,7 +46,9 @@ pub fn not_yet(parameter: &str) -> DynamoError {
 /// returns the table name.
 pub fn table_name<'a>(v: &mut Validator, name: Option<&'a str>) -> Option<&'a str> {
     let name = name?;
-    if name.starts_with("arn:") {
+    // The model allows names or ARNs of 1 to 1024 characters, so an empty name breaks only
+    // that minimum; other short names get the table-name rules (pattern, 3 characters).
+    if name.starts_with("arn:") || name.is_empty() {
         v.text(Some(name), "tableName", validate::TABLE_NAME_OR_ARN, true);
         stator_engine::catalog::table_name_from_arn(name).or(Some(name))
     } else {

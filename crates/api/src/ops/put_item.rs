@@ -65,6 +65,7 @@ pub fn validate(input: Input) -> Result<(PutRequest, Chosen), DynamoError> {
 
     let item = super::checked_item(input.item)?;
     let prepared = expressions::prepare(expressions::Inputs {
+        own: &["ConditionExpression"],
         names: input.expression_attribute_names.as_ref(),
         values: input.expression_attribute_values.as_ref(),
         condition: input.condition_expression.as_deref(),

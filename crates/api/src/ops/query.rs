@@ -77,7 +77,8 @@ pub fn validate(input: Input) -> Result<(QueryRequest, ReturnCapacity), DynamoEr
             usize::MAX,
         );
     }
-    v.int_range(input.limit, "limit", 1, i64::MAX, false);
+    // DynamoDB words Query's Limit check apart from Scan's: no value, the member's own name.
+    v.int_min_unechoed(input.limit, "Limit", 1);
     v.enumeration(
         input.conditional_operator.as_ref(),
         "conditionalOperator",

@@ -159,12 +159,16 @@ pub fn prepare(inputs: Inputs<'_>) -> Result<Prepared, DynamoError> {
         Operation::Scan => "ScanFilter",
     };
     // The legacy group lists its members alphabetically, the expression group projection
-    // first, as in the item operations' messages.
+    // first, as in the item operations' messages. `KeyConditions` may go with
+    // FilterExpression, ProjectionExpression and the placeholder maps (DynamoDB does not
+    // count it as a non-expression parameter there); only with a KeyConditionExpression
+    // is it a mix.
+    let key_conditions_mix = inputs.key_conditions.is_some() && inputs.key_condition.is_some();
     let mut legacy_present = Vec::new();
     for (present, name) in [
         (inputs.attributes_to_get.is_some(), "AttributesToGet"),
         (inputs.conditional_operator.is_some(), "ConditionalOperator"),
-        (inputs.key_conditions.is_some(), "KeyConditions"),
+        (key_conditions_mix, "KeyConditions"),
         (inputs.filter_map.is_some(), filter_parameter),
     ] {
         if present {
@@ -193,10 +197,19 @@ pub fn prepare(inputs: Inputs<'_>) -> Result<Prepared, DynamoError> {
         ));
     }
 
+    let own: &[&str] = match inputs.operation {
+        Operation::Query => &[
+            "ProjectionExpression",
+            "FilterExpression",
+            "KeyConditionExpression",
+        ],
+        Operation::Scan => &["ProjectionExpression", "FilterExpression"],
+    };
     let values = crate::expressions::placeholder_values(
         inputs.names,
         inputs.values,
         !expression_present.is_empty(),
+        own,
     )?;
 
     let key_condition = inputs

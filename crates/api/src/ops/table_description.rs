@@ -49,6 +49,35 @@ fn on_demand(o: &stator_engine::schema::OnDemandThroughput) -> Value {
     })
 }
 
+/// A `WarmThroughput` description; its `Status` follows the table's or the index's.
+fn warm(w: &stator_engine::schema::WarmThroughput, status: &str) -> Value {
+    json!({
+        "ReadUnitsPerSecond": w.read_units_per_second,
+        "WriteUnitsPerSecond": w.write_units_per_second,
+        "Status": status,
+    })
+}
+
+/// The reduced `TableDescription` DeleteTable answers with, as DynamoDB does: name, status,
+/// id, ARN, billing mode, provisioned throughput, size and item count; no creation time,
+/// key schema, attribute definitions or index lists.
+pub fn describe_deleted(view: &TableView) -> Value {
+    let meta = &view.meta;
+    let mut t = Map::new();
+    t.insert("TableName".into(), json!(meta.name));
+    t.insert("TableStatus".into(), json!(view.status));
+    t.insert("TableId".into(), json!(meta.table_id));
+    t.insert("TableArn".into(), json!(meta.arn));
+    t.insert(
+        "BillingModeSummary".into(),
+        json!({"BillingMode": meta.billing_mode.as_str()}),
+    );
+    t.insert("ProvisionedThroughput".into(), throughput(&meta.throughput));
+    t.insert("TableSizeBytes".into(), json!(view.size_bytes));
+    t.insert("ItemCount".into(), json!(view.item_count));
+    Value::Object(t)
+}
+
 /// The `TableDescription` JSON object.
 pub fn describe(view: &TableView) -> Value {
     let meta = &view.meta;
@@ -77,6 +106,7 @@ pub fn describe(view: &TableView) -> Value {
         billing.insert("LastUpdateToPayPerRequestDateTime".into(), json!(at));
     }
     t.insert("BillingModeSummary".into(), Value::Object(billing));
+    t.insert("WarmThroughput".into(), warm(&meta.warm, view.status));
     if meta.billing_mode == BillingMode::PayPerRequest || meta.on_demand.is_some() {
         t.insert(
             "OnDemandThroughput".into(),
@@ -124,6 +154,7 @@ pub fn describe(view: &TableView) -> Value {
                         on_demand(&i.on_demand.clone().unwrap_or_default()),
                     );
                 }
+                g.insert("WarmThroughput".into(), warm(&i.warm, i.status.as_str()));
                 g.insert("IndexSizeBytes".into(), json!(stats(&i.name).1));
                 g.insert("ItemCount".into(), json!(stats(&i.name).0));
                 g.insert("IndexArn".into(), json!(meta.index_arn(&i.name)));

@@ -149,6 +149,7 @@ pub fn run(ctx: &Context<'_>, input: Input) -> Result<Output, DynamoError> {
         };
         let key = super::checked_item(get.key)?;
         let prepared = expressions::prepare(expressions::Inputs {
+            own: &["ProjectionExpression"],
             names: get.expression_attribute_names.as_ref(),
             projection: get.projection_expression.as_deref(),
             ..Default::default()

@@ -223,6 +223,7 @@ fn build_action(
     if let Some(c) = entry.condition_check {
         let key = super::checked_item(c.key)?;
         let prepared = expressions::prepare(expressions::Inputs {
+            own: &["ConditionExpression"],
             names: c.expression_attribute_names.as_ref(),
             values: c.expression_attribute_values.as_ref(),
             condition: c.condition_expression.as_deref(),
@@ -243,6 +244,7 @@ fn build_action(
     if let Some(p) = entry.put {
         let item = super::checked_item(p.item)?;
         let prepared = expressions::prepare(expressions::Inputs {
+            own: &["ConditionExpression"],
             names: p.expression_attribute_names.as_ref(),
             values: p.expression_attribute_values.as_ref(),
             condition: p.condition_expression.as_deref(),
@@ -260,6 +262,7 @@ fn build_action(
     if let Some(d) = entry.delete {
         let key = super::checked_item(d.key)?;
         let prepared = expressions::prepare(expressions::Inputs {
+            own: &["ConditionExpression"],
             names: d.expression_attribute_names.as_ref(),
             values: d.expression_attribute_values.as_ref(),
             condition: d.condition_expression.as_deref(),
@@ -279,6 +282,7 @@ fn build_action(
     };
     let key = super::checked_item(u.key)?;
     let prepared = expressions::prepare(expressions::Inputs {
+        own: &["UpdateExpression", "ConditionExpression"],
         names: u.expression_attribute_names.as_ref(),
         values: u.expression_attribute_values.as_ref(),
         condition: u.condition_expression.as_deref(),
@@ -316,7 +320,7 @@ fn check_transaction_size(writes: &[TransactWrite]) -> Result<(), DynamoError> {
     let total: usize = writes.iter().map(|w| item_size(sent_item(&w.action))).sum();
     if total > MAX_TRANSACTION_BYTES {
         return Err(DynamoError::validation(
-            "Transaction request size has exceeded the maximum allowed size of 4 MB",
+            "Transaction request size cannot exceed 4 MB",
         ));
     }
     Ok(())

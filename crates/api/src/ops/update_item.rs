@@ -69,6 +69,7 @@ pub fn validate(input: Input) -> Result<(UpdateRequest, Chosen), DynamoError> {
 
     let key = super::checked_item(input.key)?;
     let prepared = expressions::prepare(expressions::Inputs {
+        own: &["UpdateExpression", "ConditionExpression"],
         names: input.expression_attribute_names.as_ref(),
         values: input.expression_attribute_values.as_ref(),
         condition: input.condition_expression.as_deref(),

@@ -1,7 +1,8 @@
 //! UpdateTable: changes billing mode, throughput, stream, table class, SSE, deletion protection
 //! and the table's global secondary indexes (`GlobalSecondaryIndexUpdates` with the
-//! `AttributeDefinitions` a new index needs). Replicas, warm throughput, multi-region
-//! consistency and global-table witnesses are not supported yet and fail with a clear error.
+//! `AttributeDefinitions` a new index needs) and warm throughput (of the table and of each
+//! index; it can only grow). Replicas, multi-region consistency and global-table witnesses
+//! are not supported yet and fail with a clear error.
 //!
 //! A request goes through three stages, the way DynamoDB reports its errors:
 //!
@@ -49,7 +50,7 @@ pub struct Input {
     pub table_class: Option<EnumValue<TableClass>>,
     pub deletion_protection_enabled: Option<bool>,
     pub on_demand_throughput: Option<OnDemandIn>,
-    pub warm_throughput: Option<IgnoredAny>,
+    pub warm_throughput: Option<WarmIn>,
     pub multi_region_consistency: Option<IgnoredAny>,
     pub global_table_witness_updates: Option<IgnoredAny>,
 }
@@ -70,7 +71,7 @@ pub struct UpdateIndexIn {
     pub index_name: Option<String>,
     pub provisioned_throughput: Option<ThroughputIn>,
     pub on_demand_throughput: Option<OnDemandIn>,
-    pub warm_throughput: Option<IgnoredAny>,
+    pub warm_throughput: Option<WarmIn>,
 }
 
 #[derive(Deserialize, Default)]
@@ -125,7 +126,6 @@ pub fn run(ctx: &Context<'_>, input: Input) -> Result<Output, DynamoError> {
 
     for (present, name) in [
         (input.replica_updates.is_some(), "ReplicaUpdates"),
-        (input.warm_throughput.is_some(), "WarmThroughput"),
         (
             input.multi_region_consistency.is_some(),
             "MultiRegionConsistency",
@@ -137,19 +137,6 @@ pub fn run(ctx: &Context<'_>, input: Input) -> Result<Output, DynamoError> {
     ] {
         if present {
             return Err(super::not_yet(name));
-        }
-    }
-    for entry in input.global_secondary_index_updates.iter().flatten() {
-        let warm = entry
-            .create
-            .as_ref()
-            .is_some_and(|c| c.warm_throughput.is_some())
-            || entry
-                .update
-                .as_ref()
-                .is_some_and(|u| u.warm_throughput.is_some());
-        if warm {
-            return Err(super::not_yet("WarmThroughput"));
         }
     }
 
@@ -169,11 +156,13 @@ pub fn run(ctx: &Context<'_>, input: Input) -> Result<Output, DynamoError> {
     };
     let throughput = throughput_pair(input.provisioned_throughput.as_ref());
     let table_on_demand = on_demand(input.on_demand_throughput.as_ref());
+    let table_warm = warm(input.warm_throughput.as_ref());
     // `AttributeDefinitions` alone changes nothing, so it does not count here.
     if actions.is_empty()
         && billing.is_none()
         && throughput.is_none()
         && table_on_demand.is_none()
+        && table_warm.is_none()
         && input.deletion_protection_enabled.is_none()
         && stream.is_none()
         && input.table_class.is_none()
@@ -208,6 +197,7 @@ pub fn run(ctx: &Context<'_>, input: Input) -> Result<Output, DynamoError> {
         billing_mode: billing,
         throughput,
         on_demand: table_on_demand,
+        warm: table_warm,
         deletion_protection: input.deletion_protection_enabled,
         stream,
         table_class: table_class.map(|c| c.as_str().to_string()),
@@ -442,6 +432,7 @@ fn index_updates(
                     projection: projection(index.projection.as_ref(), &name)?,
                     throughput: throughput_pair(index.provisioned_throughput.as_ref()),
                     on_demand: on_demand(index.on_demand_throughput.as_ref()),
+                    warm: warm(index.warm_throughput.as_ref()),
                     name,
                 })
             }
@@ -449,6 +440,7 @@ fn index_updates(
                 name,
                 throughput: throughput_pair(update.provisioned_throughput.as_ref()),
                 on_demand: on_demand(update.on_demand_throughput.as_ref()),
+                warm: warm(update.warm_throughput.as_ref()),
             },
             Action::Delete(_) => IndexUpdate::Delete { name },
         });

@@ -88,6 +88,7 @@ pub fn new_index(
         },
         throughput: None,
         on_demand: None,
+        warm: None,
     }
 }
 
@@ -118,6 +119,7 @@ pub fn table(
         billing_mode: BillingMode::PayPerRequest,
         throughput: None,
         on_demand: None,
+        warm: None,
         global_indexes: gsis,
         local_indexes: lsis,
         stream_view_type: None,
