@@ -248,10 +248,8 @@ impl Engine {
                 check_update_spares_key(&meta, update)?;
             }
             let storage_key = keys::item_key(meta.storage_id, pk, sk);
-            let old = txn
-                .get(&storage_key)?
-                .map(|b| decode_stored(&b))
-                .transpose()?;
+            let old_bytes = txn.get(&storage_key)?;
+            let mut old = old_bytes.as_deref().map(decode_stored).transpose()?;
             check_condition(
                 req.condition.as_ref(),
                 old.as_ref().map(|o| &o.item),
@@ -269,8 +267,17 @@ impl Engine {
                     },
                 });
             }
-            let mut new_item = match &old {
-                Some(existing) => existing.item.clone(),
+            // After the update the old item is read only by index maintenance and the
+            // old-image return values; without those it becomes the new item instead of
+            // being copied (write::apply then sees an old item with no attributes).
+            let old_read_later = meta.writes_read_old_item()
+                || matches!(
+                    req.return_values,
+                    ReturnValues::AllOld | ReturnValues::UpdatedOld
+                );
+            let mut new_item = match old.as_mut() {
+                Some(existing) if old_read_later => existing.item.clone(),
+                Some(existing) => std::mem::take(&mut existing.item),
                 None => req.key.clone(),
             };
             let updated_paths = match &req.update {
@@ -279,7 +286,9 @@ impl Engine {
             };
             let new_size = check_updated_size(&new_item)?;
             check_item(&meta, &new_item)?;
-            let unchanged = old.as_ref().is_some_and(|o| o.item == new_item);
+            let encoded = encode_stored(&new_item, new_size);
+            // The bytes already stored: the write would change nothing.
+            let unchanged = old_bytes.as_deref() == Some(&encoded[..]);
             let (consumed, collection_metrics) = if unchanged {
                 // Nothing to write; the write is still charged and its collection reported.
                 let consumed = ConsumedCapacity {
@@ -290,7 +299,6 @@ impl Engine {
                     collections::update(txn, &meta, pk, 0, self.config.item_collection_limit)?;
                 (consumed, metrics)
             } else {
-                let encoded = encode_stored(&new_item, new_size);
                 let mut applied = write::apply(
                     txn,
                     Change {

@@ -261,4 +261,11 @@ impl TableMeta {
     pub fn index_arn(&self, index: &str) -> String {
         format!("{}/index/{}", self.arn, index)
     }
+
+    /// Whether a write's old item is read by more than the write itself: by index
+    /// maintenance (entries to remove) or, once a stream is enabled, by its records.
+    /// Without either, an update may reuse the old item's attributes for the new one.
+    pub fn writes_read_old_item(&self) -> bool {
+        !self.global_indexes.is_empty() || !self.local_indexes.is_empty() || self.stream.is_some()
+    }
 }

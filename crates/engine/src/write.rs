@@ -64,6 +64,8 @@ pub struct NewItem<'a> {
 pub struct Change<'a> {
     pub table: &'a TableMeta,
     pub key: ItemKey<'a>,
+    /// The stored item before the change. Its attributes may be empty (its size not) when
+    /// [`TableMeta::writes_read_old_item`] is false: nothing here reads them then.
     pub old: Option<&'a StoredItem>,
     pub new: Option<NewItem<'a>>,
     pub cause: Cause,
@@ -175,6 +177,9 @@ pub fn apply(
         new,
         cause,
     } = change;
+    // A stored item always has its key attributes, so an empty old item is one whose
+    // attributes the caller reused, allowed only when nothing here reads them.
+    debug_assert!(!table.writes_read_old_item() || old.is_none_or(|o| !o.item.is_empty()));
     let old_size = old.map_or(0, |o| o.size);
     let new_size = new.as_ref().map_or(0, |n| n.size);
     match &new {

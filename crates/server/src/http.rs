@@ -853,6 +853,15 @@ enum HeadProgress {
 
 impl HeadScan {
     fn feed(&mut self, bytes: &[u8]) -> HeadProgress {
+        // The usual case, a whole head ending in CRLF CRLF within one read, found by one
+        // SIMD search. The head may have ended earlier (at a bare `\n\n`), never later.
+        if self.after_newline == 0 {
+            if let Some(at) = memchr::memmem::find(bytes, b"\r\n\r\n") {
+                if self.seen + at + 4 <= MAX_HEAD_BYTES {
+                    return HeadProgress::Ended;
+                }
+            }
+        }
         let mut i = 0;
         while i < bytes.len() {
             match (self.after_newline, bytes[i]) {
@@ -963,6 +972,64 @@ mod tests {
     use super::*;
     use stator_storage::{MemoryStorage, Snapshot, Storage, StorageError, WriteTransaction};
     use std::io::Write;
+
+    /// A head of exactly `len` bytes (CRLF line ends), then a body holding CRLF CRLF.
+    fn head_of(len: usize, bare_lf: bool) -> Vec<u8> {
+        let end: &[u8] = if bare_lf { b"\n\n" } else { b"\r\n\r\n" };
+        let start = b"POST / HTTP/1.1\r\nx-pad: ";
+        let mut head = start.to_vec();
+        head.resize(len - end.len(), b'a');
+        head.extend_from_slice(end);
+        assert_eq!(head.len(), len);
+        head.extend_from_slice(b"{\"a\":\"\r\n\r\n\"}");
+        head
+    }
+
+    /// Feeds `bytes` in chunks of `chunk` and says whether the scan saw the head end.
+    fn scan(bytes: &[u8], chunk: usize) -> HeadProgress {
+        let mut scan = HeadScan::default();
+        for piece in bytes.chunks(chunk) {
+            match scan.feed(piece) {
+                HeadProgress::More => {}
+                done => return done,
+            }
+        }
+        HeadProgress::More
+    }
+
+    #[test]
+    fn head_scan_allows_exactly_the_limit_in_any_split() {
+        for bare_lf in [false, true] {
+            for len in [40, MAX_HEAD_BYTES - 1, MAX_HEAD_BYTES] {
+                let bytes = head_of(len, bare_lf);
+                for chunk in [1, 2, 3, 7, 1000, 4096, bytes.len()] {
+                    assert_eq!(
+                        scan(&bytes, chunk),
+                        HeadProgress::Ended,
+                        "len {len} chunk {chunk} bare_lf {bare_lf}"
+                    );
+                }
+            }
+            let bytes = head_of(MAX_HEAD_BYTES + 1, bare_lf);
+            for chunk in [1, 3, 1000, 4096, bytes.len()] {
+                assert_eq!(
+                    scan(&bytes, chunk),
+                    HeadProgress::TooLarge,
+                    "chunk {chunk} bare_lf {bare_lf}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn head_scan_finds_an_end_split_between_reads() {
+        let head = b"POST / HTTP/1.1\r\nhost: x\r\n\r\n";
+        for at in 1..head.len() {
+            let mut scan = HeadScan::default();
+            assert_eq!(scan.feed(&head[..at]), HeadProgress::More, "split at {at}");
+            assert_eq!(scan.feed(&head[at..]), HeadProgress::Ended, "split at {at}");
+        }
+    }
 
     /// Captures what the code under test logs, as text.
     #[derive(Clone, Default)]
