@@ -835,6 +835,16 @@ def test_update_table_redefinition_and_unchanged_throughput(ddb, make_table):
     assert message.startswith("One or more parameter values were invalid: Attributes cannot "
                               "be redefined"), message
     assert "GlobalSecondaryIndexes" not in ddb.describe_table(TableName=name)["Table"]
+    # The table defines pk, but this request's AttributeDefinitions do not: refused.
+    index = _gsi("byg", "g", ProvisionedThroughput={"ReadCapacityUnits": 1,
+                                                    "WriteCapacityUnits": 1})
+    index["KeySchema"] = [{"AttributeName": "g", "KeyType": "HASH"},
+                          {"AttributeName": "pk", "KeyType": "RANGE"}]
+    assert _raises(ddb.update_table, TableName=name,
+                   AttributeDefinitions=[{"AttributeName": "g", "AttributeType": "S"}],
+                   GlobalSecondaryIndexUpdates=[{"Create": index}]) == (
+        "ValidationException", "Invalid KeySchema: Some index key attribute have no definition")
+    assert "GlobalSecondaryIndexes" not in ddb.describe_table(TableName=name)["Table"]
     with pytest.raises(ClientError) as e:
         ddb.update_table(TableName=name, BillingMode="PROVISIONED",
                          ProvisionedThroughput={"ReadCapacityUnits": 5,
@@ -898,3 +908,181 @@ def test_account_id_flag(start_server, stator_bin, tmp_path):
     bad = subprocess.run([str(stator_bin), "--account-id", "12"], capture_output=True,
                          text=True, timeout=10)
     assert bad.returncode != 0 and "twelve digits" in bad.stderr
+
+
+# --------------------------------------------------------------------------------------------
+# Attribute names
+# --------------------------------------------------------------------------------------------
+
+
+def test_empty_and_over_long_attribute_names_are_refused(ddb, raw, table):
+    v = "ValidationException"
+    empty = "One or more parameter values were invalid: Empty attribute name"
+    too_long = ("One or more parameter values were invalid: Attribute name is too large, "
+                "must be less than 65536 bytes")
+    key = {"pk": {"S": "names"}}
+    longest = "n" * 65535
+    # 65535 bytes is allowed, one more is not, and nothing is written by a refused request.
+    ddb.put_item(TableName=table, Item={**key, longest: {"S": "x"}})
+    assert longest in ddb.get_item(TableName=table, Key=key)["Item"]
+    assert _raises(ddb.put_item, TableName=table,
+                   Item={"pk": {"S": "other"}, "n" * 65536: {"S": "x"}}) == (v, too_long)
+    assert _raises(ddb.put_item, TableName=table,
+                   Item={"pk": {"S": "other"}, "": {"S": "x"}}) == (v, empty)
+    assert "Item" not in ddb.get_item(TableName=table, Key={"pk": {"S": "other"}})
+    assert _raises(ddb.get_item, TableName=table, Key=key,
+                   ProjectionExpression="#n", ExpressionAttributeNames={"#n": ""}) == (
+        v, "ExpressionAttributeNames contains invalid value: Empty attribute name for key #n")
+    assert _raises(ddb.update_item, TableName=table, Key=key, UpdateExpression="SET #n = :v",
+                   ExpressionAttributeNames={"#n": "m" * 65536},
+                   ExpressionAttributeValues={":v": {"S": "x"}}) == (
+        v, "ExpressionAttributeNames contains invalid value: Attribute name is too large, "
+           "must be less than 65536 bytes for key #n")
+    assert _raises(ddb.delete_item, TableName=table, Key=key,
+                   ConditionExpression="attribute_exists(#n)",
+                   ExpressionAttributeNames={"#n": ""}) == (
+        v, "ExpressionAttributeNames contains invalid value: Empty attribute name for key #n")
+    # boto3 refuses an empty AttributesToGet entry itself, so that one goes over raw HTTP.
+    resp = raw({"TableName": table, "Key": key, "AttributesToGet": [""]}, operation="GetItem")
+    assert (resp.status, resp.error_type, resp.json()["message"]) == (400, v, empty)
+    assert _raises(ddb.update_item, TableName=table, Key=key,
+                   AttributeUpdates={"": {"Value": {"S": "x"}, "Action": "PUT"}}) == (v, empty)
+    assert _raises(ddb.delete_item, TableName=table, Key=key,
+                   Expected={"": {"Exists": False}}) == (v, empty)
+    assert _raises(ddb.scan, TableName=table,
+                   ScanFilter={"": {"ComparisonOperator": "NULL"}}) == (v, empty)
+    assert longest in ddb.get_item(TableName=table, Key=key)["Item"]
+
+
+def test_projected_attribute_names_over_255_bytes_are_refused(ddb, table_name):
+    def create(non_key: list[str]) -> dict:
+        return dict(
+            TableName=table_name, BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                  {"AttributeName": "g", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            GlobalSecondaryIndexes=[{
+                "IndexName": "gsi", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": non_key},
+            }],
+        )
+    long = "a" * 256
+    assert _raises(ddb.create_table, **create(["b", long])) == (
+        "ValidationException",
+        f"1 validation error detected: Value '[b, {long}]' at "
+        f"'globalSecondaryIndexes.1.member.projection.nonKeyAttributes' failed to satisfy "
+        f"constraint: Member must satisfy constraint: [Member must have length less than or "
+        f"equal to 255]")
+    with pytest.raises(ClientError):
+        ddb.describe_table(TableName=table_name)
+
+
+# --------------------------------------------------------------------------------------------
+# Legacy conditions and AttributeUpdates
+# --------------------------------------------------------------------------------------------
+
+
+def test_legacy_in_not_contains_and_attribute_updates_type_mismatch(ddb, table):
+    v = "ValidationException"
+    key = {"pk": {"S": "legacy"}}
+    ddb.put_item(TableName=table, Item={**key, "ss": {"SS": ["a"]}, "n": {"N": "1"}})
+    assert _raises(ddb.scan, TableName=table, ScanFilter={"n": {
+        "ComparisonOperator": "IN", "AttributeValueList": [{"N": "1"}, {"S": "1"}]}}) == (
+        v, "One or more parameter values were invalid: AttributeValues inside "
+           "AttributeValueList must be of same type")
+    found = ddb.scan(TableName=table, ScanFilter={"n": {
+        "ComparisonOperator": "IN", "AttributeValueList": [{"N": "2"}, {"N": "1"}]}})
+    assert [i["pk"]["S"] for i in found["Items"]] == ["legacy"]
+    # NOT_CONTAINS on an attribute the item lacks is false, so the put is refused.
+    assert _raises(ddb.put_item, TableName=table, Item=key,
+                   Expected={"missing": {"ComparisonOperator": "NOT_CONTAINS",
+                                         "AttributeValueList": [{"S": "x"}]}})[0] == (
+        "ConditionalCheckFailedException")
+    ddb.put_item(TableName=table, Item={**key, "ss": {"SS": ["a"]}, "n": {"N": "1"}},
+                 Expected={"ss": {"ComparisonOperator": "NOT_CONTAINS",
+                                  "AttributeValueList": [{"S": "x"}]}})
+    mismatch = ("One or more parameter values were invalid: Type mismatch for attribute to "
+                "update")
+    for action, value in [("ADD", {"NS": ["1"]}), ("ADD", {"N": "1"}), ("DELETE", {"NS": ["1"]})]:
+        assert _raises(ddb.update_item, TableName=table, Key=key, AttributeUpdates={
+            "ss": {"Action": action, "Value": value}}) == (v, mismatch), (action, value)
+    assert _raises(ddb.update_item, TableName=table, Key=key, AttributeUpdates={
+        "n": {"Action": "ADD", "Value": {"SS": ["x"]}}}) == (v, mismatch)
+    assert ddb.get_item(TableName=table, Key=key)["Item"] == {
+        **key, "ss": {"SS": ["a"]}, "n": {"N": "1"}}
+
+
+# --------------------------------------------------------------------------------------------
+# Expression operands and UpdateExpression grammar
+# --------------------------------------------------------------------------------------------
+
+
+def test_condition_function_operand_rules(ddb, table):
+    v = "ValidationException"
+    key = {"pk": {"S": "ops"}}
+    ddb.put_item(TableName=table, Item={**key, "a": {"S": "abc"}, "n": {"N": "5"}})
+
+    def filtered(expression: str, values: dict | None = None) -> list:
+        kwargs = {"ExpressionAttributeValues": values} if values else {}
+        return ddb.scan(TableName=table, FilterExpression=expression, **kwargs)["Items"]
+
+    # attribute_type takes a value as its first operand.
+    assert filtered("attribute_type(:v, :t)", {":v": {"S": "x"}, ":t": {"S": "S"}})
+    assert not filtered("attribute_type(:v, :t)", {":v": {"S": "x"}, ":t": {"S": "N"}})
+    # Its type operand must be a value, even when no item would be tested.
+    assert _raises(ddb.scan, TableName=table, FilterExpression="attribute_type(a, a)") == (
+        v, "Invalid FilterExpression: Incorrect operand type for operator or function; "
+           "operator or function: attribute_type, operand type: PATH")
+    # size() of a value is allowed; of a number or of size() it is not.
+    assert filtered("size(:v) = :three", {":v": {"S": "abc"}, ":three": {"N": "3"}})
+    assert _raises(ddb.scan, TableName=table, FilterExpression="size(:v) = :one",
+                   ExpressionAttributeValues={":v": {"N": "5"}, ":one": {"N": "1"}}) == (
+        v, "Invalid FilterExpression: Incorrect operand type for operator or function; "
+           "operator or function: size, operand type: N")
+    assert _raises(ddb.scan, TableName=table, FilterExpression="size(size(a)) = :one",
+                   ExpressionAttributeValues={":one": {"N": "1"}}) == (
+        v, "Invalid FilterExpression: The function is not allowed to be used this way in an "
+           "expression; function: size")
+    assert _raises(ddb.scan, TableName=table, FilterExpression="contains(a, a)") == (
+        v, "Invalid FilterExpression: The first operand must be distinct from the remaining "
+           "operands for this operator or function; operator: contains, first operand: [a]")
+    # BETWEEN with literal bounds of two types is refused, not a false condition.
+    assert _raises(ddb.scan, TableName=table, FilterExpression="n BETWEEN :lo AND :hi",
+                   ExpressionAttributeValues={":lo": {"N": "1"}, ":hi": {"S": "9"}}) == (
+        v, "Invalid FilterExpression: The BETWEEN operator requires same data type for lower "
+           "and upper bounds; lower bound operand: AttributeValue: {N:1}, upper bound operand: "
+           "AttributeValue: {S:9}")
+
+
+def test_update_expression_grammar(ddb, table):
+    v = "ValidationException"
+    key = {"pk": {"S": "grammar"}}
+    ddb.put_item(TableName=table, Item={**key, "l": {"L": []}, "n": {"N": "1"}})
+
+    def update(expression: str, values: dict | None = None):
+        kwargs = {"ExpressionAttributeValues": values} if values else {}
+        return ddb.update_item(TableName=table, Key=key, UpdateExpression=expression, **kwargs)
+
+    def refused(expression: str, values: dict | None = None) -> tuple[str, str]:
+        with pytest.raises(ClientError) as e:
+            update(expression, values)
+        return error_of(e)
+
+    assert refused("SET _123 = :v", {":v": {"N": "1"}}) == (
+        v, 'Invalid UpdateExpression: Syntax error; token: "_", near: "SET _123"')
+    assert refused("SET a = _f(n)") == (
+        v, 'Invalid UpdateExpression: Syntax error; token: "_", near: "= _f"')
+    assert refused("SET a = f(n)") == (
+        v, "Invalid UpdateExpression: Invalid function name; function: f")
+    one = {":one": {"N": "1"}}
+    assert refused("SET n = n + :one + :one", one) == (
+        v, 'Invalid UpdateExpression: Syntax error; token: "+", near: ":one + :one"')
+    lists = {":x": {"L": [{"N": "1"}]}}
+    assert refused("SET l = list_append(list_append(l, :x), :x)", lists) == (
+        v, "Invalid UpdateExpression: The function is not allowed to be used this way in an "
+           "expression; function: list_append")
+    # if_not_exists inside list_append, and if_not_exists(...) + :v, stay allowed.
+    update("SET l = list_append(if_not_exists(l, :x), :x), n = if_not_exists(n, :one) + :one",
+           {**lists, **one})
+    item = ddb.get_item(TableName=table, Key=key)["Item"]
+    assert item["l"] == {"L": [{"N": "1"}]} and item["n"] == {"N": "2"}

@@ -199,6 +199,7 @@ pub fn prepare(inputs: Inputs<'_>) -> Result<Prepared, DynamoError> {
         }
     }
     if let Some(expected) = inputs.expected {
+        crate::ops::check_names(expected.0.iter().map(|(name, _)| name))?;
         let mut entries = Vec::with_capacity(expected.0.len());
         for (name, e) in &expected.0 {
             entries.push((
@@ -214,6 +215,7 @@ pub fn prepare(inputs: Inputs<'_>) -> Result<Prepared, DynamoError> {
         prepared.condition = legacy::expected_to_condition(&entries, inputs.conditional_operator)?;
     }
     if let Some(updates) = inputs.attribute_updates {
+        crate::ops::check_names(updates.0.iter().map(|(name, _)| name))?;
         let mut entries = Vec::with_capacity(updates.0.len());
         for (name, u) in &updates.0 {
             entries.push((
@@ -231,6 +233,7 @@ pub fn prepare(inputs: Inputs<'_>) -> Result<Prepared, DynamoError> {
         prepared.update = Some(legacy::attribute_updates_to_update(&entries)?);
     }
     if let Some(names) = inputs.attributes_to_get {
+        crate::ops::check_names(names)?;
         prepared.projection = Some(legacy::attributes_to_get_to_projection(names)?);
     }
     Ok(prepared)

@@ -103,6 +103,9 @@ pub struct Update {
     pub add: Vec<(Path, Operand)>,
     /// `DELETE path value`.
     pub delete: Vec<(Path, Operand)>,
+    /// Built from legacy `AttributeUpdates`: a type mismatch at apply time gets the legacy
+    /// parameter's text instead of the expression's.
+    pub legacy: bool,
 }
 
 /// A projection expression: the paths to return.

@@ -219,7 +219,10 @@ pub fn attribute_updates_to_update(
     }
     violations.check()?;
 
-    let mut update = Update::default();
+    let mut update = Update {
+        legacy: true,
+        ..Update::default()
+    };
     for (&(name, entry), action) in updates.iter().zip(actions) {
         match (action, &entry.value) {
             (Action::Put | Action::Add, None) => {
@@ -409,8 +412,9 @@ impl Operator {
 ///
 /// Semantics follow the expression language, which is how DynamoDB defines the legacy
 /// operators ("use ConditionExpression instead"): a comparison with a value of another type
-/// is false, except `NE`, which is true; `NE` and `NOT_CONTAINS` are true when the attribute
-/// is absent (`a <> v` and `NOT contains(a, v)` are).
+/// is false, except `NE`, which is true; `NE` is true when the attribute is absent (as
+/// `a <> v` is) but `NOT_CONTAINS` is false (DynamoDB's, not `NOT contains(a, v)`'s answer);
+/// `IN`'s values, like `BETWEEN`'s bounds, must share one type.
 fn operator_condition(
     name: &str,
     operator: Operator,
@@ -439,9 +443,15 @@ fn operator_condition(
         (Operator::NotNull, _) => function_condition("attribute_exists", name, None),
         (Operator::Null, _) => function_condition("attribute_not_exists", name, None),
         (Operator::Contains, [value]) => function_condition("contains", name, Some(value)),
-        (Operator::NotContains, [value]) => {
-            Condition::Not(Box::new(function_condition("contains", name, Some(value))))
-        }
+        // Unlike `NOT contains(a, v)`, false when the attribute is absent.
+        (Operator::NotContains, [value]) => Condition::And(
+            Box::new(function_condition("attribute_exists", name, None)),
+            Box::new(Condition::Not(Box::new(function_condition(
+                "contains",
+                name,
+                Some(value),
+            )))),
+        ),
         (Operator::BeginsWith, [value]) => function_condition("begins_with", name, Some(value)),
         (Operator::Between, [low, high]) => {
             if low.type_name() != high.type_name() {
@@ -458,6 +468,14 @@ fn operator_condition(
             Condition::Between(attribute(name), literal(low), literal(high))
         }
         (Operator::In, values) => {
+            if values
+                .iter()
+                .any(|v| v.type_name() != values[0].type_name())
+            {
+                return Err(invalid(
+                    "AttributeValues inside AttributeValueList must be of same type",
+                ));
+            }
             Condition::In(attribute(name), values.iter().map(literal).collect())
         }
         // Unreachable: `takes` fixed the argument count for every other shape above. Answering

@@ -100,7 +100,9 @@ pub fn tokenize(source: &str) -> Vec<Token> {
                     TokenKind::ValuePlaceholder
                 }
             }
-            _ if is_word_byte(b) => {
+            // A word starts with a letter or digit (digits for list indexes); an underscore
+            // may only follow, so `_a` is the unknown token `_` followed by the word `a`.
+            _ if b.is_ascii_alphanumeric() => {
                 while i < bytes.len() && is_word_byte(bytes[i]) {
                     i += 1;
                 }

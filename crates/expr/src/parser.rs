@@ -616,12 +616,14 @@ impl<'a> Parser<'a> {
             Clause::Set => {
                 self.expect(TokenKind::Eq)?;
                 let mut value = self.operand()?;
-                loop {
-                    let op = match self.peek().kind {
-                        TokenKind::Plus => ArithmeticOp::Plus,
-                        TokenKind::Minus => ArithmeticOp::Minus,
-                        _ => break,
-                    };
+                // At most one `+` or `-` per value (`a + b + c` is a syntax error at the
+                // second operator, which the clause loop then meets).
+                let op = match self.peek().kind {
+                    TokenKind::Plus => Some(ArithmeticOp::Plus),
+                    TokenKind::Minus => Some(ArithmeticOp::Minus),
+                    _ => None,
+                };
+                if let Some(op) = op {
                     self.advance();
                     self.count_operator()?;
                     let right = self.operand()?;

@@ -295,6 +295,15 @@ pub fn check_placeholder_maps(
                 "ExpressionAttributeNames contains invalid key: Syntax error; key: \"{key}\""
             )));
         }
+        let mut entries: Vec<(&String, &String)> = names.iter().collect();
+        entries.sort_unstable();
+        for (key, name) in entries {
+            if let Some(problem) = stator_types::attribute_name_problem(name) {
+                return Err(ExprError::message_only(format!(
+                    "ExpressionAttributeNames contains invalid value: {problem} for key {key}"
+                )));
+            }
+        }
     }
     if let Some(values) = values {
         if values.is_empty() {

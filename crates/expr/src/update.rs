@@ -115,6 +115,21 @@ enum Change<'u> {
 /// internal error here, reported before anything is evaluated; without them the apply phase
 /// cannot fail.
 pub fn apply_update(update: &Update, item: &mut Item) -> Result<Vec<Path>, ExprError> {
+    let result = apply_checked(update, item);
+    match result {
+        Err(e) if update.legacy && e.message() == INCORRECT_OPERAND_TYPE => {
+            Err(ExprError::message_only(LEGACY_TYPE_MISMATCH))
+        }
+        other => other,
+    }
+}
+
+/// The legacy `AttributeUpdates` form of [`INCORRECT_OPERAND_TYPE`] (ADD or DELETE of a
+/// set of another type, or of a number into a set).
+pub const LEGACY_TYPE_MISMATCH: &str =
+    "One or more parameter values were invalid: Type mismatch for attribute to update";
+
+fn apply_checked(update: &Update, item: &mut Item) -> Result<Vec<Path>, ExprError> {
     check_no_overlap(update)?;
     let mut reported: Vec<Path> = Vec::with_capacity(
         update.set.len() + update.remove.len() + update.add.len() + update.delete.len(),

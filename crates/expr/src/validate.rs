@@ -169,6 +169,18 @@ fn between_bounds(low: &Operand, high: &Operand, kind: ExpressionKind) -> Result
     let (Operand::Literal(low), Operand::Literal(high)) = (low, high) else {
         return Ok(());
     };
+    if low.type_name() != high.type_name() {
+        return Err(ExprError::invalid(
+            kind,
+            format_args!(
+                "The BETWEEN operator requires same data type for lower and upper bounds; \
+                 lower bound operand: AttributeValue: {}, upper bound operand: \
+                 AttributeValue: {}",
+                show_scalar(low),
+                show_scalar(high)
+            ),
+        ));
+    }
     if crate::eval::order(low, high) != Some(std::cmp::Ordering::Greater) {
         return Ok(());
     }
@@ -225,8 +237,11 @@ fn condition_function(function: &FunctionCall, kind: ExpressionKind) -> Result<(
             return Err(requires_path(kind, name));
         }
         "attribute_type" => {
-            if !matches!(args[0], Operand::Path(_)) {
-                return Err(requires_path(kind, name));
+            // The first operand may be a path or a value; the type name must be a value.
+            match &args[1] {
+                Operand::Literal(_) | Operand::Value(_) => {}
+                Operand::Function(f) => return Err(misused_function(kind, &f.name)),
+                _ => return Err(operand_type(kind, name, "PATH")),
             }
             if let Operand::Literal(value) = &args[1] {
                 let AttributeValue::S(type_name) = value else {
@@ -243,6 +258,16 @@ fn condition_function(function: &FunctionCall, kind: ExpressionKind) -> Result<(
                     ));
                 }
             }
+        }
+        "contains" if args[0] == args[1] => {
+            return Err(ExprError::invalid(
+                kind,
+                format_args!(
+                    "The first operand must be distinct from the remaining operands for this \
+                     operator or function; operator: {name}, first operand: [{}]",
+                    args[0]
+                ),
+            ));
         }
         "begins_with" => {
             for arg in args {
@@ -280,11 +305,25 @@ fn condition_operand(operand: &Operand, kind: ExpressionKind) -> Result<(), Expr
                     if function.args.len() != arity {
                         return Err(operand_count(kind, name, function.args.len()));
                     }
-                    condition_operand(&function.args[0], kind)?;
-                    if !matches!(function.args[0], Operand::Path(_)) {
-                        return Err(requires_path(kind, name));
+                    // A path or a value, never another function (`size(size(a))`). A
+                    // literal must be a type that has a size.
+                    match &function.args[0] {
+                        Operand::Path(_) | Operand::Value(_) => Ok(()),
+                        Operand::Literal(value) => match value {
+                            AttributeValue::N(_)
+                            | AttributeValue::Bool(_)
+                            | AttributeValue::Null => {
+                                Err(operand_type(kind, name, value.type_name()))
+                            }
+                            _ => Ok(()),
+                        },
+                        // The inner function's own problem first (`size(if_not_exists(…))`).
+                        Operand::Function(_) => {
+                            condition_operand(&function.args[0], kind)?;
+                            Err(misused_function(kind, name))
+                        }
+                        Operand::Arithmetic(..) => condition_operand(&function.args[0], kind),
                     }
-                    Ok(())
                 }
             }
         }
@@ -408,7 +447,19 @@ fn set_value(operand: &Operand) -> Result<(), ExprError> {
                     }
                 }
                 _ => {
-                    // list_append: literal operands must be lists.
+                    // list_append: no list_append inside it (if_not_exists may be), and
+                    // literal operands must be lists.
+                    if function.args.iter().any(
+                        |arg| matches!(arg, Operand::Function(inner) if inner.name == "list_append"),
+                    ) {
+                        return Err(ExprError::invalid(
+                            kind,
+                            format_args!(
+                                "The function is not allowed to be used this way in an \
+                                 expression; function: {name}"
+                            ),
+                        ));
+                    }
                     for arg in &function.args {
                         if let Operand::Literal(value) = arg {
                             if !matches!(value, AttributeValue::L(_)) {

@@ -208,6 +208,7 @@ fn update() -> impl Strategy<Value = Update> {
             remove,
             add,
             delete,
+            legacy: false,
         })
 }
 
@@ -322,6 +323,7 @@ fn valid_update() -> impl Strategy<Value = Update> {
             remove,
             add,
             delete,
+            legacy: false,
         })
 }
 

@@ -168,7 +168,13 @@ fn every_operator_builds_its_expression_equivalent() {
         (
             "NOT_CONTAINS",
             vec![s("x")],
-            Condition::Not(Box::new(func("contains", vec![attr("a"), lit(s("x"))]))),
+            Condition::And(
+                Box::new(func("attribute_exists", vec![attr("a")])),
+                Box::new(Condition::Not(Box::new(func(
+                    "contains",
+                    vec![attr("a"), lit(s("x"))],
+                )))),
+            ),
         ),
         (
             "BEGINS_WITH",
@@ -177,8 +183,8 @@ fn every_operator_builds_its_expression_equivalent() {
         ),
         (
             "IN",
-            vec![s("x"), n("1"), b(b"y")],
-            Condition::In(attr("a"), vec![lit(s("x")), lit(n("1")), lit(b(b"y"))]),
+            vec![s("x"), s("1"), s("y")],
+            Condition::In(attr("a"), vec![lit(s("x")), lit(s("1")), lit(s("y"))]),
         ),
         (
             "BETWEEN",
@@ -1012,6 +1018,7 @@ fn put_is_set_and_the_default() {
                 update_one(action, Some(value.clone())).unwrap(),
                 Update {
                     set: vec![(top("a"), lit(value))],
+                    legacy: true,
                     ..Update::default()
                 }
             );
@@ -1036,6 +1043,7 @@ fn delete_without_value_is_remove() {
         update_one(Some("DELETE"), None).unwrap(),
         Update {
             remove: vec![top("a")],
+            legacy: true,
             ..Update::default()
         }
     );
@@ -1058,6 +1066,7 @@ fn delete_with_a_set_removes_elements_and_other_types_are_errors() {
                     result.unwrap(),
                     Update {
                         delete: vec![(top("a"), lit(value))],
+                        legacy: true,
                         ..Update::default()
                     }
                 );
@@ -1090,6 +1099,7 @@ fn add_takes_numbers_and_sets_only() {
                     result.unwrap(),
                     Update {
                         add: vec![(top("a"), lit(value))],
+                        legacy: true,
                         ..Update::default()
                     }
                 );
@@ -1140,9 +1150,16 @@ fn attribute_updates_keep_request_order_within_each_clause() {
             remove: vec![top("x"), top("t")],
             add: vec![(top("z"), lit(n("1"))), (top("u"), lit(ss(&["more"])))],
             delete: vec![(top("w"), lit(ss(&["gone"])))],
+            legacy: true,
         }
     );
-    assert_eq!(attribute_updates_to_update(&[]).unwrap(), Update::default());
+    assert_eq!(
+        attribute_updates_to_update(&[]).unwrap(),
+        Update {
+            legacy: true,
+            ..Update::default()
+        }
+    );
 }
 
 #[test]
@@ -1284,6 +1301,7 @@ fn a_repeated_name_keeps_its_first_position_and_last_value() {
         attribute_updates_to_update(&updates).unwrap(),
         Update {
             remove: vec![top("a")],
+            legacy: true,
             ..Update::default()
         }
     );
@@ -1317,16 +1335,17 @@ fn operators_on_a_missing_attribute() {
     let empty = Item::new();
     let other = item(&[("b", n("1"))]);
     for target in [&empty, &other] {
-        // NE and NOT_CONTAINS hold when the attribute is absent; NULL does; nothing else.
+        // NE holds when the attribute is absent, and NULL does; nothing else (not even
+        // NOT_CONTAINS, unlike `NOT contains(a, :v)`).
         assert!(scan_matches("NE", vec![n("1")], target));
-        assert!(scan_matches("NOT_CONTAINS", vec![s("x")], target));
+        assert!(!scan_matches("NOT_CONTAINS", vec![s("x")], target));
         assert!(scan_matches("NULL", vec![], target));
         assert!(!scan_matches("NOT_NULL", vec![], target));
         assert!(!scan_matches("EQ", vec![n("1")], target));
         for operator in ["LE", "LT", "GE", "GT", "CONTAINS", "BEGINS_WITH"] {
             assert!(!scan_matches(operator, vec![s("1")], target), "{operator}");
         }
-        assert!(!scan_matches("IN", vec![n("1"), s("1")], target));
+        assert!(!scan_matches("IN", vec![n("1"), n("2")], target));
         assert!(!scan_matches("BETWEEN", vec![n("0"), n("9")], target));
     }
 }
@@ -1367,8 +1386,8 @@ fn comparisons_and_ranges() {
     assert!(scan_matches("BETWEEN", vec![n("10"), n("10")], &ten));
     assert!(scan_matches("BETWEEN", vec![n("-1"), n("11")], &ten));
     assert!(!scan_matches("BETWEEN", vec![n("11"), n("12")], &ten));
-    assert!(scan_matches("IN", vec![s("10"), n("10")], &ten));
-    assert!(!scan_matches("IN", vec![s("10"), n("11")], &ten));
+    assert!(scan_matches("IN", vec![n("9"), n("10")], &ten));
+    assert!(!scan_matches("IN", vec![n("9"), n("11")], &ten));
     // Strings order by UTF-8 bytes: "a" > "B".
     let lower = item(&[("a", s("a"))]);
     assert!(scan_matches("GT", vec![s("B")], &lower));
@@ -1774,5 +1793,16 @@ proptest! {
         let _ = key_conditions_to_condition(&filter);
         let _ = attribute_updates_to_update(&updates);
         let _ = attributes_to_get_to_projection(&names);
+    }
+}
+
+#[test]
+fn in_needs_values_of_one_type() {
+    for values in [vec![s("10"), n("10")], vec![n("1"), n("2"), b(b"3")]] {
+        assert_eq!(
+            message(scan_one("IN", values).map(|_| ())),
+            "One or more parameter values were invalid: AttributeValues inside \
+             AttributeValueList must be of same type"
+        );
     }
 }

@@ -19,7 +19,7 @@ use stator_expr::{
 use stator_types::{AttributeValue, Number};
 
 fn identifier() -> impl Strategy<Value = String> {
-    "[a-zA-Z_][a-zA-Z0-9_]{0,7}".prop_filter("not a reserved word", |s| !is_reserved(s))
+    "[a-zA-Z][a-zA-Z0-9_]{0,7}".prop_filter("not a reserved word", |s| !is_reserved(s))
 }
 
 fn name() -> impl Strategy<Value = Name> {
@@ -97,13 +97,12 @@ fn condition() -> impl Strategy<Value = Condition> {
     })
 }
 
-/// A SET value: an operand or a left-associative chain of `+`/`-`.
+/// A SET value: an operand, or two joined by one `+` or `-` (DynamoDB allows no more).
 fn set_value() -> impl Strategy<Value = Operand> {
     let op = prop_oneof![Just(ArithmeticOp::Plus), Just(ArithmeticOp::Minus)];
-    (operand(), prop::collection::vec((op, operand()), 0..3)).prop_map(|(first, rest)| {
-        rest.into_iter().fold(first, |left, (op, right)| {
-            Operand::Arithmetic(Box::new(left), op, Box::new(right))
-        })
+    (operand(), prop::option::of((op, operand()))).prop_map(|(first, rest)| match rest {
+        None => first,
+        Some((op, right)) => Operand::Arithmetic(Box::new(first), op, Box::new(right)),
     })
 }
 
@@ -122,6 +121,7 @@ fn update() -> impl Strategy<Value = Update> {
             remove,
             add,
             delete,
+            legacy: false,
         })
 }
 

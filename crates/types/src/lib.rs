@@ -33,5 +33,7 @@ pub mod value;
 pub use itemcodec::{decode_item, encode_item, write_item_json, CodecError};
 pub use json::{Checked, ValueError};
 pub use number::{Number, NumberError};
-pub use size::{item_size, value_size, MAX_ITEM_SIZE};
+pub use size::{
+    attribute_name_problem, item_size, value_size, MAX_ATTRIBUTE_NAME_BYTES, MAX_ITEM_SIZE,
+};
 pub use value::{AttributeValue, Item};

@@ -20,6 +20,22 @@ use crate::value::{AttributeValue, Item};
 /// DynamoDB's maximum item size: 400 KB, names and values included.
 pub const MAX_ITEM_SIZE: usize = 400 * 1024;
 
+/// The longest attribute name, in UTF-8 bytes (64 KB less one). Key attributes and names
+/// projected into an index have their own, lower limit of 255 bytes.
+pub const MAX_ATTRIBUTE_NAME_BYTES: usize = 65535;
+
+/// Why DynamoDB refuses `name` as an attribute name, if it does: it is empty, or longer than
+/// [`MAX_ATTRIBUTE_NAME_BYTES`]. Callers put the text in their own context.
+pub fn attribute_name_problem(name: &str) -> Option<&'static str> {
+    if name.is_empty() {
+        Some("Empty attribute name")
+    } else if name.len() > MAX_ATTRIBUTE_NAME_BYTES {
+        Some("Attribute name is too large, must be less than 65536 bytes")
+    } else {
+        None
+    }
+}
+
 /// The stored size of a number: 1 byte plus one byte per two significant digits, rounded up
 /// (`ceil(digits / 2) + 1`), so 1–2 digits take 2 bytes and 38 digits take 20 bytes.
 ///

@@ -182,6 +182,22 @@ pub mod model {
                 1,
                 20,
             );
+            // Each name is a member constrained to 1-255 bytes, reported as Coral reports
+            // a list member's violations.
+            let mut broken = Vec::new();
+            if attrs.iter().any(|a| a.len() > 255) {
+                broken.push("Member must have length less than or equal to 255");
+            }
+            if attrs.iter().any(String::is_empty) {
+                broken.push("Member must have length greater than or equal to 1");
+            }
+            if !broken.is_empty() {
+                v.custom(
+                    &format!("[{}]", attrs.join(", ")),
+                    &format!("{path}.nonKeyAttributes"),
+                    &format!("Member must satisfy constraint: [{}]", broken.join(", ")),
+                );
+            }
         }
     }
 

@@ -65,10 +65,26 @@ pub fn require_table_name(name: Option<&str>) -> Result<&str, DynamoError> {
 /// Unwraps an item or key whose attribute values were checked while decoding.
 pub fn checked_item(value: Option<Checked<Item>>) -> Result<Item, DynamoError> {
     match value {
-        Some(Checked(Ok(item))) => Ok(item),
+        Some(Checked(Ok(item))) => {
+            check_names(item.keys())?;
+            Ok(item)
+        }
         Some(Checked(Err(e))) => Err(DynamoError::validation(e.message())),
         None => Ok(Item::new()),
     }
+}
+
+/// Refuses an empty or over-long attribute name among `names` (item attributes,
+/// `AttributeUpdates`, `Expected` and `AttributesToGet` entries).
+pub fn check_names<'a>(names: impl IntoIterator<Item = &'a String>) -> Result<(), DynamoError> {
+    for name in names {
+        if let Some(problem) = stator_types::attribute_name_problem(name) {
+            return Err(DynamoError::validation(format!(
+                "One or more parameter values were invalid: {problem}"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The JSON form of consumed capacity.

@@ -257,6 +257,7 @@ pub fn prepare(inputs: Inputs<'_>) -> Result<Prepared, DynamoError> {
     }
     match inputs.filter_map {
         Some(map) => {
+            super::check_names(map.0.iter().map(|(name, _)| name))?;
             prepared.filter = legacy::filter_to_condition(
                 &legacy_entries(map)?,
                 inputs.conditional_operator,
@@ -271,6 +272,7 @@ pub fn prepare(inputs: Inputs<'_>) -> Result<Prepared, DynamoError> {
         None => {}
     }
     if let Some(names) = inputs.attributes_to_get {
+        super::check_names(names)?;
         prepared.projection = Some(legacy::attributes_to_get_to_projection(names)?);
     }
     Ok(prepared)
