@@ -29,7 +29,7 @@ use crate::jobs::Job;
 use crate::keys;
 use crate::schema::*;
 use crate::stats;
-use crate::{now_epoch_seconds, Engine};
+use crate::Engine;
 
 /// The table a CreateTable request describes, after validation.
 #[derive(Clone, Debug)]
@@ -485,7 +485,7 @@ impl Engine {
     /// Creates a table. `ResourceInUseException` if the name is taken.
     pub fn create_table(&self, new: NewTable) -> Result<TableView, DynamoError> {
         let _ddl = self.lock_ddl();
-        let now = now_epoch_seconds();
+        let now = self.now_epoch_seconds();
         let meta = self.write(|txn| {
             if catalog::load_meta(txn, &new.name)?.is_some() {
                 return Err(DynamoError::resource_in_use(format!(
@@ -628,7 +628,7 @@ impl Engine {
     /// UpdateTable for table-level settings. Index changes are handled elsewhere.
     pub fn update_table(&self, name: &str, update: TableUpdate) -> Result<TableView, DynamoError> {
         let _ddl = self.lock_ddl();
-        let now = now_epoch_seconds();
+        let now = self.now_epoch_seconds();
         let updated = self.write(|txn| {
             let current = self.existing(txn, name)?;
             self.updated_table(txn, &current, update.clone(), now)

@@ -23,7 +23,8 @@
 //! 4. Commit, and return the old item if asked and the consumed capacity (always computed).
 //!
 //! Modules, bottom-up (each uses only those above it; see the `layering` test):
-//! - foundations: [`error`] (the client-facing error, typed cancellation reasons), [`keys`]
+//! - foundations: [`clock`] (the one engine clock, system or manual), [`error`] (the
+//!   client-facing error, typed cancellation reasons), [`keys`]
 //!   (the byte layout), [`schema`] (table metadata), [`records`] (value codecs, `ReadItem`),
 //!   [`capacity`] (units, tallies), [`itemcheck`] (key and item checks);
 //! - [`catalog`] (metadata records, generations, the cache), [`stats`], [`indexes`],
@@ -37,6 +38,7 @@ pub mod background;
 pub mod batch;
 pub mod capacity;
 pub mod catalog;
+pub mod clock;
 pub mod collections;
 pub mod ddl;
 pub mod dump;
@@ -69,6 +71,8 @@ pub use error::{DynamoError, ErrorKind};
 pub struct EngineConfig {
     /// Account id used in ARNs.
     pub account_id: String,
+    /// The clock every time-based rule reads (timestamps, the ClientRequestToken window).
+    pub clock: Arc<dyn clock::Clock>,
     /// Largest item collection (bytes) of a table with local secondary indexes: DynamoDB's
     /// 10 GB. Configurable so tests can reach it.
     pub item_collection_limit: u64,
@@ -78,6 +82,7 @@ impl Default for EngineConfig {
     fn default() -> Self {
         EngineConfig {
             account_id: "000000000000".to_string(),
+            clock: Arc::new(clock::SystemClock),
             item_collection_limit: 10 * (1 << 30),
         }
     }
@@ -155,6 +160,12 @@ impl Engine {
 
     pub fn storage(&self) -> &Arc<dyn Storage> {
         &self.storage
+    }
+
+    /// The engine clock's reading, in seconds since the Unix epoch with millisecond
+    /// precision, as DynamoDB reports timestamps.
+    pub fn now_epoch_seconds(&self) -> f64 {
+        clock::epoch_seconds(self.config.clock.now())
     }
 
     pub fn config(&self) -> &EngineConfig {
@@ -249,14 +260,6 @@ fn migrate_from_format_0(txn: &mut dyn WriteTransaction) -> Result<(), DynamoErr
     Ok(())
 }
 
-/// Seconds since the Unix epoch with millisecond precision, as DynamoDB reports timestamps.
-pub fn now_epoch_seconds() -> f64 {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    (now.as_millis() as f64) / 1000.0
-}
-
 #[cfg(test)]
 mod layering {
     //! The engine's modules in the order they may use each other: each module uses only
@@ -266,6 +269,7 @@ mod layering {
     //! operations, then the background worker.
 
     const ORDER: &[(&str, &str)] = &[
+        ("clock", include_str!("clock.rs")),
         ("error", include_str!("error.rs")),
         ("keys", include_str!("keys.rs")),
         ("schema", include_str!("schema.rs")),

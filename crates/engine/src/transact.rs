@@ -18,7 +18,7 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use stator_expr::{Condition, Projection, Update};
 use stator_types::{AttributeValue, Item};
@@ -110,21 +110,22 @@ pub struct TransactWriteOutput {
 /// Tokens of recent successful TransactWriteItems: token → (request fingerprint, when).
 #[derive(Default)]
 pub(crate) struct IdempotencyTokens {
-    seen: std::collections::HashMap<String, (u64, Instant)>,
+    /// Token → (request fingerprint, engine-clock time it was used).
+    seen: std::collections::HashMap<String, (u64, Duration)>,
 }
 
 impl IdempotencyTokens {
     /// `Some(true)` if the token was used for this very request within the window,
     /// `Some(false)` if for a different one, `None` if unknown (or expired).
-    fn check(&mut self, token: &str, fingerprint: u64) -> Option<bool> {
-        let now = Instant::now();
+    fn check(&mut self, token: &str, fingerprint: u64, now: Duration) -> Option<bool> {
+        // A clock set backwards counts as no time passed.
         self.seen
-            .retain(|_, (_, at)| now.duration_since(*at) < IDEMPOTENCY_WINDOW);
+            .retain(|_, (_, at)| now.saturating_sub(*at) < IDEMPOTENCY_WINDOW);
         self.seen.get(token).map(|(f, _)| *f == fingerprint)
     }
 
-    fn remember(&mut self, token: String, fingerprint: u64) {
-        self.seen.insert(token, (fingerprint, Instant::now()));
+    fn remember(&mut self, token: String, fingerprint: u64, now: Duration) {
+        self.seen.insert(token, (fingerprint, now));
     }
 }
 
@@ -234,7 +235,7 @@ impl Engine {
                     Ok(g) => g,
                     Err(poisoned) => poisoned.into_inner(),
                 };
-                match guard.check(token, req.request_fingerprint) {
+                match guard.check(token, req.request_fingerprint, self.config.clock.now()) {
                     Some(true) => return Ok(TransactWriteOutput::default()),
                     Some(false) => {
                         return Err(DynamoError::new(
@@ -249,7 +250,11 @@ impl Engine {
         };
         let out = self.write(|txn| self.transact_in(txn, &req))?;
         if let (Some(tokens), Some(token)) = (tokens.as_mut(), &req.client_request_token) {
-            tokens.remember(token.clone(), req.request_fingerprint);
+            tokens.remember(
+                token.clone(),
+                req.request_fingerprint,
+                self.config.clock.now(),
+            );
         }
         Ok(out)
     }

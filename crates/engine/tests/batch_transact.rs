@@ -9,9 +9,12 @@ mod common;
 use common::*;
 
 use stator_engine::batch::{BatchGetTable, BatchWrite, BatchWriteTable};
+use stator_engine::clock::ManualClock;
 use stator_engine::transact::{TransactAction, TransactGet, TransactWrite, TransactWriteRequest};
 use stator_engine::{Engine, EngineConfig, ErrorKind};
 use stator_types::{AttributeValue as Av, Item};
+use std::sync::Arc;
+use std::time::Duration;
 
 fn get(engine: &Engine, table: &str, pk: &str) -> Option<Item> {
     engine
@@ -250,6 +253,56 @@ fn client_request_tokens_make_transactions_idempotent() {
         assert_eq!(get(&engine, "t", "counter").unwrap()["n"], n(1));
         let err = engine.transact_write(add(8)).unwrap_err();
         assert_eq!(err.kind, ErrorKind::IdempotentParameterMismatch);
+    }
+}
+
+#[test]
+fn a_client_request_token_is_remembered_for_ten_minutes_of_the_engine_clock() {
+    let clock = Arc::new(ManualClock::new(Duration::from_secs(1_800_000_000)));
+    let config = EngineConfig {
+        clock: clock.clone(),
+        ..EngineConfig::default()
+    };
+    for (engine, _dir) in engines(config) {
+        create(&engine, "t");
+        let add = |fingerprint| TransactWriteRequest {
+            writes: vec![TransactWrite {
+                action: TransactAction::Update {
+                    table: "t".into(),
+                    key: key("counter"),
+                    update: update("ADD n :one", &[(":one", n(1))]),
+                    condition: None,
+                },
+                return_old_on_failure: false,
+            }],
+            client_request_token: Some("token-1".into()),
+            request_fingerprint: fingerprint,
+        };
+        engine.transact_write(add(7)).unwrap();
+        // Just inside the window the token still stands for the first request.
+        clock.advance(Duration::from_secs(599));
+        engine.transact_write(add(7)).unwrap();
+        let err = engine.transact_write(add(8)).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::IdempotentParameterMismatch);
+        assert_eq!(get(&engine, "t", "counter").unwrap()["n"], n(1));
+        // Ten minutes after its use it is forgotten: the same token runs a new request.
+        clock.advance(Duration::from_secs(1));
+        engine.transact_write(add(8)).unwrap();
+        assert_eq!(get(&engine, "t", "counter").unwrap()["n"], n(2));
+    }
+}
+
+#[test]
+fn table_timestamps_come_from_the_engine_clock() {
+    let clock = Arc::new(ManualClock::new(Duration::from_millis(1_800_000_000_250)));
+    let config = EngineConfig {
+        clock: clock.clone(),
+        ..EngineConfig::default()
+    };
+    for (engine, _dir) in engines(config) {
+        create(&engine, "t");
+        let view = engine.describe_table("t").unwrap();
+        assert_eq!(view.meta.creation_time, 1_800_000_000.25);
     }
 }
 

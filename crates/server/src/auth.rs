@@ -20,16 +20,19 @@ pub struct Credentials {
 
 const DEFAULT_REGION: &str = "us-east-1";
 
+/// `X-Amz-Date` as a constant name (a `&str` key is parsed on every look-up).
+static X_AMZ_DATE: hyper::header::HeaderName = hyper::header::HeaderName::from_static("x-amz-date");
+
 /// Checks the request's authentication and returns who signed it.
 pub fn check(headers: &HeaderMap) -> Result<Credentials, DynamoError> {
-    let Some(header) = headers.get("authorization") else {
+    let Some(header) = headers.get(hyper::header::AUTHORIZATION) else {
         return Err(DynamoError::new(
             ErrorKind::MissingAuthenticationToken,
             "Request is missing Authentication Token",
         ));
     };
     let header = header.to_str().unwrap_or("");
-    let has_date = headers.contains_key("x-amz-date") || headers.contains_key("date");
+    let has_date = headers.contains_key(&X_AMZ_DATE) || headers.contains_key(hyper::header::DATE);
 
     let params = header
         .strip_prefix("AWS4-HMAC-SHA256")

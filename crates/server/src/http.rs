@@ -240,10 +240,15 @@ enum Answer {
     Text(StatusCode, String),
 }
 
+/// `X-Amz-Target`, the operation's name; a constant so that a look-up does not parse and
+/// validate the name each time, as a `&str` key does.
+static X_AMZ_TARGET: hyper::header::HeaderName =
+    hyper::header::HeaderName::from_static("x-amz-target");
+
 /// The operation named by `X-Amz-Target` (`DynamoDB_20120810.PutItem` → `PutItem`), for
 /// the log; `-` when there is none.
 fn operation_name(headers: &HeaderMap) -> &str {
-    let Some(target) = headers.get("x-amz-target").and_then(|v| v.to_str().ok()) else {
+    let Some(target) = headers.get(&X_AMZ_TARGET).and_then(|v| v.to_str().ok()) else {
         return "-";
     };
     target.rsplit_once('.').map_or(target, |(_, name)| name)
@@ -291,7 +296,7 @@ async fn answer(
     };
     let target = parts
         .headers
-        .get("x-amz-target")
+        .get(&X_AMZ_TARGET)
         .and_then(|v| v.to_str().ok());
     let op = match stator_api::resolve(target) {
         Ok(op) => op,
