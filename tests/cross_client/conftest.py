@@ -81,13 +81,14 @@ def start_server(request, tmp_path) -> Callable[..., h.StatorServer]:
     STATOR_ENDPOINT."""
     started: list[h.StatorServer] = []
 
-    def start(*, data_dir=None, in_memory=False) -> h.StatorServer:
+    def start(*, data_dir=None, in_memory=False, extra_args=()) -> h.StatorServer:
         if h.shared_endpoint():
             pytest.fail(f"{request.node.nodeid} starts a server of its own although "
                         f"{h.ENDPOINT_VAR} is set: mark it own_server")
         log_dir = tmp_path / f"log{len(started)}"
         srv = h.StatorServer(request.getfixturevalue("stator_bin"), data_dir=data_dir,
-                             in_memory=in_memory, log_dir=log_dir).start()
+                             in_memory=in_memory, log_dir=log_dir,
+                             extra_args=list(extra_args)).start()
         started.append(srv)
         return srv
 

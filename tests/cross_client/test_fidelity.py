@@ -546,6 +546,25 @@ def test_dynamodb_local_flags_and_a_directory_in_use(start_server, stator_bin, t
     assert h.make_client(first.endpoint).list_tables()["TableNames"] == []
 
 
+@pytest.mark.own_server("starts a server with delayed transient statuses")
+def test_delay_transient_statuses_flag(start_server):
+    # A delay far longer than the test, so the table is certainly still CREATING; the
+    # passage to ACTIVE is tested on a manual clock in the engine's tests.
+    srv = start_server(in_memory=True, extra_args=["-delayTransientStatuses", "600000"])
+    ddb = h.make_client(srv.endpoint)
+    created = ddb.create_table(
+        TableName="slow", BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+    assert created["TableDescription"]["TableStatus"] == "CREATING"
+    assert ddb.describe_table(TableName="slow")["Table"]["TableStatus"] == "CREATING"
+    assert _raises(ddb.put_item, TableName="slow", Item={"pk": {"S": "a"}}) == (
+        "ResourceNotFoundException", "Requested resource not found")
+    assert _raises(ddb.delete_table, TableName="slow") == (
+        "ResourceInUseException",
+        "Attempt to change a resource which is still in use: Table is being created: slow")
+
+
 # --------------------------------------------------------------------------------------------
 # Texts
 # --------------------------------------------------------------------------------------------

@@ -438,7 +438,31 @@ fn index_not_found(table: &str, index: &str) -> DynamoError {
     ))
 }
 
+/// UpdateTable and DeleteTable refuse a table that is still `CREATING` or `UPDATING`
+/// (DynamoDB's `ResourceInUseException`).
+fn refuse_during_transition(meta: &TableMeta, now: f64) -> Result<(), DynamoError> {
+    let doing = match meta.transient_at(now) {
+        None => return Ok(()),
+        Some(TransientStatus::Creating) => "created",
+        Some(TransientStatus::Updating) => "updated",
+    };
+    Err(DynamoError::resource_in_use(format!(
+        "Attempt to change a resource which is still in use: Table is being {doing}: {}",
+        meta.name
+    )))
+}
+
 impl Engine {
+    /// The transition a table created or updated at `now` goes through: `None` unless
+    /// transient statuses are delayed.
+    fn transition_from(&self, status: TransientStatus, now: f64) -> Option<Transition> {
+        let delay = self.config.transient_delay;
+        (!delay.is_zero()).then_some(Transition {
+            status,
+            until: now + delay.as_secs_f64(),
+        })
+    }
+
     fn lock_ddl(&self) -> std::sync::MutexGuard<'_, ()> {
         match self.ddl.lock() {
             Ok(guard) => guard,
@@ -559,6 +583,7 @@ impl Engine {
                 table_class: new.table_class.unwrap_or_else(|| "STANDARD".to_string()),
                 deletion_protection: new.deletion_protection,
                 tags: new.tags,
+                transition: self.transition_from(TransientStatus::Creating, now),
             };
             store_meta(txn, &mut meta)?;
             Ok(Arc::new(meta))
@@ -577,7 +602,8 @@ impl Engine {
     /// `Requested resource not found: Table: <name> not found`.
     pub fn describe_table(&self, name: &str) -> Result<TableView, DynamoError> {
         let meta = self.table(name).ok_or_else(|| table_not_found(name))?;
-        self.view(meta, "ACTIVE")
+        let status = meta.status_at(self.now_epoch_seconds());
+        self.view(meta, status)
     }
 
     /// Table names in order, starting after `exclusive_start`, at most `limit` of them, and
@@ -605,6 +631,7 @@ impl Engine {
         let _ddl = self.lock_ddl();
         let view = self.write(|txn| {
             let meta = self.existing(txn, name)?;
+            refuse_during_transition(&meta, self.now_epoch_seconds())?;
             if meta.deletion_protection {
                 return Err(DynamoError::validation(
                     "Resource cannot be deleted as it is currently protected against deletion. \
@@ -631,6 +658,7 @@ impl Engine {
         let now = self.now_epoch_seconds();
         let updated = self.write(|txn| {
             let current = self.existing(txn, name)?;
+            refuse_during_transition(&current, now)?;
             self.updated_table(txn, &current, update.clone(), now)
         })?;
         self.cache_table(updated.stored);
@@ -878,6 +906,7 @@ impl Engine {
             .collect();
         meta.attribute_definitions
             .retain(|a| in_use.contains(&a.name));
+        meta.transition = self.transition_from(TransientStatus::Updating, now);
 
         store_meta(txn, &mut meta)?;
         let stored = Arc::new(meta);

@@ -122,12 +122,15 @@ impl Engine {
     /// The table for a data-plane read, or DynamoDB's not-found error: the cached metadata,
     /// or on a cache miss the stored record (cached then).
     pub fn data_table(&self, name: &str) -> Result<Arc<TableMeta>, DynamoError> {
-        if let Some(meta) = self.table(name) {
-            return Ok(meta);
-        }
-        let snapshot = self.storage.snapshot()?;
-        self.table_in_snapshot(snapshot.as_ref(), name)?
-            .ok_or_else(DynamoError::table_not_found)
+        let meta = match self.table(name) {
+            Some(meta) => meta,
+            None => {
+                let snapshot = self.storage.snapshot()?;
+                self.table_in_snapshot(snapshot.as_ref(), name)?
+                    .ok_or_else(DynamoError::table_not_found)?
+            }
+        };
+        self.usable_for_data(meta)
     }
 
     /// PutItem: stores the item, replacing any item with the same key, if the condition

@@ -73,6 +73,9 @@ pub struct EngineConfig {
     pub account_id: String,
     /// The clock every time-based rule reads (timestamps, the ClientRequestToken window).
     pub clock: Arc<dyn clock::Clock>,
+    /// How long a created table stays `CREATING` and an updated one `UPDATING` on the
+    /// engine clock (DynamoDB Local's `-delayTransientStatuses`); zero: `ACTIVE` at once.
+    pub transient_delay: std::time::Duration,
     /// Largest item collection (bytes) of a table with local secondary indexes: DynamoDB's
     /// 10 GB. Configurable so tests can reach it.
     pub item_collection_limit: u64,
@@ -83,6 +86,7 @@ impl Default for EngineConfig {
         EngineConfig {
             account_id: "000000000000".to_string(),
             clock: Arc::new(clock::SystemClock),
+            transient_delay: std::time::Duration::ZERO,
             item_collection_limit: 10 * (1 << 30),
         }
     }

@@ -248,9 +248,43 @@ pub struct TableMeta {
     pub table_class: String,
     pub deletion_protection: bool,
     pub tags: Vec<Tag>,
+    /// A transient status the table shows until an engine-clock time, when the engine
+    /// delays transient statuses (`EngineConfig::transient_delay`); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transition: Option<Transition>,
+}
+
+/// A status a table passes through after CreateTable or UpdateTable, for a while, when
+/// transient statuses are delayed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TransientStatus {
+    Creating,
+    Updating,
+}
+
+/// [`TransientStatus`] until `until` (engine-clock seconds since the epoch).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Transition {
+    pub status: TransientStatus,
+    pub until: f64,
 }
 
 impl TableMeta {
+    /// The transient status the table is in at `now`, if any.
+    pub fn transient_at(&self, now: f64) -> Option<TransientStatus> {
+        self.transition.filter(|t| now < t.until).map(|t| t.status)
+    }
+
+    /// `TableStatus` at `now`: `CREATING`/`UPDATING` during a delayed transition, else
+    /// `ACTIVE`.
+    pub fn status_at(&self, now: f64) -> &'static str {
+        match self.transient_at(now) {
+            Some(TransientStatus::Creating) => "CREATING",
+            Some(TransientStatus::Updating) => "UPDATING",
+            None => "ACTIVE",
+        }
+    }
+
     /// `LatestStreamArn` for the current stream, if one is enabled.
     pub fn stream_arn(&self) -> Option<String> {
         self.stream

@@ -29,7 +29,7 @@ use crate::indexes;
 use crate::itemcheck::{check_item, check_key};
 use crate::keys;
 use crate::records::{encode_stored, StoredItem};
-use crate::schema::TableMeta;
+use crate::schema::{TableMeta, TransientStatus};
 use crate::stats;
 use crate::Engine;
 
@@ -265,8 +265,24 @@ impl Engine {
         txn: &dyn WriteTransaction,
         name: &str,
     ) -> Result<Arc<TableMeta>, DynamoError> {
-        self.current_table_for_write(txn, name)?
-            .ok_or_else(DynamoError::table_not_found)
+        let meta = self
+            .current_table_for_write(txn, name)?
+            .ok_or_else(DynamoError::table_not_found)?;
+        self.usable_for_data(meta)
+    }
+
+    /// A table that is still `CREATING` (delayed transient statuses) is not found for the
+    /// data plane, as in DynamoDB. The clock is read only for a table in a transition.
+    pub(crate) fn usable_for_data(
+        &self,
+        meta: Arc<TableMeta>,
+    ) -> Result<Arc<TableMeta>, DynamoError> {
+        if meta.transition.is_some()
+            && meta.transient_at(self.now_epoch_seconds()) == Some(TransientStatus::Creating)
+        {
+            return Err(DynamoError::table_not_found());
+        }
+        Ok(meta)
     }
 }
 

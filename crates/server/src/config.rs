@@ -2,7 +2,7 @@
 //! [--sync] [--log-level L] [--header-timeout-secs N] [--idle-timeout-secs N]
 //! [--max-connections N] [--cors ORIGINS]`, plus DynamoDB Local's single-dash flags
 //! (`-port`, `-inMemory`, `-dbPath`, `-sharedDb`, `-cors`, `-optimizeDbBeforeStartup`,
-//! `-disableTelemetry`, `-help`) so Stator can replace it in existing scripts. Without a
+//! `-disableTelemetry`, `-delayTransientStatuses`, `-help`) so Stator can replace it in existing scripts. Without a
 //! subcommand, `serve` is assumed. Contradictory flags (`--in-memory` with `--data-dir` or
 //! `--sync`) are refused before anything starts.
 
@@ -26,7 +26,8 @@ Then point any DynamoDB SDK or the AWS CLI at it, with any credentials:
 
 Main options of `stator serve`: --port, --host, --data-dir, --in-memory, --sync,
 --log-level, --cors; DynamoDB Local's -port, -inMemory, -dbPath, -sharedDb, -cors,
--optimizeDbBeforeStartup, -disableTelemetry are accepted too. All of them:
+-delayTransientStatuses, -optimizeDbBeforeStartup, -disableTelemetry are accepted too.
+All of them:
   stator serve --help";
 
 #[derive(Parser, Debug)]
@@ -113,6 +114,11 @@ pub struct ServeConfig {
     /// account's ARN is refused with AccessDeniedException.
     #[arg(long, value_name = "ID", default_value = "000000000000", value_parser = account_id)]
     pub account_id: String,
+    /// Created tables stay CREATING, and updated ones UPDATING, for this many milliseconds
+    /// (1000 when given without a value) instead of becoming ACTIVE at once, for code that
+    /// waits on table status; DynamoDB Local's `-delayTransientStatuses`.
+    #[arg(long, value_name = "MS", num_args = 0..=1, default_missing_value = "1000")]
+    pub delay_transient_statuses: Option<u64>,
 }
 
 fn account_id(text: &str) -> Result<String, String> {
@@ -193,6 +199,7 @@ pub fn normalize_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
             "-cors" => "--cors",
             "-optimizeDbBeforeStartup" => "--optimize-db-before-startup",
             "-disableTelemetry" => "--disable-telemetry",
+            "-delayTransientStatuses" => "--delay-transient-statuses",
             "-help" => "--help",
             _ => {
                 out.push(arg);
@@ -305,6 +312,12 @@ mod tests {
             CorsPolicy::Origins(vec!["http://a.example".into(), "http://b.example".into()])
         );
         assert_eq!(parse_vec(&["stator"]).cors_policy(), CorsPolicy::AnyOrigin);
+        assert_eq!(c.delay_transient_statuses, None);
+        // DynamoDB Local's flag takes no value: one second; Stator's may name the delay.
+        let c = parse_vec(&["stator", "-delayTransientStatuses", "-port", "8123"]);
+        assert_eq!((c.delay_transient_statuses, c.port), (Some(1000), 8123));
+        let c = parse_vec(&["stator", "--delay-transient-statuses", "250"]);
+        assert_eq!(c.delay_transient_statuses, Some(250));
         assert_eq!(
             parse_vec(&["stator", "-cors", "*"]).cors_policy(),
             CorsPolicy::AnyOrigin

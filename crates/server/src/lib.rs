@@ -22,6 +22,7 @@ pub mod json;
 pub mod wire;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use stator_engine::{Engine, EngineConfig};
 use stator_storage::{DiskStorage, MemoryStorage, Storage};
@@ -220,6 +221,7 @@ pub fn run(config: ServeConfig) -> Result<(), String> {
         let storage = open_storage(&config)?;
         let engine_config = EngineConfig {
             account_id: config.account_id.clone(),
+            transient_delay: Duration::from_millis(config.delay_transient_statuses.unwrap_or(0)),
             ..EngineConfig::default()
         };
         let engine = Engine::open(storage, engine_config).map_err(|e| e.to_string())?;
