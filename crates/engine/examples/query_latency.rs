@@ -69,10 +69,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         name: "bench".into(),
         region: "us-east-1".into(),
         attribute_definitions: vec![key("pk", ScalarType::S), key("sk", ScalarType::N)],
-        key_schema: KeySchema {
-            partition: key("pk", ScalarType::S),
-            sort: Some(key("sk", ScalarType::N)),
-        },
+        key_schema: KeySchema::simple(key("pk", ScalarType::S), Some(key("sk", ScalarType::N))),
         billing_mode: BillingMode::PayPerRequest,
         throughput: None,
         on_demand: None,

@@ -26,7 +26,7 @@ use stator_types::AttributeValue;
 use crate::catalog::decode_meta;
 use crate::error::DynamoError;
 use crate::records::{self, decode_stored, Stats};
-use crate::schema::{KeyAttribute, KeySchema, ScalarType, TableMeta};
+use crate::schema::{KeyAttribute, KeyRole, KeySchema, ScalarType, TableMeta};
 
 /// What a storage id belongs to.
 #[derive(Clone, Debug)]
@@ -276,15 +276,17 @@ impl Decoder {
 /// The metadata fields a dump shows (not the ARN, UUID or timestamps).
 fn meta_summary(meta: &TableMeta) -> String {
     let key = |schema: &KeySchema| {
-        let mut out = format!(
-            "HASH {} {}",
-            schema.partition.name,
-            schema.partition.attr_type.as_str()
-        );
-        if let Some(sort) = &schema.sort {
-            let _ = write!(out, ", RANGE {} {}", sort.name, sort.attr_type.as_str());
-        }
-        out
+        let parts: Vec<String> = schema
+            .components()
+            .map(|(role, a)| {
+                let role = match role {
+                    KeyRole::Hash => "HASH",
+                    KeyRole::Range => "RANGE",
+                };
+                format!("{role} {} {}", a.name, a.attr_type.as_str())
+            })
+            .collect();
+        parts.join(", ")
     };
     let mut out = format!(
         "id {}, generation {}, {}",

@@ -22,7 +22,7 @@ use crate::error::DynamoError;
 use crate::itemcheck::fits_index_key;
 use crate::keys;
 use crate::records::encode_stored;
-use crate::schema::{IndexMeta, IndexStatus, ProjectionType, TableMeta};
+use crate::schema::{IndexMeta, IndexStatus, KeyAttribute, KeyRole, ProjectionType, TableMeta};
 use crate::stats;
 
 /// DynamoDB counts 100 bytes of overhead per index entry in `IndexSizeBytes`.
@@ -61,17 +61,21 @@ pub fn project_for_index(meta: &TableMeta, index: &IndexMeta, item: &Item) -> It
     out
 }
 
-/// The entry `item` has in `index`, or `None` if it lacks an index key attribute or holds
-/// one the index cannot take (mistyped, empty, over the index key size limits). Item
+/// The entry `item` has in `index`, or `None` if it lacks an index key attribute (any
+/// component of a multi-attribute key) or holds one the index cannot take (mistyped, empty, over the index key size limits). Item
 /// writes are validated before this, so only an item written before the index existed
 /// can hold such a value; the backfill and later writes skip it, as a sparse index skips
 /// an item without the attribute.
 pub fn entry_for(meta: &TableMeta, index: &IndexMeta, item: &Item) -> Option<IndexEntry> {
-    let ipk = index_key_value(index, item, 0)?;
-    let isk = match &index.key_schema.sort {
-        Some(_) => Some(index_key_value(index, item, 1)?),
-        None => None,
-    };
+    let mut partition: Vec<&AttributeValue> = Vec::with_capacity(1);
+    let mut sort: Vec<&AttributeValue> = Vec::with_capacity(1);
+    for (role, attr) in index.key_schema.components() {
+        let value = index_key_value(attr, role, item)?;
+        match role {
+            KeyRole::Hash => partition.push(value),
+            KeyRole::Range => sort.push(value),
+        }
+    }
     let pk = item.get(&meta.key_schema.partition.name)?;
     let sk = match &meta.key_schema.sort {
         Some(attr) => Some(item.get(&attr.name)?),
@@ -80,22 +84,22 @@ pub fn entry_for(meta: &TableMeta, index: &IndexMeta, item: &Item) -> Option<Ind
     let projected = project_for_index(meta, index, item);
     let size = item_size(&projected);
     Some(IndexEntry {
-        key: keys::index_entry_key(index.storage_id, ipk, isk, pk, sk),
+        key: keys::index_entry_key(index.storage_id, &partition, &sort, pk, sk),
         projected,
         size,
     })
 }
 
+/// The value `item` holds for one index key component, if the index can take it.
 fn index_key_value<'a>(
-    index: &IndexMeta,
+    attr: &KeyAttribute,
+    role: KeyRole,
     item: &'a Item,
-    slot: usize,
 ) -> Option<&'a AttributeValue> {
-    let attr = index.key_schema.attributes().nth(slot)?;
     let value = item.get(&attr.name)?;
     let empty = matches!(value, AttributeValue::S(s) if s.is_empty())
         || matches!(value, AttributeValue::B(b) if b.is_empty());
-    (attr.attr_type.matches(value) && !empty && fits_index_key(slot, value)).then_some(value)
+    (attr.attr_type.matches(value) && !empty && fits_index_key(role, value)).then_some(value)
 }
 
 /// Encodes an index entry's value (the layout of a stored item, see [`crate::records`]).

@@ -8,7 +8,7 @@ use stator_expr::{Name, Path, PathElement, Update};
 use stator_types::{item_size, AttributeValue, Item, MAX_ITEM_SIZE};
 
 use crate::error::DynamoError;
-use crate::schema::{KeyAttribute, TableMeta};
+use crate::schema::{KeyAttribute, KeyRole, TableMeta};
 
 /// DynamoDB's limit on the bytes of a partition key value.
 pub const MAX_PARTITION_KEY_BYTES: usize = 2048;
@@ -46,20 +46,20 @@ fn key_value_size(value: &AttributeValue) -> usize {
     }
 }
 
-/// The size limit of an index key attribute: the partition key's (slot 0) or the sort key's.
-fn index_key_limit(slot: usize) -> usize {
-    if slot == 0 {
-        MAX_PARTITION_KEY_BYTES
-    } else {
-        MAX_SORT_KEY_BYTES
+/// The size limit of an index key attribute: the partition key's, or the sort key's. Each
+/// component of a multi-attribute key has its part's limit on its own.
+fn index_key_limit(role: KeyRole) -> usize {
+    match role {
+        KeyRole::Hash => MAX_PARTITION_KEY_BYTES,
+        KeyRole::Range => MAX_SORT_KEY_BYTES,
     }
 }
 
-/// Whether `value` in key slot `slot` of an index fits DynamoDB's index key limits. Items
-/// written before an index existed may break them; the backfill leaves those out (as
-/// DynamoDB does, reporting them as index key violations).
-pub fn fits_index_key(slot: usize, value: &AttributeValue) -> bool {
-    key_value_size(value) <= index_key_limit(slot)
+/// Whether `value` as an index key component of `role` fits DynamoDB's index key limits.
+/// Items written before an index existed may break them; the backfill leaves those out
+/// (as DynamoDB does, reporting them as index key violations).
+pub fn fits_index_key(role: KeyRole, value: &AttributeValue) -> bool {
+    key_value_size(value) <= index_key_limit(role)
 }
 
 fn check_key_sizes(pk: &AttributeValue, sk: Option<&AttributeValue>) -> Result<(), DynamoError> {
@@ -125,7 +125,7 @@ pub fn check_item<'a>(
         values[slot] = Some(value);
     }
     for index in meta.global_indexes.iter().chain(&meta.local_indexes) {
-        for (slot, attr) in index.key_schema.attributes().enumerate() {
+        for (role, attr) in index.key_schema.components() {
             let Some(value) = item.get(&attr.name) else {
                 continue;
             };
@@ -152,7 +152,7 @@ pub fn check_item<'a>(
                     index.name, attr.name
                 )));
             }
-            let limit = index_key_limit(slot);
+            let limit = index_key_limit(role);
             let size = key_value_size(value);
             if size > limit {
                 return Err(DynamoError::invalid_parameter(format!(

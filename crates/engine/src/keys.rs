@@ -10,14 +10,18 @@
 //!                                                  count, bytes (2 x i64 BE)
 //!           00 'd' <storage id u32 BE>          -> (empty) a dropped table awaiting cleanup
 //! items     01 <storage id u32 BE> <hash64 BE> <pk> [<sk>]  -> item (stator_types::itemcodec)
-//! index     02 <index storage id u32 BE> <hash64 BE> <ipk> [<isk>] <pk> [<sk>]
+//! index     02 <index storage id u32 BE> <hash64 BE> <ipk>… [<isk>…] <pk> [<sk>]
 //!                                                               -> projected item
 //! collection 03 <storage id u32 BE> <hash64 BE> <pk>  -> item collection bytes (i64 BE),
 //!                                                        kept for tables with LSIs only
 //! ```
 //! An index entry's key is the index key followed by the base table key, so entries with
 //! equal index keys stay distinct and sorted by table key; every component but the last is
-//! encoded "not last" (escaped and terminated). Index ids come from the same never-reused
+//! encoded "not last" (escaped and terminated). A multi-attribute index key (`<ipk>…`,
+//! `<isk>…`: up to four components each) is the concatenation of its components'
+//! encodings, which are prefix-free, so byte order is the tuple's order (component by
+//! component, each in DynamoDB's order for its type); the hash is of all partition
+//! components' encoding. Index ids come from the same never-reused
 //! counter as table ids, so the stats records `00 's' <id> …` serve indexes too. Stats are
 //! kept one record per writer slot (`WriteTransaction::writer_slot`: always 0 on the
 //! embedded backends) and summed by readers, so concurrent writers on a shared database
@@ -151,10 +155,27 @@ pub fn data_prefixes(storage_id: u32) -> [Vec<u8>; 3] {
 pub fn partition_prefix(space_prefix: &[u8], pk: &AttributeValue, pk_is_last: bool) -> Vec<u8> {
     let mut encoded_pk = Vec::with_capacity(32);
     encode_key_value(pk, pk_is_last, &mut encoded_pk);
+    with_partition_hash(space_prefix, &encoded_pk)
+}
+
+/// The prefix of one partition of an index whose partition key may have several
+/// components: each is encoded "not last" (the base table key follows), so the tuple's
+/// encoding is prefix-free and sorts component by component; the partition hash is of the
+/// whole tuple's encoding. With one component this equals [`partition_prefix`] with
+/// `pk_is_last = false`.
+pub fn index_partition_prefix(space_prefix: &[u8], components: &[&AttributeValue]) -> Vec<u8> {
+    let mut encoded = Vec::with_capacity(32 * components.len());
+    for value in components {
+        encode_key_value(value, false, &mut encoded);
+    }
+    with_partition_hash(space_prefix, &encoded)
+}
+
+fn with_partition_hash(space_prefix: &[u8], encoded_pk: &[u8]) -> Vec<u8> {
     let mut key = Vec::with_capacity(space_prefix.len() + 8 + encoded_pk.len() + 32);
     key.extend_from_slice(space_prefix);
-    key.extend_from_slice(&partition_hash(&encoded_pk).to_be_bytes());
-    key.extend_from_slice(&encoded_pk);
+    key.extend_from_slice(&partition_hash(encoded_pk).to_be_bytes());
+    key.extend_from_slice(encoded_pk);
     key
 }
 
@@ -167,17 +188,18 @@ pub fn collection_key(storage_id: u32, pk: &AttributeValue) -> Vec<u8> {
     partition_prefix(&prefix, pk, true)
 }
 
-/// The key of an index entry: index key, then the base table key.
+/// The key of an index entry: the index key's partition components, its sort components,
+/// then the base table key. Every component but the base key's last is encoded "not last".
 pub fn index_entry_key(
     index_storage_id: u32,
-    ipk: &AttributeValue,
-    isk: Option<&AttributeValue>,
+    partition: &[&AttributeValue],
+    sort: &[&AttributeValue],
     pk: &AttributeValue,
     sk: Option<&AttributeValue>,
 ) -> Vec<u8> {
-    let mut key = partition_prefix(&index_prefix(index_storage_id), ipk, false);
-    if let Some(isk) = isk {
-        encode_key_value(isk, false, &mut key);
+    let mut key = index_partition_prefix(&index_prefix(index_storage_id), partition);
+    for value in sort {
+        encode_key_value(value, false, &mut key);
     }
     encode_key_value(pk, sk.is_none(), &mut key);
     if let Some(sk) = sk {

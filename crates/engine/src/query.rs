@@ -13,7 +13,9 @@
 use std::collections::BTreeSet;
 use std::ops::Bound;
 
-use stator_expr::{Condition, Name, Path, PathElement, Projection, SortKeyCondition};
+use stator_expr::{
+    CompositeKeyCondition, Condition, Name, Path, PathElement, Projection, SortKeyCondition,
+};
 use stator_storage::Direction;
 use stator_types::{AttributeValue, Item};
 
@@ -119,17 +121,29 @@ fn sort_value_bytes(value: &AttributeValue, last: bool) -> Vec<u8> {
     v
 }
 
-/// The key range of one partition, narrowed by a sort key condition.
-fn partition_range(
-    target: &Target<'_>,
-    partition: &AttributeValue,
-    sort: Option<&SortKeyCondition>,
-) -> KeyRange {
-    let pp = keys::partition_prefix(
-        &target.space_prefix(),
-        partition,
-        target.partition_is_last(),
-    );
+/// The key range of one partition, narrowed by a sort key condition: for a
+/// multi-attribute index key, by the equalities on its first sort components and the
+/// condition on the next one.
+fn partition_range(target: &Target<'_>, key: &CompositeKeyCondition) -> KeyRange {
+    let sort = key.sort.as_ref();
+    let pp = match target.index {
+        None => match key.partition.first() {
+            Some(partition) => keys::partition_prefix(
+                &target.space_prefix(),
+                partition,
+                target.partition_is_last(),
+            ),
+            None => target.space_prefix(),
+        },
+        Some(_) => {
+            let partition: Vec<&AttributeValue> = key.partition.iter().collect();
+            let mut pp = keys::index_partition_prefix(&target.space_prefix(), &partition);
+            for value in &key.sort_prefix {
+                keys::push_sort_value(&mut pp, value, false);
+            }
+            pp
+        }
+    };
     if target.partition_is_last() {
         // No sort key in the table's own key space: the partition is exactly one key.
         return KeyRange {
@@ -314,7 +328,7 @@ impl Engine {
             check_start_key_in_range(start, schema, &key, req.forward)?;
         }
         let select = effective_select(req.select, req.projection.is_some(), target.index.is_some());
-        let mut range = partition_range(&target, &key.partition, key.sort.as_ref());
+        let mut range = partition_range(&target, &key);
         if let Some(esk) = &req.exclusive_start_key {
             resume_after(&mut range, target.start_key(esk)?, req.forward);
         }

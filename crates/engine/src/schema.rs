@@ -52,17 +52,87 @@ pub struct KeyAttribute {
     pub attr_type: ScalarType,
 }
 
-/// A primary key shape: partition (HASH) key and optional sort (RANGE) key.
+/// The most HASH, and the most RANGE, elements a global secondary index's key schema may
+/// have (multi-attribute keys); tables and local indexes have one HASH and at most one RANGE.
+pub const MAX_KEY_COMPONENTS: usize = 4;
+
+/// A key shape: the partition (HASH) key and optional sort (RANGE) key, and for a global
+/// secondary index with a multi-attribute key, its further HASH and RANGE components.
+///
+/// A multi-attribute key's partition value is the tuple of its HASH components, its sort
+/// value the tuple of its RANGE components, each component with its own type; tuples
+/// compare component by component. The first component of each stays in `partition` and
+/// `sort` (so a single-attribute schema, which every table and LSI has, is stored exactly
+/// as before multi-attribute keys existed), the rest are in `more_partition` and
+/// `more_sort`, which are empty unless the index has more than one. `more_sort` is empty
+/// when `sort` is `None`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeySchema {
     pub partition: KeyAttribute,
     pub sort: Option<KeyAttribute>,
+    /// HASH components after the first (multi-attribute GSI keys only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub more_partition: Vec<KeyAttribute>,
+    /// RANGE components after the first (multi-attribute GSI keys only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub more_sort: Vec<KeyAttribute>,
+}
+
+/// Which part of a key a component belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyRole {
+    Hash,
+    Range,
 }
 
 impl KeySchema {
-    /// The key attributes in DynamoDB's order: HASH then RANGE.
+    /// A single-attribute key: a partition key and an optional sort key.
+    pub fn simple(partition: KeyAttribute, sort: Option<KeyAttribute>) -> KeySchema {
+        KeySchema {
+            partition,
+            sort,
+            more_partition: Vec::new(),
+            more_sort: Vec::new(),
+        }
+    }
+
+    /// A key from its HASH and RANGE components in order; `None` without a HASH component.
+    pub fn from_components(hash: Vec<KeyAttribute>, range: Vec<KeyAttribute>) -> Option<KeySchema> {
+        let mut hash = hash.into_iter();
+        let mut range = range.into_iter();
+        Some(KeySchema {
+            partition: hash.next()?,
+            sort: range.next(),
+            more_partition: hash.collect(),
+            more_sort: range.collect(),
+        })
+    }
+
+    /// The key attributes in DynamoDB's (declared) order: every HASH, then every RANGE.
     pub fn attributes(&self) -> impl Iterator<Item = &KeyAttribute> {
-        std::iter::once(&self.partition).chain(self.sort.as_ref())
+        self.hash_components().chain(self.range_components())
+    }
+
+    /// The key attributes with their roles, in declared order.
+    pub fn components(&self) -> impl Iterator<Item = (KeyRole, &KeyAttribute)> {
+        self.hash_components()
+            .map(|a| (KeyRole::Hash, a))
+            .chain(self.range_components().map(|a| (KeyRole::Range, a)))
+    }
+
+    /// The HASH components in order (one, unless a multi-attribute key).
+    pub fn hash_components(&self) -> impl Iterator<Item = &KeyAttribute> {
+        std::iter::once(&self.partition).chain(&self.more_partition)
+    }
+
+    /// The RANGE components in order (none without a sort key).
+    pub fn range_components(&self) -> impl Iterator<Item = &KeyAttribute> {
+        self.sort.iter().chain(&self.more_sort)
+    }
+
+    /// Whether the partition or sort key has more than one attribute.
+    pub fn is_multi_attribute(&self) -> bool {
+        !self.more_partition.is_empty() || !self.more_sort.is_empty()
     }
 }
 

@@ -19,7 +19,9 @@
 
 use std::cmp::Ordering;
 
-use stator_expr::{Condition, Name, Path, PathElement, Projection, SortKeyCondition};
+use stator_expr::{
+    CompositeKeyCondition, Condition, Name, Path, PathElement, Projection, SortKeyCondition,
+};
 use stator_types::{AttributeValue, Item};
 
 use crate::error::DynamoError;
@@ -277,12 +279,16 @@ impl<'m> Target<'m> {
         Ok(match self.index {
             None => keys::item_key(self.meta.storage_id, pk, sk),
             Some(index) => {
-                let ipk = get(&index.key_schema.partition.name)?;
-                let isk = match &index.key_schema.sort {
-                    Some(attr) => Some(get(&attr.name)?),
-                    None => None,
-                };
-                keys::index_entry_key(index.storage_id, ipk, isk, pk, sk)
+                let schema = &index.key_schema;
+                let partition = schema
+                    .hash_components()
+                    .map(|a| get(&a.name))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let sort = schema
+                    .range_components()
+                    .map(|a| get(&a.name))
+                    .collect::<Result<Vec<_>, _>>()?;
+                keys::index_entry_key(index.storage_id, &partition, &sort, pk, sk)
             }
         })
     }
@@ -307,23 +313,32 @@ fn first_name(path: &Path) -> Option<&str> {
 }
 
 /// A Query's key condition, reduced and checked against the key schema of the table or
-/// index: shape (by `stator_expr::validate::key_condition`), then each value's type against
-/// its key attribute's type, then empty key values.
+/// index: shape (by `stator_expr::validate::key_condition_components`), then each value's
+/// type against its key attribute's type, then empty partition key values.
 pub fn check_key_condition(
     condition: &Condition,
     schema: &KeySchema,
-) -> Result<stator_expr::KeyCondition, DynamoError> {
-    let reduced = stator_expr::validate::key_condition(
-        condition,
-        &schema.partition.name,
-        schema.sort.as_ref().map(|s| s.name.as_str()),
-    )?;
+) -> Result<CompositeKeyCondition, DynamoError> {
+    let partition_names: Vec<&str> = schema.hash_components().map(|a| a.name.as_str()).collect();
+    let sort_names: Vec<&str> = schema.range_components().map(|a| a.name.as_str()).collect();
+    let reduced =
+        stator_expr::validate::key_condition_components(condition, &partition_names, &sort_names)?;
     let mismatch =
         || DynamoError::invalid_parameter("Condition parameter type does not match schema type");
-    if !schema.partition.attr_type.matches(&reduced.partition) {
-        return Err(mismatch());
+    for (attribute, value) in schema.hash_components().zip(&reduced.partition) {
+        if !attribute.attr_type.matches(value) {
+            return Err(mismatch());
+        }
     }
-    if let (Some(sort), Some(attribute)) = (&reduced.sort, &schema.sort) {
+    let mut sort_attributes = schema.range_components();
+    // The values first: `zip` polls its left side first, and an attribute taken for a value
+    // that is not there would be lost to the last condition's check below.
+    for (value, attribute) in reduced.sort_prefix.iter().zip(sort_attributes.by_ref()) {
+        if !attribute.attr_type.matches(value) {
+            return Err(mismatch());
+        }
+    }
+    if let (Some(sort), Some(attribute)) = (&reduced.sort, sort_attributes.next()) {
         let values: Vec<&AttributeValue> = match sort {
             SortKeyCondition::Compare(_, value) | SortKeyCondition::BeginsWith(value) => {
                 vec![value]
@@ -341,7 +356,9 @@ pub fn check_key_condition(
             return Err(mismatch());
         }
     }
-    check_not_empty(&schema.partition, &reduced.partition)?;
+    for (attribute, value) in schema.hash_components().zip(&reduced.partition) {
+        check_not_empty(attribute, value)?;
+    }
     Ok(reduced)
 }
 
@@ -372,18 +389,36 @@ pub fn check_filter_keys(filter: &Condition, schema: &KeySchema) -> Result<(), D
 pub fn check_start_key_in_range(
     key: &Item,
     schema: &KeySchema,
-    condition: &stator_expr::KeyCondition,
+    condition: &CompositeKeyCondition,
     forward: bool,
 ) -> Result<(), DynamoError> {
-    let inside = key
-        .get(&schema.partition.name)
-        .is_some_and(|v| stator_expr::eval::values_equal(v, &condition.partition));
+    let equal = |attribute: &KeyAttribute, value: &AttributeValue| {
+        key.get(&attribute.name)
+            .is_some_and(|v| stator_expr::eval::values_equal(v, value))
+    };
+    let inside = schema
+        .hash_components()
+        .zip(&condition.partition)
+        .all(|(a, v)| equal(a, v));
     if !inside {
         return Err(DynamoError::validation(
             "The provided starting key is outside query boundaries based on provided condition",
         ));
     }
-    let (Some(sort), Some(attribute)) = (&condition.sort, &schema.sort) else {
+    let mut sort_attributes = schema.range_components();
+    // Decided: a start key off the equalities on the first sort components of a
+    // multi-attribute key is past the range's end, like one past its bounds.
+    let on_prefix = condition
+        .sort_prefix
+        .iter()
+        .zip(sort_attributes.by_ref())
+        .all(|(v, a)| equal(a, v));
+    if !on_prefix {
+        return Err(DynamoError::validation(
+            "The provided starting key is outside query boundaries based on provided conditions",
+        ));
+    }
+    let (Some(sort), Some(attribute)) = (&condition.sort, sort_attributes.next()) else {
         return Ok(());
     };
     let Some(start) = key.get(&attribute.name) else {
@@ -476,16 +511,16 @@ mod tests {
     use std::collections::HashMap;
 
     fn schema(sort: bool) -> KeySchema {
-        KeySchema {
-            partition: KeyAttribute {
+        KeySchema::simple(
+            KeyAttribute {
                 name: "pk".into(),
                 attr_type: ScalarType::S,
             },
-            sort: sort.then(|| KeyAttribute {
+            sort.then(|| KeyAttribute {
                 name: "sk".into(),
                 attr_type: ScalarType::N,
             }),
-        }
+        )
     }
 
     fn parse(text: &str, values: &[(&str, AttributeValue)]) -> Condition {
@@ -517,7 +552,7 @@ mod tests {
             &[(":p", AttributeValue::S("a".into())), (":s", n("2"))],
         );
         let reduced = check_key_condition(&c, &schema(true)).unwrap();
-        assert_eq!(reduced.partition, AttributeValue::S("a".into()));
+        assert_eq!(reduced.partition, vec![AttributeValue::S("a".into())]);
     }
 
     #[test]

@@ -22,6 +22,7 @@
 //! DynamoDB JSON. Commands:
 //!
 //! - `table NAME PK=T [SK=T] [gsi="NAME HK=T [RK=T] ALL|KEYS_ONLY|INCLUDE [ATTR…]"]…
+//!   (a multi-attribute GSI key: `gsi="NAME HK=T… / RK=T… PROJECTION"`)
 //!   [lsi="NAME RK=T ALL|KEYS_ONLY|INCLUDE [ATTR…]"]…` creates an on-demand table (`T` is
 //!   `S`, `N` or `B`).
 //! - `> put TABLE JSON`, `> delete TABLE KEY-JSON`: PutItem / DeleteItem.
@@ -31,7 +32,8 @@
 //!   `i` (a number for `N`, four digits for `S`, two big-endian bytes for `B`), `tag` = `"a"`
 //!   when `i` is a multiple of 3 else `"b"`, optionally `pad` (BYTES × `x`) and the
 //!   attributes of `set`.
-//! - `query TABLE pk=V [sk="OP V [V]"] [index=NAME] [limit=N] [reverse=true]
+//! - `query TABLE (pk=V [sk="OP V [V]"] | key=KEY-CONDITION-EXPRESSION) [index=NAME]
+//!   [limit=N] [reverse=true]
 //!   [filter=EXPR] [project=EXPR] [names=JSON] [values=JSON]
 //!   [select=all|projected|specific|count] [start=JSON] [consistent=true] [pages=true]
 //!   [show=items|keys|size|sorted|counts|scanned] [capacity=false]`. `OP` is one of
@@ -316,13 +318,27 @@ fn sort_condition(text: &str, t: ScalarType) -> Res<SortKeyCondition> {
 fn index_spec(spec: &str) -> Res<(String, Vec<KeyAttribute>, IndexProjection)> {
     let words: Vec<&str> = spec.split_whitespace().collect();
     let (index_name, rest) = words.split_first().ok_or("empty index definition")?;
-    let key_count = rest.iter().take_while(|w| w.contains('=')).count();
+    let key_count = rest
+        .iter()
+        .take_while(|w| w.contains('=') || **w == "/")
+        .count();
     let index_keys = rest[..key_count]
         .iter()
+        .filter(|w| **w != "/")
         .map(|k| key_attribute(k))
         .collect::<Res<Vec<_>>>()?;
     let projection = projection_of(&rest[key_count..])?;
     Ok((index_name.to_string(), index_keys, projection))
+}
+
+/// A global index's key schema from its spec: `HK=T [RK=T]`, or for a multi-attribute key
+/// `HK=T… / RK=T…` (HASH components before the slash, RANGE after it).
+fn gsi_key_schema(spec: &str, keys: Vec<KeyAttribute>) -> Res<KeySchema> {
+    let words: Vec<&str> = spec.split_whitespace().skip(1).collect();
+    let hash_count = words.iter().position(|w| *w == "/").unwrap_or(1);
+    let mut keys = keys.into_iter();
+    let hash: Vec<KeyAttribute> = keys.by_ref().take(hash_count).collect();
+    Ok(KeySchema::from_components(hash, keys.collect()).ok_or("index lacks a partition key")?)
 }
 
 /// Filter and projection expressions with their placeholder maps.
@@ -330,11 +346,14 @@ fn index_spec(spec: &str) -> Res<(String, Vec<KeyAttribute>, IndexProjection)> {
 struct Expressions {
     filter: Option<Condition>,
     projection: Option<Projection>,
+    /// A key condition given as an expression (`key=`).
+    key: Option<Condition>,
 }
 
 fn expressions(
     filter: Option<&str>,
     project: Option<&str>,
+    key: Option<&str>,
     names: Option<&str>,
     values: Option<&str>,
 ) -> Res<Expressions> {
@@ -352,6 +371,15 @@ fn expressions(
             .map_err(|e| e.message().to_owned())?;
         validate_condition(&resolved, kind).map_err(|e| e.message().to_owned())?;
         out.filter = Some(resolved);
+    }
+    if let Some(text) = key {
+        let kind = ExpressionKind::KeyCondition;
+        let parsed = parse_condition(text, kind).map_err(|e| e.message().to_owned())?;
+        let resolved = placeholders
+            .resolve_condition(parsed, kind)
+            .map_err(|e| e.message().to_owned())?;
+        validate_condition(&resolved, kind).map_err(|e| e.message().to_owned())?;
+        out.key = Some(resolved);
     }
     if let Some(text) = project {
         let parsed = parse_projection(text).map_err(|e| e.message().to_owned())?;
@@ -702,12 +730,14 @@ impl Read {
             .map(|meta| {
                 target_schema(&meta, self.index.as_deref()).unwrap_or(meta.key_schema.clone())
             })
-            .unwrap_or_else(|| KeySchema {
-                partition: KeyAttribute {
-                    name: "pk".to_owned(),
-                    attr_type: ScalarType::S,
-                },
-                sort: None,
+            .unwrap_or_else(|| {
+                KeySchema::simple(
+                    KeyAttribute {
+                        name: "pk".to_owned(),
+                        attr_type: ScalarType::S,
+                    },
+                    None,
+                )
             });
         stator_expr::KeyCondition {
             partition: partition.clone(),
@@ -724,7 +754,10 @@ impl Read {
             Some((partition, sort, forward)) => engine.query(QueryRequest {
                 table: self.table.clone(),
                 index: self.index.clone(),
-                key_condition: self.key_condition(engine, partition, sort),
+                key_condition: match &self.exprs.key {
+                    Some(key) => key.clone(),
+                    None => self.key_condition(engine, partition, sort),
+                },
                 filter: self.exprs.filter.clone(),
                 projection: self.exprs.projection.clone(),
                 select: self.select,
@@ -839,6 +872,7 @@ impl Read {
             exprs: Expressions {
                 filter: self.exprs.filter.clone(),
                 projection: self.exprs.projection.clone(),
+                key: self.exprs.key.clone(),
             },
             select: self.select,
             limit: self.limit,
@@ -854,6 +888,7 @@ impl Read {
 const READ_ARGS: &[&str] = &[
     "pk",
     "sk",
+    "key",
     "index",
     "limit",
     "reverse",
@@ -933,21 +968,17 @@ impl QueryRunner {
         for (kind, spec) in &indexes {
             let (index_name, index_keys, projection) = index_spec(spec)?;
             let key_schema = if *kind == "gsi" {
-                let mut it = index_keys.into_iter();
-                KeySchema {
-                    partition: it.next().ok_or("gsi lacks a partition key")?,
-                    sort: it.next(),
-                }
+                gsi_key_schema(spec, index_keys)?
             } else {
-                KeySchema {
-                    partition: partition.clone(),
-                    sort: Some(
+                KeySchema::simple(
+                    partition.clone(),
+                    Some(
                         index_keys
                             .into_iter()
                             .next()
                             .ok_or("lsi lacks a sort key")?,
                     ),
-                }
+                )
             };
             for k in key_schema.attributes() {
                 define(&mut defs, k);
@@ -970,7 +1001,7 @@ impl QueryRunner {
             name: name.to_string(),
             region: "us-east-1".to_owned(),
             attribute_definitions: defs,
-            key_schema: KeySchema { partition, sort },
+            key_schema: KeySchema::simple(partition, sort),
             billing_mode: BillingMode::PayPerRequest,
             throughput: None,
             on_demand: None,
@@ -1204,11 +1235,7 @@ impl QueryRunner {
         let table = args.table()?;
         let spec = args.positional(1).ok_or("add_index TABLE \"SPEC\"")?;
         let (name, keys, projection) = index_spec(spec)?;
-        let mut keys = keys.into_iter();
-        let key_schema = KeySchema {
-            partition: keys.next().ok_or("index lacks a partition key")?,
-            sort: keys.next(),
-        };
+        let key_schema = gsi_key_schema(spec, keys)?;
         let meta = self.meta(table)?;
         let mut defs = meta.attribute_definitions.clone();
         for k in key_schema.attributes() {
@@ -1226,9 +1253,14 @@ impl QueryRunner {
             attribute_definitions: Some(defs),
             ..Default::default()
         };
+        // The backfill runs to its end before the next command (a read of a backfilling
+        // index is refused).
         self.on_each(|engine| {
             Ok(match engine.update_table(table, update.clone()) {
-                Ok(_) => String::new(),
+                Ok(_) => {
+                    wait_for_background(engine);
+                    String::new()
+                }
                 Err(e) => error_line(&e),
             })
         })
@@ -1270,7 +1302,10 @@ impl QueryRunner {
         let index = args.get("index").map(str::to_owned);
         // An unknown index is the engine's error to report; type the values by the table key.
         let schema = target_schema(&meta, index.as_deref()).unwrap_or(meta.key_schema.clone());
-        let query = if is_query {
+        let query = if is_query && args.get("key").is_some() {
+            // The expression stands for the key condition; the parts are unused.
+            Some((AttributeValue::Null, None, !args.flag("reverse")?))
+        } else if is_query {
             let pk = typed(
                 args.get("pk").ok_or("query needs pk=")?,
                 schema.partition.attr_type,
@@ -1296,6 +1331,7 @@ impl QueryRunner {
         let exprs = expressions(
             args.get("filter"),
             args.get("project"),
+            args.get("key").filter(|_| is_query),
             args.get("names"),
             args.get("values"),
         )?;

@@ -152,6 +152,9 @@ pub fn filter_to_condition(
     Ok(combine(conditions, join))
 }
 
+/// The most `KeyConditions` entries any key takes: four HASH and four RANGE components.
+pub const MAX_KEY_CONDITIONS: usize = 8;
+
 /// Converts `KeyConditions` into one condition: the entries joined by AND in request order.
 ///
 /// Only `EQ | LE | LT | GE | GT | BEGINS_WITH | BETWEEN` can select keys; anything else is
@@ -165,7 +168,10 @@ pub fn key_conditions_to_condition(
     let mut violations = Violations::default();
     let operators = condition_operators(&conditions, "keyConditions", &mut violations);
     violations.check()?;
-    if conditions.is_empty() || conditions.len() > 2 {
+    // Up to one condition per key component: two for a table or local index, eight for a
+    // multi-attribute global index key. How many the queried key takes is the engine's
+    // check (`validate::key_condition_components`), with the same text for a simple key.
+    if conditions.is_empty() || conditions.len() > MAX_KEY_CONDITIONS {
         return Err(ExprError::message_only(
             "Conditions can be of length 1 or 2 only",
         ));

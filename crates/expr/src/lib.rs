@@ -28,8 +28,8 @@ pub mod validate;
 pub use parser::{parse_condition, parse_projection, parse_update};
 pub use resolve::{check_placeholder_maps, Placeholders};
 pub use validate::{
-    key_condition, validate_condition, validate_projection, validate_update, KeyCondition,
-    SortKeyCondition,
+    key_condition, key_condition_components, validate_condition, validate_projection,
+    validate_update, CompositeKeyCondition, KeyCondition, SortKeyCondition,
 };
 // --- evaluation side: path, eval, update, project ---
 pub mod eval;

@@ -754,15 +754,57 @@ pub fn key_condition(
     partition_key: &str,
     sort_key: Option<&str>,
 ) -> Result<KeyCondition, ExprError> {
-    key_condition_shape(condition, partition_key, sort_key)
-        .map_err(|e| refine_unsupported(e, condition, partition_key))
+    let sort: Vec<&str> = sort_key.into_iter().collect();
+    let reduced = key_condition_components(condition, &[partition_key], &sort)?;
+    let partition = reduced
+        .partition
+        .into_iter()
+        .next()
+        .ok_or_else(|| ExprError::message_only("key condition without a partition key"))?;
+    Ok(KeyCondition {
+        partition,
+        sort: reduced.sort,
+    })
+}
+
+/// A Query's key condition on a key whose partition and sort key may each have several
+/// components (a multi-attribute GSI key), reduced to what the engine needs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CompositeKeyCondition {
+    /// The value of every partition (HASH) component, in key schema order.
+    pub partition: Vec<AttributeValue>,
+    /// The values the first sort (RANGE) components are equal to, in key schema order:
+    /// every covered component but the last one the condition names.
+    pub sort_prefix: Vec<AttributeValue>,
+    /// The condition on the sort component after `sort_prefix`, if the condition names one.
+    pub sort: Option<SortKeyCondition>,
+}
+
+/// [`key_condition`] for a key of any number of HASH components (`partition_keys`, at
+/// least one) and RANGE components (`sort_keys`), in key schema order. Beyond the rules of
+/// a single-attribute key: every HASH component needs `=`; the RANGE components named form
+/// a prefix of `sort_keys` (a skipped one is reported as the missing key schema element),
+/// and all but the last named one use `=`. The number of conditions is at most the number
+/// of components (`Conditions can be of length 1 to N only`; the single-attribute text for
+/// up to two). The order of the conditions in the text does not matter.
+pub fn key_condition_components(
+    condition: &Condition,
+    partition_keys: &[&str],
+    sort_keys: &[&str],
+) -> Result<CompositeKeyCondition, ExprError> {
+    key_condition_shape(condition, partition_keys, sort_keys)
+        .map_err(|e| refine_unsupported(e, condition, partition_keys))
 }
 
 /// DynamoDB words some unsupported key conditions more specifically (observed): a condition
 /// on a nested path (inside a key attribute or any other) is `KeyConditionExpressions cannot
 /// have conditions on nested attributes`, and one that never names the partition key is
 /// reported as the missing key element; "not supported" remains for the other shapes.
-fn refine_unsupported(error: ExprError, condition: &Condition, partition_key: &str) -> ExprError {
+fn refine_unsupported(
+    error: ExprError,
+    condition: &Condition,
+    partition_keys: &[&str],
+) -> ExprError {
     if error != not_supported() {
         return error;
     }
@@ -778,58 +820,63 @@ fn refine_unsupported(error: ExprError, condition: &Condition, partition_key: &s
             "KeyConditionExpressions cannot have conditions on nested attributes",
         );
     }
-    if !paths
-        .iter()
-        .any(|p| p.0.len() == 1 && first(p) == Some(partition_key))
-    {
+    let missing = partition_keys.iter().find(|key| {
+        !paths
+            .iter()
+            .any(|p| p.0.len() == 1 && first(p) == Some(**key))
+    });
+    if let Some(key) = missing {
         return ExprError::message_only(format!(
-            "Query condition missed key schema element: {partition_key}"
+            "Query condition missed key schema element: {key}"
         ));
     }
     error
 }
 
+fn one_per_key() -> ExprError {
+    ExprError::message_only("KeyConditionExpressions must only contain one condition per key")
+}
+
 fn key_condition_shape(
     condition: &Condition,
-    partition_key: &str,
-    sort_key: Option<&str>,
-) -> Result<KeyCondition, ExprError> {
+    partition_keys: &[&str],
+    sort_keys: &[&str],
+) -> Result<CompositeKeyCondition, ExprError> {
     let mut leaves = Vec::with_capacity(2);
     key_leaves(condition, &mut leaves)?;
     let leaves = leaves
         .into_iter()
         .map(key_leaf)
         .collect::<Result<Vec<_>, _>>()?;
-    if leaves.len() > 2 {
-        return Err(ExprError::message_only(
-            "Conditions can be of length 1 or 2 only",
-        ));
+    let most = (partition_keys.len() + sort_keys.len()).max(2);
+    if leaves.len() > most {
+        return Err(ExprError::message_only(if most == 2 {
+            "Conditions can be of length 1 or 2 only".to_string()
+        } else {
+            format!("Conditions can be of length 1 to {most} only")
+        }));
     }
-    let mut partition = None;
-    let mut sort = None;
+    let mut partition: Vec<Option<&AttributeValue>> = vec![None; partition_keys.len()];
+    let mut sort: Vec<Option<SortKeyCondition>> = vec![None; sort_keys.len()];
     for leaf in leaves {
         let name = match leaf {
             KeyLeaf::Compare(name, ..)
             | KeyLeaf::Between(name, ..)
             | KeyLeaf::BeginsWith(name, _) => name,
         };
-        if name == partition_key {
-            if partition.is_some() {
-                return Err(ExprError::message_only(
-                    "KeyConditionExpressions must only contain one condition per key",
-                ));
+        if let Some(i) = partition_keys.iter().position(|k| *k == name) {
+            if partition[i].is_some() {
+                return Err(one_per_key());
             }
             let KeyLeaf::Compare(_, Comparator::Eq, value) = leaf else {
                 return Err(not_supported());
             };
-            partition = Some(value.clone());
-        } else if Some(name) == sort_key {
-            if sort.is_some() {
-                return Err(ExprError::message_only(
-                    "KeyConditionExpressions must only contain one condition per key",
-                ));
+            partition[i] = Some(value);
+        } else if let Some(i) = sort_keys.iter().position(|k| *k == name) {
+            if sort[i].is_some() {
+                return Err(one_per_key());
             }
-            sort = Some(match leaf {
+            sort[i] = Some(match leaf {
                 KeyLeaf::Compare(_, comparator, value) => {
                     SortKeyCondition::Compare(comparator, value.clone())
                 }
@@ -842,12 +889,42 @@ fn key_condition_shape(
             return Err(not_supported());
         }
     }
-    let Some(partition) = partition else {
-        return Err(ExprError::message_only(format!(
-            "Query condition missed key schema element: {partition_key}"
-        )));
-    };
-    Ok(KeyCondition { partition, sort })
+    let mut values = Vec::with_capacity(partition.len());
+    for (key, value) in partition_keys.iter().zip(partition) {
+        let Some(value) = value else {
+            return Err(ExprError::message_only(format!(
+                "Query condition missed key schema element: {key}"
+            )));
+        };
+        values.push(value.clone());
+    }
+    // The RANGE components named must be a prefix of the key's, `=` on all but the last.
+    let covered = sort.iter().rposition(Option::is_some).map_or(0, |i| i + 1);
+    let mut sort_prefix = Vec::with_capacity(covered.saturating_sub(1));
+    let mut last = None;
+    for (i, (key, condition)) in sort_keys.iter().zip(sort).take(covered).enumerate() {
+        let Some(condition) = condition else {
+            return Err(ExprError::message_only(format!(
+                "Query condition missed key schema element: {key}"
+            )));
+        };
+        if i + 1 == covered {
+            last = Some(condition);
+        } else {
+            let SortKeyCondition::Compare(Comparator::Eq, value) = condition else {
+                return Err(ExprError::message_only(format!(
+                    "Query key condition not supported: every sort key attribute before the \
+                     last one in the condition must be compared with =: {key}"
+                )));
+            };
+            sort_prefix.push(value);
+        }
+    }
+    Ok(CompositeKeyCondition {
+        partition: values,
+        sort_prefix,
+        sort: last,
+    })
 }
 
 #[cfg(test)]

@@ -962,12 +962,22 @@ fn key_conditions_check_arguments_before_indexability() {
 }
 
 #[test]
-fn key_conditions_have_one_or_two_entries() {
+fn key_conditions_have_one_to_eight_entries() {
+    // Eight: four HASH and four RANGE components of a multi-attribute GSI key; how many
+    // the queried key takes is checked against its schema later.
     let one = cond("EQ", vec![s("x")]);
-    for conditions in [
-        vec![],
-        entries(&[("a", one.clone()), ("b", one.clone()), ("c", one.clone())]),
-    ] {
+    let names = ["a", "b", "c", "d", "e", "f", "g", "h", "i"];
+    let many = |n: usize| -> Vec<(String, LegacyCondition)> {
+        entries(
+            &names[..n]
+                .iter()
+                .map(|k| (*k, one.clone()))
+                .collect::<Vec<_>>(),
+        )
+    };
+    assert!(key_conditions_to_condition(&many(3)).is_ok());
+    assert!(key_conditions_to_condition(&many(8)).is_ok());
+    for conditions in [vec![], many(9)] {
         assert_eq!(
             message(key_conditions_to_condition(&conditions)),
             "Conditions can be of length 1 or 2 only"

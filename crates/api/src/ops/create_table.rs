@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use stator_engine::ddl::{NewIndex, NewTable, WarmRequest};
 use stator_engine::schema::{
     BillingMode, KeyAttribute, KeySchema, OnDemandThroughput, Projection, ProjectionType,
-    ScalarType, SseMeta, Tag,
+    ScalarType, SseMeta, Tag, MAX_KEY_COMPONENTS,
 };
 use stator_engine::DynamoError;
 
@@ -123,10 +123,21 @@ pub mod model {
         format!("[{}]", parts.join(", "))
     }
 
+    /// Which key schema a list is: a table's or local index's (one HASH, at most one RANGE)
+    /// or a global index's (multi-attribute keys: up to four HASH, then up to four RANGE).
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    pub enum KeyShape {
+        Simple,
+        Global,
+    }
+
+    /// The model constraints of a key schema list (names, key types, its length: 1-2, or
+    /// 1-8 for a global index).
     pub fn check_key_schema(
         v: &mut Validator,
         schema: Option<&Vec<KeySchemaElementIn>>,
         path: &str,
+        shape: KeyShape,
     ) {
         let Some(schema) = schema else {
             v.required::<()>(None, path);
@@ -142,7 +153,79 @@ pub mod model {
             );
             v.enumeration(element.key_type.as_ref(), &format!("{at}.keyType"), true);
         }
-        v.list_len(schema.len(), &show_key_schema(schema), path, 1, 2);
+        let most = match shape {
+            KeyShape::Simple => 2,
+            KeyShape::Global => 2 * MAX_KEY_COMPONENTS,
+        };
+        v.list_len(schema.len(), &show_key_schema(schema), path, 1, most);
+    }
+
+    /// The HASH and RANGE attribute names of a constraint-checked key schema, in order, in
+    /// DynamoDB's words for a malformed one. A simple schema is HASH [RANGE]; a global
+    /// index's is 1-4 HASH elements followed by 0-4 RANGE elements, no attribute twice.
+    pub fn key_schema_names(
+        elements: &[KeySchemaElementIn],
+        shape: KeyShape,
+    ) -> Result<(Vec<String>, Vec<String>), DynamoError> {
+        let name = |e: &KeySchemaElementIn| e.attribute_name.clone().unwrap_or_default();
+        let key_type = |e: &KeySchemaElementIn| e.key_type.as_ref().and_then(EnumValue::value);
+        let Some(first) = elements.first() else {
+            return Err(DynamoError::validation(
+                "Invalid KeySchema: Some KeySchemaElement is missing",
+            ));
+        };
+        if key_type(first) != Some(KeyType::Hash) {
+            return Err(DynamoError::validation(
+                "Invalid KeySchema: The first KeySchemaElement is not a HASH key type",
+            ));
+        }
+        let mut hash = Vec::new();
+        let mut range = Vec::new();
+        for element in elements {
+            match key_type(element) {
+                Some(KeyType::Hash) if range.is_empty() => hash.push(name(element)),
+                Some(KeyType::Hash) => {
+                    // Decided text (multi-attribute keys): DynamoDB's is not documented.
+                    return Err(DynamoError::validation(
+                        "Invalid KeySchema: A HASH KeySchemaElement cannot follow a RANGE \
+                         KeySchemaElement",
+                    ));
+                }
+                _ => range.push(name(element)),
+            }
+        }
+        if shape == KeyShape::Simple && hash.len() > 1 {
+            return Err(DynamoError::validation(
+                "Invalid KeySchema: The second KeySchemaElement is not a RANGE key type",
+            ));
+        }
+        // Decided texts (multi-attribute keys), in the style of the key schema messages.
+        for (list, part) in [(&hash, "HASH"), (&range, "RANGE")] {
+            if list.len() > MAX_KEY_COMPONENTS {
+                return Err(DynamoError::validation(format!(
+                    "Invalid KeySchema: A global secondary index key can have at most \
+                     {MAX_KEY_COMPONENTS} {part} KeySchemaElements, found {}",
+                    list.len()
+                )));
+            }
+        }
+        if let [h] = hash.as_slice() {
+            if range.first() == Some(h) {
+                return Err(DynamoError::validation(
+                    "Both the Hash Key and the Range Key element in the KeySchema have the same \
+                     name",
+                ));
+            }
+        }
+        let all: Vec<&String> = hash.iter().chain(&range).collect();
+        for (i, n) in all.iter().enumerate() {
+            if all[..i].contains(n) {
+                return Err(DynamoError::validation(format!(
+                    "Invalid KeySchema: The attribute {n} appears more than once in the KeySchema"
+                )));
+            }
+        }
+        Ok((hash, range))
     }
 
     pub fn check_throughput(v: &mut Validator, t: Option<&ThroughputIn>, path: &str) {
@@ -395,54 +478,32 @@ fn invalid(detail: impl std::fmt::Display) -> DynamoError {
     DynamoError::invalid_parameter(detail)
 }
 
-/// Turns a constraint-checked key schema into the engine's form, enforcing the HASH-then-
-/// RANGE shape. Attribute types come from `types`; an attribute missing there is reported by
-/// the attribute-definition checks that follow, so its placeholder type is never stored.
+/// Turns a constraint-checked key schema into the engine's form, enforcing its shape
+/// ([`key_schema_names`]). Attribute types come from `types`; an attribute missing there is
+/// reported by the attribute-definition checks that follow, so its placeholder type is
+/// never stored.
 fn key_schema(
     elements: &[KeySchemaElementIn],
     types: &[(String, ScalarType)],
+    shape: KeyShape,
 ) -> Result<KeySchema, DynamoError> {
-    let name = |e: &KeySchemaElementIn| e.attribute_name.clone().unwrap_or_default();
-    let lookup = |n: &str| {
-        types
-            .iter()
-            .find(|(a, _)| a == n)
-            .map(|(_, t)| *t)
-            .unwrap_or(ScalarType::S)
-    };
-    let first = elements.first().ok_or_else(|| {
-        DynamoError::validation("Invalid KeySchema: Some KeySchemaElement is missing")
-    })?;
-    let key_type = |e: &KeySchemaElementIn| e.key_type.as_ref().and_then(EnumValue::value);
-    if key_type(first) != Some(KeyType::Hash) {
-        return Err(DynamoError::validation(
-            "Invalid KeySchema: The first KeySchemaElement is not a HASH key type",
-        ));
-    }
-    let partition = KeyAttribute {
-        attr_type: lookup(&name(first)),
-        name: name(first),
-    };
-    let sort = match elements.get(1) {
-        None => None,
-        Some(second) => {
-            if key_type(second) != Some(KeyType::Range) {
-                return Err(DynamoError::validation(
-                    "Invalid KeySchema: The second KeySchemaElement is not a RANGE key type",
-                ));
-            }
-            if name(second) == partition.name {
-                return Err(DynamoError::validation(
-                    "Both the Hash Key and the Range Key element in the KeySchema have the same name",
-                ));
-            }
-            Some(KeyAttribute {
-                attr_type: lookup(&name(second)),
-                name: name(second),
+    let (hash, range) = key_schema_names(elements, shape)?;
+    let typed = |names: Vec<String>| -> Vec<KeyAttribute> {
+        names
+            .into_iter()
+            .map(|name| KeyAttribute {
+                attr_type: types
+                    .iter()
+                    .find(|(a, _)| *a == name)
+                    .map(|(_, t)| *t)
+                    .unwrap_or(ScalarType::S),
+                name,
             })
-        }
+            .collect()
     };
-    Ok(KeySchema { partition, sort })
+    KeySchema::from_components(typed(hash), typed(range)).ok_or_else(|| {
+        DynamoError::validation("Invalid KeySchema: Some KeySchemaElement is missing")
+    })
 }
 
 pub fn run(ctx: &Context<'_>, input: Input) -> Result<Output, DynamoError> {
@@ -481,10 +542,23 @@ pub fn run(ctx: &Context<'_>, input: Input) -> Result<Output, DynamoError> {
         validate::TABLE_NAME,
         true,
     );
-    check_key_schema(&mut v, input.key_schema.as_ref(), "keySchema");
-    for (kind, list) in [
-        ("localSecondaryIndexes", &input.local_secondary_indexes),
-        ("globalSecondaryIndexes", &input.global_secondary_indexes),
+    check_key_schema(
+        &mut v,
+        input.key_schema.as_ref(),
+        "keySchema",
+        KeyShape::Simple,
+    );
+    for (kind, list, shape) in [
+        (
+            "localSecondaryIndexes",
+            &input.local_secondary_indexes,
+            KeyShape::Simple,
+        ),
+        (
+            "globalSecondaryIndexes",
+            &input.global_secondary_indexes,
+            KeyShape::Global,
+        ),
     ] {
         for (i, index) in list.iter().flatten().enumerate() {
             let at = format!("{kind}.{}.member", i + 1);
@@ -498,6 +572,7 @@ pub fn run(ctx: &Context<'_>, input: Input) -> Result<Output, DynamoError> {
                 &mut v,
                 index.key_schema.as_ref(),
                 &format!("{at}.keySchema"),
+                shape,
             );
             check_projection(
                 &mut v,
@@ -547,7 +622,7 @@ pub fn run(ctx: &Context<'_>, input: Input) -> Result<Output, DynamoError> {
             ));
         }
     }
-    let table_key = key_schema(table_elements, &defs)?;
+    let table_key = key_schema(table_elements, &defs, KeyShape::Simple)?;
 
     match billing {
         BillingMode::Provisioned if input.provisioned_throughput.is_none() => {
@@ -649,7 +724,11 @@ pub fn run(ctx: &Context<'_>, input: Input) -> Result<Output, DynamoError> {
             if !index_names.insert(name.clone()) {
                 return Err(invalid(format!("Duplicate index name: {name}")));
             }
-            let schema = key_schema(lsi.key_schema.as_deref().unwrap_or_default(), &defs)?;
+            let schema = key_schema(
+                lsi.key_schema.as_deref().unwrap_or_default(),
+                &defs,
+                KeyShape::Simple,
+            )?;
             if schema.partition.name != table_key.partition.name {
                 return Err(invalid(format!(
                     "Index KeySchema does not have the same leading hash key as table \
@@ -694,7 +773,11 @@ pub fn run(ctx: &Context<'_>, input: Input) -> Result<Output, DynamoError> {
             if !index_names.insert(name.clone()) {
                 return Err(invalid(format!("Duplicate index name: {name}")));
             }
-            let schema = key_schema(gsi.key_schema.as_deref().unwrap_or_default(), &defs)?;
+            let schema = key_schema(
+                gsi.key_schema.as_deref().unwrap_or_default(),
+                &defs,
+                KeyShape::Global,
+            )?;
             let projection = projection(gsi.projection.as_ref(), &name)?;
             let throughput = match (
                 billing,

@@ -3,13 +3,20 @@
 
 use serde_json::{json, Map, Value};
 use stator_engine::ddl::TableView;
-use stator_engine::schema::{BillingMode, IndexMeta, KeySchema, Throughput};
+use stator_engine::schema::{BillingMode, IndexMeta, KeyRole, KeySchema, Throughput};
 
 fn key_schema(schema: &KeySchema) -> Value {
-    let mut out = vec![json!({"AttributeName": schema.partition.name, "KeyType": "HASH"})];
-    if let Some(sort) = &schema.sort {
-        out.push(json!({"AttributeName": sort.name, "KeyType": "RANGE"}));
-    }
+    // As declared: every HASH element, then every RANGE element (multi-attribute keys).
+    let out = schema
+        .components()
+        .map(|(role, a)| {
+            let key_type = match role {
+                KeyRole::Hash => "HASH",
+                KeyRole::Range => "RANGE",
+            };
+            json!({"AttributeName": a.name, "KeyType": key_type})
+        })
+        .collect();
     Value::Array(out)
 }
 

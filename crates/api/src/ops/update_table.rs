@@ -31,7 +31,7 @@ use stator_engine::schema::{BillingMode, KeyAttribute, KeySchema, ScalarType};
 use stator_engine::{DynamoError, ErrorKind};
 
 use super::create_table::model::*;
-use crate::enums::{DynamoEnum, EnumValue, KeyType, TableClass};
+use crate::enums::{DynamoEnum, EnumValue, TableClass};
 use crate::validate::{self, Validator};
 use crate::Context;
 
@@ -253,7 +253,12 @@ fn check_index_updates(v: &mut Validator, updates: Option<&Vec<IndexUpdateIn>>) 
                 validate::INDEX_NAME,
                 true,
             );
-            check_key_schema(v, create.key_schema.as_ref(), &format!("{at}.keySchema"));
+            check_key_schema(
+                v,
+                create.key_schema.as_ref(),
+                &format!("{at}.keySchema"),
+                KeyShape::Global,
+            );
             check_projection(v, create.projection.as_ref(), &format!("{at}.projection"));
             check_throughput(
                 v,
@@ -350,37 +355,6 @@ fn request_definitions(
     Ok(out)
 }
 
-/// The (HASH, optional RANGE) attribute names of a constraint-checked key schema, in
-/// DynamoDB's words for a malformed one.
-fn key_names(elements: &[KeySchemaElementIn]) -> Result<(String, Option<String>), DynamoError> {
-    let name = |e: &KeySchemaElementIn| e.attribute_name.clone().unwrap_or_default();
-    let Some(first) = elements.first() else {
-        return Err(DynamoError::validation(
-            "Invalid KeySchema: Some KeySchemaElement is missing",
-        ));
-    };
-    let key_type = |e: &KeySchemaElementIn| e.key_type.as_ref().and_then(EnumValue::value);
-    if key_type(first) != Some(KeyType::Hash) {
-        return Err(DynamoError::validation(
-            "Invalid KeySchema: The first KeySchemaElement is not a HASH key type",
-        ));
-    }
-    let Some(second) = elements.get(1) else {
-        return Ok((name(first), None));
-    };
-    if key_type(second) != Some(KeyType::Range) {
-        return Err(DynamoError::validation(
-            "Invalid KeySchema: The second KeySchemaElement is not a RANGE key type",
-        ));
-    }
-    if name(second) == name(first) {
-        return Err(DynamoError::validation(
-            "Both the Hash Key and the Range Key element in the KeySchema have the same name",
-        ));
-    }
-    Ok((name(first), Some(name(second))))
-}
-
 /// Stage 2 for a new index: its key schema, that this request defines its key attributes,
 /// and its projection.
 fn check_new_index(
@@ -388,12 +362,15 @@ fn check_new_index(
     definitions: &[(String, ScalarType)],
 ) -> Result<(), DynamoError> {
     let name = index.index_name.as_deref().unwrap_or_default();
-    let (hash, range) = key_names(index.key_schema.as_deref().unwrap_or_default())?;
+    let (hash, range) = key_schema_names(
+        index.key_schema.as_deref().unwrap_or_default(),
+        KeyShape::Global,
+    )?;
     // The key attributes must be defined in this request's AttributeDefinitions, even when the
     // table already defines them (say, the table's own sort key): DynamoDB does not fall back
     // on the stored definitions here.
-    let defined = |n: &str| definitions.iter().any(|(d, _)| d == n);
-    if !defined(&hash) || range.as_deref().is_some_and(|r| !defined(r)) {
+    let defined = |n: &String| definitions.iter().any(|(d, _)| d == n);
+    if !hash.iter().chain(&range).all(defined) {
         return Err(DynamoError::validation(
             "Invalid KeySchema: Some index key attribute have no definition",
         ));
@@ -412,7 +389,10 @@ fn index_updates(
         let name = action.index_name().to_string();
         updates.push(match action {
             Action::Create(index) => {
-                let (hash, range) = key_names(index.key_schema.as_deref().unwrap_or_default())?;
+                let (hash, range) = key_schema_names(
+                    index.key_schema.as_deref().unwrap_or_default(),
+                    KeyShape::Global,
+                )?;
                 let key_attribute = |attr: String| {
                     let attr_type = definitions
                         .iter()
@@ -424,11 +404,19 @@ fn index_updates(
                         attr_type,
                     })
                 };
+                let hash = hash
+                    .into_iter()
+                    .map(key_attribute)
+                    .collect::<Result<_, _>>()?;
+                let range = range
+                    .into_iter()
+                    .map(key_attribute)
+                    .collect::<Result<_, _>>()?;
+                let key_schema = KeySchema::from_components(hash, range).ok_or_else(|| {
+                    DynamoError::validation("Invalid KeySchema: Some KeySchemaElement is missing")
+                })?;
                 IndexUpdate::Create(NewIndex {
-                    key_schema: KeySchema {
-                        partition: key_attribute(hash)?,
-                        sort: range.map(key_attribute).transpose()?,
-                    },
+                    key_schema,
                     projection: projection(index.projection.as_ref(), &name)?,
                     throughput: throughput_pair(index.provisioned_throughput.as_ref()),
                     on_demand: on_demand(index.on_demand_throughput.as_ref()),

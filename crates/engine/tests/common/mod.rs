@@ -78,10 +78,7 @@ pub fn new_index(
 ) -> NewIndex {
     NewIndex {
         name: name.to_string(),
-        key_schema: KeySchema {
-            partition: pk,
-            sort: sk,
-        },
+        key_schema: KeySchema::simple(pk, sk),
         projection: Projection {
             projection_type: projection,
             non_key_attributes: include.iter().map(|s| s.to_string()).collect(),
@@ -112,10 +109,7 @@ pub fn table(
         name: name.to_string(),
         region: "us-east-1".to_string(),
         attribute_definitions: defs,
-        key_schema: KeySchema {
-            partition: attr("pk", ScalarType::S),
-            sort,
-        },
+        key_schema: KeySchema::simple(attr("pk", ScalarType::S), sort),
         billing_mode: BillingMode::PayPerRequest,
         throughput: None,
         on_demand: None,
