@@ -554,10 +554,16 @@ def test_delay_transient_statuses_flag(start_server):
     ddb = h.make_client(srv.endpoint)
     created = ddb.create_table(
         TableName="slow", BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                              {"AttributeName": "g", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        GlobalSecondaryIndexes=[_gsi("byG", "g")])
     assert created["TableDescription"]["TableStatus"] == "CREATING"
-    assert ddb.describe_table(TableName="slow")["Table"]["TableStatus"] == "CREATING"
+    assert created["TableDescription"]["GlobalSecondaryIndexes"][0]["IndexStatus"] == "CREATING"
+    described = ddb.describe_table(TableName="slow")["Table"]
+    assert described["TableStatus"] == "CREATING"
+    # Its index is CREATING with it (DELETING tables and indexes: the engine's tests).
+    assert described["GlobalSecondaryIndexes"][0]["IndexStatus"] == "CREATING"
     assert _raises(ddb.put_item, TableName="slow", Item={"pk": {"S": "a"}}) == (
         "ResourceNotFoundException", "Requested resource not found")
     assert _raises(ddb.delete_table, TableName="slow") == (

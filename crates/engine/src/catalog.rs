@@ -34,6 +34,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLockReadGuard, RwLockWriteGuard};
 
+use serde::{Deserialize, Serialize};
 use stator_storage::{Reader, WriteTransaction};
 
 use crate::error::DynamoError;
@@ -84,6 +85,61 @@ pub fn delete_meta(txn: &mut dyn WriteTransaction, meta: &TableMeta) -> Result<(
     txn.delete(&keys::table_generation(meta.storage_id))?;
     txn.advance_writer_epoch();
     Ok(())
+}
+
+/// A table deleted while transient statuses are delayed, shown `DELETING` by DescribeTable
+/// and ListTables until `until` (engine-clock seconds); its name cannot be reused until
+/// then. Its data is dropped in the background at once, like any deleted table's.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DeletingTable {
+    pub meta: TableMeta,
+    pub until: f64,
+}
+
+/// The deleting-table record of `name`, if any (expired or not).
+pub fn load_deleting(
+    reader: &dyn Reader,
+    name: &str,
+) -> Result<Option<DeletingTable>, DynamoError> {
+    reader
+        .get(&keys::deleting_table(name))?
+        .map(|bytes| {
+            serde_json::from_slice(&bytes).map_err(|e| {
+                DynamoError::internal(format!("corrupt deleting-table record in storage: {e}"))
+            })
+        })
+        .transpose()
+}
+
+/// Writes a deleting-table record.
+pub fn store_deleting(
+    txn: &mut dyn WriteTransaction,
+    deleting: &DeletingTable,
+) -> Result<(), DynamoError> {
+    let encoded = serde_json::to_vec(deleting)
+        .map_err(|e| DynamoError::internal(format!("cannot encode deleting table: {e}")))?;
+    txn.put(&keys::deleting_table(&deleting.meta.name), &encoded)?;
+    Ok(())
+}
+
+/// The names of the tables still shown `DELETING` at `now`.
+pub fn deleting_names(reader: &dyn Reader, now: f64) -> Result<Vec<String>, DynamoError> {
+    let (start, end) = keys::deleting_table_range();
+    let mut names = Vec::new();
+    for entry in reader.range(
+        std::ops::Bound::Included(&start),
+        std::ops::Bound::Excluded(&end),
+        stator_storage::Direction::Forward,
+    )? {
+        let (_, value) = entry?;
+        let deleting: DeletingTable = serde_json::from_slice(&value).map_err(|e| {
+            DynamoError::internal(format!("corrupt deleting-table record in storage: {e}"))
+        })?;
+        if now < deleting.until {
+            names.push(deleting.meta.name);
+        }
+    }
+    Ok(names)
 }
 
 /// Reserves `count` consecutive storage ids (for a table and its indexes) from the

@@ -190,6 +190,7 @@ fn new_index_meta(
         on_demand: index.on_demand,
         status,
         warm,
+        creating_until: None,
     })
 }
 
@@ -446,21 +447,41 @@ fn refuse_during_transition(meta: &TableMeta, now: f64) -> Result<(), DynamoErro
         Some(TransientStatus::Creating) => "created",
         Some(TransientStatus::Updating) => "updated",
     };
-    Err(DynamoError::resource_in_use(format!(
-        "Attempt to change a resource which is still in use: Table is being {doing}: {}",
-        meta.name
-    )))
+    Err(table_in_use(doing, &meta.name))
+}
+
+fn table_in_use(doing: &str, name: &str) -> DynamoError {
+    DynamoError::resource_in_use(format!(
+        "Attempt to change a resource which is still in use: Table is being {doing}: {name}"
+    ))
+}
+
+/// A name whose table is still shown `DELETING` cannot be created or deleted again until
+/// the delay has passed; an expired record is removed here, in the caller's transaction.
+fn refuse_while_deleting(
+    txn: &mut dyn WriteTransaction,
+    name: &str,
+    now: f64,
+) -> Result<(), DynamoError> {
+    match catalog::load_deleting(&*txn, name)? {
+        Some(deleting) if now < deleting.until => Err(table_in_use("deleted", name)),
+        Some(_) => Ok(txn.delete(&keys::deleting_table(name))?),
+        None => Ok(()),
+    }
 }
 
 impl Engine {
     /// The transition a table created or updated at `now` goes through: `None` unless
     /// transient statuses are delayed.
     fn transition_from(&self, status: TransientStatus, now: f64) -> Option<Transition> {
+        self.delayed_until(now)
+            .map(|until| Transition { status, until })
+    }
+
+    /// When a transient status entered at `now` ends, if transient statuses are delayed.
+    fn delayed_until(&self, now: f64) -> Option<f64> {
         let delay = self.config.transient_delay;
-        (!delay.is_zero()).then_some(Transition {
-            status,
-            until: now + delay.as_secs_f64(),
-        })
+        (!delay.is_zero()).then_some(now + delay.as_secs_f64())
     }
 
     fn lock_ddl(&self) -> std::sync::MutexGuard<'_, ()> {
@@ -511,6 +532,7 @@ impl Engine {
         let _ddl = self.lock_ddl();
         let now = self.now_epoch_seconds();
         let meta = self.write(|txn| {
+            refuse_while_deleting(txn, &new.name, now)?;
             if catalog::load_meta(txn, &new.name)?.is_some() {
                 return Err(DynamoError::resource_in_use(format!(
                     "Table already exists: {}",
@@ -584,13 +606,21 @@ impl Engine {
                 deletion_protection: new.deletion_protection,
                 tags: new.tags,
                 transition: self.transition_from(TransientStatus::Creating, now),
+                deleting_indexes: Vec::new(),
             };
+            // A table's global indexes are CREATING while the table is.
+            let until = meta.transition.map(|t| t.until);
+            for index in &mut meta.global_indexes {
+                index.creating_until = until;
+            }
             store_meta(txn, &mut meta)?;
             Ok(Arc::new(meta))
         })?;
         self.cache_table(meta.clone());
+        // With delayed statuses the answer shows the indexes CREATING, as DescribeTable does.
+        let shown = meta.shown_at(now).map_or(meta, Arc::new);
         Ok(TableView {
-            meta,
+            meta: shown,
             item_count: 0,
             size_bytes: 0,
             index_stats: HashMap::new(),
@@ -601,9 +631,22 @@ impl Engine {
     /// DescribeTable. DynamoDB words a missing table here as
     /// `Requested resource not found: Table: <name> not found`.
     pub fn describe_table(&self, name: &str) -> Result<TableView, DynamoError> {
-        let meta = self.table(name).ok_or_else(|| table_not_found(name))?;
-        let status = meta.status_at(self.now_epoch_seconds());
-        self.view(meta, status)
+        let now = self.now_epoch_seconds();
+        let Some(meta) = self.table(name) else {
+            // A table deleted while transient statuses are delayed is DELETING for a while.
+            let snapshot = self.storage.snapshot()?;
+            return match catalog::load_deleting(snapshot.as_ref(), name)? {
+                Some(deleting) if now < deleting.until => {
+                    Self::view_in(snapshot.as_ref(), Arc::new(deleting.meta), "DELETING")
+                }
+                _ => Err(table_not_found(name)),
+            };
+        };
+        let status = meta.status_at(now);
+        match meta.shown_at(now) {
+            Some(shown) => self.view(Arc::new(shown), status),
+            None => self.view(meta, status),
+        }
     }
 
     /// Table names in order, starting after `exclusive_start`, at most `limit` of them, and
@@ -613,12 +656,27 @@ impl Engine {
         exclusive_start: Option<&str>,
         limit: usize,
     ) -> (Vec<String>, Option<String>) {
-        let mut names: Vec<String> = self
-            .cached_names()
+        let mut names = self.cached_names();
+        if !self.config.transient_delay.is_zero() {
+            // Tables deleted a moment ago are listed while they are DELETING.
+            let deleting = self
+                .storage
+                .snapshot()
+                .map_err(DynamoError::from)
+                .and_then(|s| catalog::deleting_names(s.as_ref(), self.now_epoch_seconds()));
+            match deleting {
+                Ok(deleting) => names.extend(deleting),
+                Err(error) => {
+                    tracing::error!(%error, "cannot list the tables being deleted");
+                }
+            }
+        }
+        let mut names: Vec<String> = names
             .into_iter()
             .filter(|name| exclusive_start.is_none_or(|start| name.as_str() > start))
             .collect();
         names.sort();
+        names.dedup();
         let more = names.len() > limit;
         names.truncate(limit);
         let last = if more { names.last().cloned() } else { None };
@@ -629,9 +687,13 @@ impl Engine {
     /// items for background deletion.
     pub fn delete_table(&self, name: &str) -> Result<TableView, DynamoError> {
         let _ddl = self.lock_ddl();
+        let now = self.now_epoch_seconds();
         let view = self.write(|txn| {
+            if self.current_table_for_write(txn, name)?.is_none() {
+                refuse_while_deleting(txn, name, now)?;
+            }
             let meta = self.existing(txn, name)?;
-            refuse_during_transition(&meta, self.now_epoch_seconds())?;
+            refuse_during_transition(&meta, now)?;
             if meta.deletion_protection {
                 return Err(DynamoError::validation(
                     "Resource cannot be deleted as it is currently protected against deletion. \
@@ -640,6 +702,10 @@ impl Engine {
             }
             let view = Self::view_in(txn, meta.clone(), "DELETING")?;
             delete_meta(txn, &meta)?;
+            if let Some(until) = self.delayed_until(now) {
+                let meta = (*meta).clone();
+                catalog::store_deleting(txn, &catalog::DeletingTable { meta, until })?;
+            }
             for id in storage_ids(&meta) {
                 txn.put(&keys::dropped_table(id), &[])?;
             }
@@ -846,8 +912,9 @@ impl Engine {
                     }
                     let id = allocate_storage_ids(txn, 1)?;
                     backfills.push(id);
-                    meta.global_indexes
-                        .push(new_index_meta(new, id, IndexStatus::Creating)?);
+                    let mut index = new_index_meta(new, id, IndexStatus::Creating)?;
+                    index.creating_until = self.delayed_until(now);
+                    meta.global_indexes.push(index);
                 }
                 IndexUpdate::Update {
                     name,
@@ -889,6 +956,12 @@ impl Engine {
                     let mut index = meta.global_indexes.remove(at);
                     txn.put(&keys::dropped_table(index.storage_id), &[])?;
                     index.status = IndexStatus::Deleting;
+                    if let Some(until) = self.delayed_until(now) {
+                        meta.deleting_indexes.push(DeletingIndex {
+                            index: index.clone(),
+                            until,
+                        });
+                    }
                     deleted.push(index);
                 }
             }
@@ -907,6 +980,7 @@ impl Engine {
         meta.attribute_definitions
             .retain(|a| in_use.contains(&a.name));
         meta.transition = self.transition_from(TransientStatus::Updating, now);
+        meta.expire_delays(now);
 
         store_meta(txn, &mut meta)?;
         let stored = Arc::new(meta);

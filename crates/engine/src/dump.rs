@@ -188,6 +188,7 @@ impl Decoder {
                     b'g' => format!("generation {}", self.owner_name(id?)),
                     b's' => format!("stats {} slot {}", self.owner_name(id?), u32_at(rest, 4)?),
                     b'd' => format!("dropped #{}", id?),
+                    b'x' => format!("deleting table {}", String::from_utf8_lossy(rest)),
                     _ => return None,
                 })
             }
@@ -265,6 +266,12 @@ impl Decoder {
                 Err(_) => hex(value),
             },
             (Some(0x00), Some(b'd')) => "(marker)".to_string(),
+            (Some(0x00), Some(b'x')) => {
+                match serde_json::from_slice::<crate::catalog::DeletingTable>(value) {
+                    Ok(d) => format!("{} until {}", meta_summary(&d.meta), d.until),
+                    Err(_) => format!("<corrupt record> {}", hex(value)),
+                }
+            }
             (Some(0x01), _) | (Some(0x02), _) => item_json(value),
             (Some(0x03), _) => records::decode_collection_size(value)
                 .map_or_else(|_| hex(value), |size| format!("{size} B")),

@@ -9,6 +9,8 @@
 //!                                               -> stats share of one writer slot: item
 //!                                                  count, bytes (2 x i64 BE)
 //!           00 'd' <storage id u32 BE>          -> (empty) a dropped table awaiting cleanup
+//!           00 'x' <table name>                 -> a deleted table shown DELETING until a
+//!                                                  time (delayed transient statuses; JSON)
 //! items     01 <storage id u32 BE> <hash64 BE> <pk> [<sk>]  -> item (stator_types::itemcodec)
 //! index     02 <index storage id u32 BE> <hash64 BE> <ipk>… [<isk>…] <pk> [<sk>]
 //!                                                               -> projected item
@@ -81,6 +83,19 @@ pub fn stats_prefix(storage_id: u32) -> Vec<u8> {
     let mut key = vec![CATALOG, b's'];
     key.extend_from_slice(&storage_id.to_be_bytes());
     key
+}
+
+/// The record of a table deleted while transient statuses are delayed.
+pub fn deleting_table(name: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(2 + name.len());
+    key.extend_from_slice(&[CATALOG, b'x']);
+    key.extend_from_slice(name.as_bytes());
+    key
+}
+
+/// The range of all [`deleting_table`] records: `[start, end)`.
+pub fn deleting_table_range() -> (Vec<u8>, Vec<u8>) {
+    (vec![CATALOG, b'x'], vec![CATALOG, b'x' + 1])
 }
 
 pub fn dropped_table(storage_id: u32) -> Vec<u8> {

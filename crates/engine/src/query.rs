@@ -315,7 +315,7 @@ impl Engine {
     /// Query: one page of items from one partition of a table or index.
     pub fn query(&self, req: QueryRequest) -> Result<Page, DynamoError> {
         let meta = self.data_table(&req.table)?;
-        let target = Target::resolve(&meta, req.index.as_deref())?;
+        let target = Target::resolve(&meta, req.index.as_deref(), || self.now_epoch_seconds())?;
         target.check_read_options(req.consistent, req.select)?;
         target.check_gsi_projection(req.projection.as_ref(), req.filter.as_ref())?;
         let schema = target.key_schema();
@@ -356,7 +356,7 @@ impl Engine {
     /// Scan: one page of items from a table or index, or from one segment of it.
     pub fn scan(&self, req: ScanRequest) -> Result<Page, DynamoError> {
         let meta = self.data_table(&req.table)?;
-        let target = Target::resolve(&meta, req.index.as_deref())?;
+        let target = Target::resolve(&meta, req.index.as_deref(), || self.now_epoch_seconds())?;
         target.check_read_options(req.consistent, req.select)?;
         target.check_gsi_projection(req.projection.as_ref(), req.filter.as_ref())?;
         if let Some(start) = &req.exclusive_start_key {

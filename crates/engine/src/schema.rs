@@ -262,6 +262,32 @@ pub struct IndexMeta {
     /// Only for global indexes.
     #[serde(default = "WarmThroughput::initial")]
     pub warm: WarmThroughput,
+    /// With delayed transient statuses (`EngineConfig::transient_delay`): the engine-clock
+    /// time until which the index shows (and reads as) `CREATING` even once it is built.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creating_until: Option<f64>,
+}
+
+impl IndexMeta {
+    /// The status the index shows at `now`: its own, or `CREATING` during a delayed
+    /// creation.
+    pub fn status_at(&self, now: f64) -> IndexStatus {
+        match self.creating_until {
+            Some(until) if now < until && self.status == IndexStatus::Active => {
+                IndexStatus::Creating
+            }
+            _ => self.status,
+        }
+    }
+}
+
+/// A global index UpdateTable deleted while transient statuses are delayed: DescribeTable
+/// shows it `DELETING` until `until` (engine-clock seconds). It is no longer read or
+/// maintained; its data is dropped in the background as for any deleted index.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeletingIndex {
+    pub index: IndexMeta,
+    pub until: f64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -322,6 +348,9 @@ pub struct TableMeta {
     /// delays transient statuses (`EngineConfig::transient_delay`); absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transition: Option<Transition>,
+    /// Deleted global indexes still shown as `DELETING` (delayed transient statuses).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deleting_indexes: Vec<DeletingIndex>,
 }
 
 /// A status a table passes through after CreateTable or UpdateTable, for a while, when
@@ -352,6 +381,42 @@ impl TableMeta {
             Some(TransientStatus::Creating) => "CREATING",
             Some(TransientStatus::Updating) => "UPDATING",
             None => "ACTIVE",
+        }
+    }
+
+    /// The metadata as DescribeTable shows it at `now`, when delayed transient statuses
+    /// make it differ from the stored one: indexes still in a delayed creation shown
+    /// `CREATING`, deleted ones still in their delay listed `DELETING`.
+    pub fn shown_at(&self, now: f64) -> Option<TableMeta> {
+        let creating = self
+            .global_indexes
+            .iter()
+            .any(|i| i.status_at(now) != i.status);
+        let deleting = self.deleting_indexes.iter().any(|d| now < d.until);
+        if !creating && !deleting {
+            return None;
+        }
+        let mut shown = self.clone();
+        for index in &mut shown.global_indexes {
+            index.status = index.status_at(now);
+        }
+        shown.global_indexes.extend(
+            self.deleting_indexes
+                .iter()
+                .filter(|d| now < d.until)
+                .map(|d| d.index.clone()),
+        );
+        shown.deleting_indexes.clear();
+        Some(shown)
+    }
+
+    /// Forgets delayed statuses that have passed at `now` (before the record is stored).
+    pub fn expire_delays(&mut self, now: f64) {
+        self.deleting_indexes.retain(|d| now < d.until);
+        for index in &mut self.global_indexes {
+            if index.creating_until.is_some_and(|until| until <= now) {
+                index.creating_until = None;
+            }
         }
     }
 

@@ -66,7 +66,13 @@ impl<'m> Target<'m> {
     /// Finds the index, applying DynamoDB's existence and state rules. A table that exists
     /// without the named index is a `ValidationException`, not a not-found error; a global
     /// index still being backfilled cannot be read; an index being deleted is gone.
-    pub fn resolve(meta: &'m TableMeta, index: Option<&str>) -> Result<Self, DynamoError> {
+    /// `now` (engine clock) tells whether a delayed creation still shows the index
+    /// `CREATING`.
+    pub fn resolve(
+        meta: &'m TableMeta,
+        index: Option<&str>,
+        now: impl FnOnce() -> f64,
+    ) -> Result<Self, DynamoError> {
         let Some(name) = index else {
             return Ok(Target {
                 meta,
@@ -85,7 +91,9 @@ impl<'m> Target<'m> {
                 "The table does not have the specified index: {name}"
             )));
         };
-        if index.status == IndexStatus::Creating {
+        let creating = index.status == IndexStatus::Creating
+            || (index.creating_until.is_some() && index.status_at(now()) == IndexStatus::Creating);
+        if creating {
             return Err(DynamoError::validation(
                 "Cannot read from backfilling global secondary index",
             ));
