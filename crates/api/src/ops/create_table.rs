@@ -161,8 +161,9 @@ pub mod model {
     }
 
     /// The HASH and RANGE attribute names of a constraint-checked key schema, in order, in
-    /// DynamoDB's words for a malformed one. A simple schema is HASH [RANGE]; a global
-    /// index's is 1-4 HASH elements followed by 0-4 RANGE elements, no attribute twice.
+    /// DynamoDB's words for a malformed one. A simple schema is one HASH element, then at
+    /// most one RANGE element; a global index's is 1-4 HASH elements followed by 0-4 RANGE
+    /// elements, no attribute twice.
     pub fn key_schema_names(
         elements: &[KeySchemaElementIn],
         shape: KeyShape,
