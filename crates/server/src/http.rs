@@ -2,7 +2,7 @@
 //!
 //! Per connection: [`serve`] takes a slot under the `--max-connections` cap before it
 //! accepts (so at the cap new connections wait in the kernel's listen backlog), and a
-//! watchdog thread ([`Watchdog`]) closes a connection that keeps the server waiting: no complete request head
+//! watchdog thread (`Watchdog`) closes a connection that keeps the server waiting: no complete request head
 //! within the header timeout (counted from accept, or on a keep-alive connection from the
 //! first byte of the next request), a request body that stops arriving for as long, or no
 //! request at all for the idle timeout after the last answer was written. A request being
