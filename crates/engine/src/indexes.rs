@@ -62,8 +62,8 @@ pub fn project_for_index(meta: &TableMeta, index: &IndexMeta, item: &Item) -> It
 }
 
 /// The entry `item` has in `index`, or `None` if it lacks an index key attribute (any
-/// component of a multi-attribute key) or holds one the index cannot take (mistyped, empty, over the index key size limits). Item
-/// writes are validated before this, so only an item written before the index existed
+/// component of a multi-attribute key) or holds one the index cannot take (mistyped,
+/// empty, over the index key size limits). Item writes are validated before this, so only an item written before the index existed
 /// can hold such a value; the backfill and later writes skip it, as a sparse index skips
 /// an item without the attribute.
 pub fn entry_for(meta: &TableMeta, index: &IndexMeta, item: &Item) -> Option<IndexEntry> {

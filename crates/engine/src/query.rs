@@ -124,17 +124,22 @@ fn sort_value_bytes(value: &AttributeValue, last: bool) -> Vec<u8> {
 /// The key range of one partition, narrowed by a sort key condition: for a
 /// multi-attribute index key, by the equalities on its first sort components and the
 /// condition on the next one.
-fn partition_range(target: &Target<'_>, key: &CompositeKeyCondition) -> KeyRange {
+fn partition_range(
+    target: &Target<'_>,
+    key: &CompositeKeyCondition,
+) -> Result<KeyRange, DynamoError> {
     let sort = key.sort.as_ref();
     let pp = match target.index {
-        None => match key.partition.first() {
-            Some(partition) => keys::partition_prefix(
+        None => {
+            let partition = key.partition.first().ok_or_else(|| {
+                DynamoError::internal("a reduced key condition without a partition key value")
+            })?;
+            keys::partition_prefix(
                 &target.space_prefix(),
                 partition,
                 target.partition_is_last(),
-            ),
-            None => target.space_prefix(),
-        },
+            )
+        }
         Some(_) => {
             let partition: Vec<&AttributeValue> = key.partition.iter().collect();
             let mut pp = keys::index_partition_prefix(&target.space_prefix(), &partition);
@@ -146,10 +151,10 @@ fn partition_range(target: &Target<'_>, key: &CompositeKeyCondition) -> KeyRange
     };
     if target.partition_is_last() {
         // No sort key in the table's own key space: the partition is exactly one key.
-        return KeyRange {
+        return Ok(KeyRange {
             start: Bound::Included(pp.clone()),
             end: Bound::Included(pp),
-        };
+        });
     }
     let last = target.sort_is_last();
     // Bounds for "sort value <= v" and "sort value >= v" etc. When the sort value is the last
@@ -176,7 +181,7 @@ fn partition_range(target: &Target<'_>, key: &CompositeKeyCondition) -> KeyRange
     let whole_start = Bound::Included(pp.clone());
     let whole_end = after_all(&pp);
     use stator_expr::Comparator as C;
-    match sort {
+    Ok(match sort {
         None => KeyRange {
             start: whole_start,
             end: whole_end,
@@ -225,7 +230,7 @@ fn partition_range(target: &Target<'_>, key: &CompositeKeyCondition) -> KeyRange
                 end: after_all(&k),
             }
         }
-    }
+    })
 }
 
 /// The key range of a whole table or index, or of one parallel-scan segment of it: the
@@ -328,7 +333,7 @@ impl Engine {
             check_start_key_in_range(start, schema, &key, req.forward)?;
         }
         let select = effective_select(req.select, req.projection.is_some(), target.index.is_some());
-        let mut range = partition_range(&target, &key);
+        let mut range = partition_range(&target, &key)?;
         if let Some(esk) = &req.exclusive_start_key {
             resume_after(&mut range, target.start_key(esk)?, req.forward);
         }
