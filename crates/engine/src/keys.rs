@@ -52,8 +52,13 @@ pub fn next_storage_id() -> Vec<u8> {
 }
 
 pub fn table_meta(name: &str) -> Vec<u8> {
+    named_catalog_key(b't', name)
+}
+
+/// A catalog key of the form `00 <tag> <table name>`.
+fn named_catalog_key(tag: u8, name: &str) -> Vec<u8> {
     let mut key = Vec::with_capacity(2 + name.len());
-    key.extend_from_slice(&[CATALOG, b't']);
+    key.extend_from_slice(&[CATALOG, tag]);
     key.extend_from_slice(name.as_bytes());
     key
 }
@@ -87,10 +92,7 @@ pub fn stats_prefix(storage_id: u32) -> Vec<u8> {
 
 /// The record of a table deleted while transient statuses are delayed.
 pub fn deleting_table(name: &str) -> Vec<u8> {
-    let mut key = Vec::with_capacity(2 + name.len());
-    key.extend_from_slice(&[CATALOG, b'x']);
-    key.extend_from_slice(name.as_bytes());
-    key
+    named_catalog_key(b'x', name)
 }
 
 /// The range of all [`deleting_table`] records: `[start, end)`.
