@@ -34,8 +34,17 @@ pub struct Context<'a> {
     pub engine: &'a Engine,
     /// The region of the request's credential scope (table ARNs are built with it).
     pub region: &'a str,
-    /// The host the client addressed (for DescribeEndpoints).
-    pub host: &'a str,
+    /// The host the client addressed, for the operations that answer with it
+    /// ([`Op::uses_host`]); `None` for the others, whose front end need not look it up.
+    pub host: Option<&'a str>,
+}
+
+impl Op {
+    /// Whether the operation answers with the host the client addressed
+    /// ([`Context::host`]).
+    pub fn uses_host(self) -> bool {
+        self == Op::DescribeEndpoints
+    }
 }
 
 /// The services whose operations share the endpoint.

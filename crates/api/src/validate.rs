@@ -101,19 +101,26 @@ impl Validator {
             }
             return;
         };
-        let quoted = Self::quoted(value);
-        if rules.name_pattern && !value.chars().all(is_name_char) {
+        // The pattern is ASCII-only, so a byte test says the same as a char test; and an
+        // ASCII string's UTF-16 length is its byte length. The quoted value is built only
+        // for a message (this runs for every TableName, so the success path allocates
+        // nothing).
+        if rules.name_pattern && !value.bytes().all(|b| is_name_char(char::from(b))) {
             self.fail(
-                &quoted,
+                &Self::quoted(value),
                 path,
                 "Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+",
             );
         }
         // The validator counts UTF-16 code units, as the Java service does.
-        let len = value.encode_utf16().count();
+        let len = if value.is_ascii() {
+            value.len()
+        } else {
+            value.encode_utf16().count()
+        };
         if len < rules.min {
             self.fail(
-                &quoted,
+                &Self::quoted(value),
                 path,
                 &format!(
                     "Member must have length greater than or equal to {}",
@@ -123,7 +130,7 @@ impl Validator {
         }
         if len > rules.max {
             self.fail(
-                &quoted,
+                &Self::quoted(value),
                 path,
                 &format!(
                     "Member must have length less than or equal to {}",

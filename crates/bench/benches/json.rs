@@ -130,7 +130,7 @@ fn context(engine: &Engine) -> Context<'_> {
     Context {
         engine,
         region: "us-east-1",
-        host: "localhost",
+        host: None,
     }
 }
 

@@ -270,15 +270,16 @@ pub fn check_placeholder_maps(
     own: &[&str],
 ) -> Result<(), ExprError> {
     if !expressions_present {
-        let absent = absent_list(own);
         if names.is_some() {
             return Err(ExprError::message_only(format!(
-                "ExpressionAttributeNames can only be specified when using expressions{absent}"
+                "ExpressionAttributeNames can only be specified when using expressions{}",
+                absent_list(own)
             )));
         }
         if values.is_some() {
             return Err(ExprError::message_only(format!(
-                "ExpressionAttributeValues can only be specified when using expressions{absent}"
+                "ExpressionAttributeValues can only be specified when using expressions{}",
+                absent_list(own)
             )));
         }
     }

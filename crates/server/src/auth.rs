@@ -31,7 +31,7 @@ pub fn check(headers: &HeaderMap) -> Result<Credentials, DynamoError> {
             "Request is missing Authentication Token",
         ));
     };
-    let header = header.to_str().unwrap_or("");
+    let header = crate::headers::text(header).unwrap_or("");
     let has_date = headers.contains_key(&X_AMZ_DATE) || headers.contains_key(hyper::header::DATE);
 
     let params = header

@@ -48,9 +48,7 @@ impl Coding {
 pub fn request_codings(headers: &HeaderMap) -> Result<Vec<Coding>, DynamoError> {
     let mut codings = Vec::new();
     for value in headers.get_all(hyper::header::CONTENT_ENCODING) {
-        let text = value
-            .to_str()
-            .map_err(|_| unsupported_coding("(not ASCII)"))?;
+        let text = crate::headers::text(value).ok_or_else(|| unsupported_coding("(not ASCII)"))?;
         for name in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
             if name.eq_ignore_ascii_case("gzip") || name.eq_ignore_ascii_case("x-gzip") {
                 codings.push(Coding::Gzip);
@@ -116,7 +114,7 @@ pub fn decode_body(
 /// The coding a response should use, from the request's first `Accept-Encoding` line;
 /// `None`: send it uncompressed.
 pub fn response_coding(headers: &HeaderMap) -> Option<Coding> {
-    let value = headers.get(hyper::header::ACCEPT_ENCODING)?.to_str().ok()?;
+    let value = crate::headers::text(headers.get(hyper::header::ACCEPT_ENCODING)?)?;
     choose(value)
 }
 

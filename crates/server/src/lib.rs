@@ -17,6 +17,7 @@ pub mod auth;
 pub mod coding;
 pub mod config;
 pub mod fingerprint;
+pub mod headers;
 pub mod http;
 pub mod json;
 pub mod wire;

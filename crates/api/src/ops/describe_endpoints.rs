@@ -24,7 +24,7 @@ pub type Input = serde::de::IgnoredAny;
 pub fn run<'c>(ctx: &Context<'c>, _input: Input) -> Result<Output<'c>, DynamoError> {
     Ok(Output {
         endpoints: [Endpoint {
-            address: ctx.host,
+            address: ctx.host.unwrap_or("localhost"),
             cache_period_in_minutes: 1440,
         }],
     })
