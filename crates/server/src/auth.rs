@@ -42,7 +42,7 @@ pub fn check(headers: &HeaderMap) -> Result<Credentials, DynamoError> {
     let mut signed_headers = false;
     let mut signature = false;
     if let Some(params) = params {
-        for part in params.split(',') {
+        for part in pieces(params, b',') {
             let part = part.trim();
             if let Some(v) = part.strip_prefix("Credential=") {
                 credential = Some(v);
@@ -110,6 +110,28 @@ pub fn check(headers: &HeaderMap) -> Result<Credentials, DynamoError> {
     })
 }
 
+/// `text` cut at every `sep`, as `str::split` would, found with the `memchr` crate's vector
+/// search: `str::split`'s searcher, over the ~250-byte header of every request, cost some
+/// 1,500 instructions a GetItem (a twentieth of the request). `sep` is ASCII, so every
+/// piece is whole UTF-8.
+fn pieces(text: &str, sep: u8) -> impl Iterator<Item = &str> {
+    debug_assert!(sep.is_ascii());
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let current = rest?;
+        match memchr::memchr(sep, current.as_bytes()) {
+            Some(at) => {
+                rest = current.get(at + 1..);
+                current.get(..at)
+            }
+            None => {
+                rest = None;
+                Some(current)
+            }
+        }
+    })
+}
+
 /// The `/`-separated parts of a credential scope that the checks look at.
 struct Scope<'a> {
     /// How many parts there are.
@@ -128,7 +150,7 @@ impl<'a> Scope<'a> {
             region: "",
             last: "",
         };
-        for (i, part) in credential.split('/').enumerate() {
+        for (i, part) in pieces(credential, b'/').enumerate() {
             match i {
                 0 => scope.key = part,
                 2 => scope.region = part,
@@ -144,6 +166,24 @@ impl<'a> Scope<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pieces_cut_as_str_split_does() {
+        for text in [
+            "",
+            ",",
+            "a",
+            "a,b",
+            ",a,",
+            "a,,b",
+            "é,ü,",
+            "Credential=a/b, Signature=c",
+        ] {
+            let ours: Vec<&str> = pieces(text, b',').collect();
+            let std: Vec<&str> = text.split(',').collect();
+            assert_eq!(ours, std, "{text:?}");
+        }
+    }
 
     fn headers(auth: Option<&str>, date: bool) -> HeaderMap {
         let mut h = HeaderMap::new();
