@@ -68,6 +68,8 @@ pub fn load_generation(reader: &dyn Reader, storage_id: u32) -> Result<Option<u6
 /// Writes a changed table's metadata with the next generation (set in `meta`).
 pub fn store_meta(txn: &mut dyn WriteTransaction, meta: &mut TableMeta) -> Result<(), DynamoError> {
     meta.generation += 1;
+    // Every change that can alter throughput (or add an index) passes here.
+    meta.settle_partitions();
     let encoded = serde_json::to_vec(&*meta)
         .map_err(|e| DynamoError::internal(format!("cannot encode table metadata: {e}")))?;
     txn.put(&keys::table_meta(&meta.name), &encoded)?;

@@ -191,6 +191,7 @@ fn new_index_meta(
         status,
         warm,
         creating_until: None,
+        partitions: Vec::new(),
     })
 }
 
@@ -607,6 +608,7 @@ impl Engine {
                 tags: new.tags,
                 transition: self.transition_from(TransientStatus::Creating, now),
                 deleting_indexes: Vec::new(),
+                partitions: Vec::new(),
             };
             // A table's global indexes are CREATING while the table is.
             let until = meta.transition.map(|t| t.until);

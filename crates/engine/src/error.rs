@@ -93,6 +93,8 @@ pub struct DynamoError {
     pub item: Option<Box<stator_types::Item>>,
     /// `CancellationReasons` of a `TransactionCanceledException`, in request order.
     pub cancellation_reasons: Option<Vec<CancellationReason>>,
+    /// `ThrottlingReasons` of a throttled request: what was throttled and why.
+    pub throttling_reasons: Option<Vec<ThrottlingReason>>,
     /// For internal errors: what went wrong, for the server's log. Never sent to the
     /// client, who gets [`INTERNAL_MESSAGE`].
     pub detail: Option<String>,
@@ -107,6 +109,7 @@ impl DynamoError {
             message: message.into(),
             item: None,
             cancellation_reasons: None,
+            throttling_reasons: None,
             detail: None,
             conflict: false,
         }
@@ -187,6 +190,15 @@ impl CancellationCode {
             CancellationCode::ValidationError => "ValidationError",
         }
     }
+}
+
+/// One entry of `ThrottlingReasons`: a reason code (resource type, operation type and
+/// limit type, as `TableWriteProvisionedThroughputExceeded`) and the ARN of the table or
+/// index that was throttled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ThrottlingReason {
+    pub reason: String,
+    pub resource: String,
 }
 
 /// One entry of `CancellationReasons`.

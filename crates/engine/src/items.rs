@@ -149,24 +149,30 @@ impl Engine {
                     &fresh
                 }
             };
+            let hash = keys::hash_of(&plan.key);
+            self.admit(&meta, CapacityKind::Write, hash)?;
             let old = txn.get(&plan.key)?.map(|b| decode_stored(&b)).transpose()?;
             check_condition(
                 req.condition.as_ref(),
                 old.as_ref().map(|o| &o.item),
                 req.return_old_on_failure,
-            )?;
+            )
+            .inspect_err(|_| self.charge_failed_write(&meta, old.as_ref(), hash))?;
             let mut applied = write::apply(
                 txn,
                 plan.change(&meta, old.as_ref(), Cause::User),
                 self.config.item_collection_limit,
             )?;
+            let collection_metrics = applied.collection.take();
+            let consumed = applied.into_consumed(&meta.name);
+            self.govern(&meta, &consumed, hash)?;
             Ok(WriteOutput {
-                collection_metrics: applied.collection.take(),
+                collection_metrics,
                 attributes: match req.return_values {
                     ReturnValues::AllOld => old.map(|o| o.item),
                     _ => None,
                 },
-                consumed: applied.into_consumed(&meta.name),
+                consumed,
             })
         })
     }
@@ -178,6 +184,8 @@ impl Engine {
         let meta = self.data_table(&req.table)?;
         let (pk, sk) = check_key(&meta, &req.key)?;
         let storage_key = keys::item_key(meta.storage_id, pk, sk);
+        let hash = keys::hash_of(&storage_key);
+        self.admit(&meta, CapacityKind::Read, hash)?;
         let stored = {
             let snapshot = self.storage.snapshot()?;
             snapshot.get(&storage_key)?
@@ -191,13 +199,12 @@ impl Engine {
                 &decode_stored(&bytes)?.item,
             ))),
         };
-        Ok(GetOutput {
-            item,
-            consumed: ConsumedCapacity {
-                table_units: read_units(size, req.consistent),
-                ..ConsumedCapacity::zero(&meta.name, CapacityKind::Read)
-            },
-        })
+        let consumed = ConsumedCapacity {
+            table_units: read_units(size, req.consistent),
+            ..ConsumedCapacity::zero(&meta.name, CapacityKind::Read)
+        };
+        self.govern(&meta, &consumed, hash)?;
+        Ok(GetOutput { item, consumed })
     }
 
     /// DeleteItem: removes the item if the condition holds (deleting a missing item
@@ -207,6 +214,8 @@ impl Engine {
             let meta = self.table_for_write(txn, &req.table)?;
             let (pk, sk) = check_key(&meta, &req.key)?;
             let storage_key = keys::item_key(meta.storage_id, pk, sk);
+            let hash = keys::hash_of(&storage_key);
+            self.admit(&meta, CapacityKind::Write, hash)?;
             let old = txn
                 .get(&storage_key)?
                 .map(|b| decode_stored(&b))
@@ -215,7 +224,8 @@ impl Engine {
                 req.condition.as_ref(),
                 old.as_ref().map(|o| &o.item),
                 req.return_old_on_failure,
-            )?;
+            )
+            .inspect_err(|_| self.charge_failed_write(&meta, old.as_ref(), hash))?;
             let mut applied = write::apply(
                 txn,
                 Change {
@@ -230,13 +240,16 @@ impl Engine {
                 },
                 self.config.item_collection_limit,
             )?;
+            let collection_metrics = applied.collection.take();
+            let consumed = applied.into_consumed(&meta.name);
+            self.govern(&meta, &consumed, hash)?;
             Ok(WriteOutput {
-                collection_metrics: applied.collection.take(),
+                collection_metrics,
                 attributes: match req.return_values {
                     ReturnValues::AllOld => old.map(|o| o.item),
                     _ => None,
                 },
-                consumed: applied.into_consumed(&meta.name),
+                consumed,
             })
         })
     }
@@ -251,23 +264,28 @@ impl Engine {
                 check_update_spares_key(&meta, update)?;
             }
             let storage_key = keys::item_key(meta.storage_id, pk, sk);
+            let hash = keys::hash_of(&storage_key);
+            self.admit(&meta, CapacityKind::Write, hash)?;
             let old_bytes = txn.get(&storage_key)?;
             let mut old = old_bytes.as_deref().map(decode_stored).transpose()?;
             check_condition(
                 req.condition.as_ref(),
                 old.as_ref().map(|o| &o.item),
                 req.return_old_on_failure,
-            )?;
+            )
+            .inspect_err(|_| self.charge_failed_write(&meta, old.as_ref(), hash))?;
             let old_size = old.as_ref().map_or(0, |o| o.size);
             if old.is_none() && !req.creates_missing_item {
                 // Nothing is written, and DynamoDB reports no collection either.
+                let consumed = ConsumedCapacity {
+                    table_units: write_units(0, 0),
+                    ..ConsumedCapacity::zero(&meta.name, CapacityKind::Write)
+                };
+                self.govern(&meta, &consumed, hash)?;
                 return Ok(WriteOutput {
                     collection_metrics: None,
                     attributes: None,
-                    consumed: ConsumedCapacity {
-                        table_units: write_units(0, 0),
-                        ..ConsumedCapacity::zero(&meta.name, CapacityKind::Write)
-                    },
+                    consumed,
                 });
             }
             // After the update the old item is read only by index maintenance and the
@@ -334,11 +352,28 @@ impl Engine {
                     Some(stator_expr::project(&updated_paths, &new_item)).filter(|i| !i.is_empty())
                 }
             };
+            self.govern(&meta, &consumed, hash)?;
             Ok(WriteOutput {
                 collection_metrics,
                 attributes,
                 consumed,
             })
         })
+    }
+
+    /// Charges a write that failed its condition: DynamoDB still consumes the write
+    /// units of the item it read (a throttle cannot happen here: the write was admitted).
+    pub(crate) fn charge_failed_write(
+        &self,
+        meta: &TableMeta,
+        old: Option<&crate::records::StoredItem>,
+        hash: Option<u64>,
+    ) {
+        let consumed = ConsumedCapacity {
+            table_units: write_units(old.map_or(0, |o| o.size), 0),
+            ..ConsumedCapacity::zero(&meta.name, CapacityKind::Write)
+        };
+        // Only global indexes can refuse a charge, and this one charges none.
+        let _ = self.govern(meta, &consumed, hash);
     }
 }

@@ -145,6 +145,13 @@ pub fn item_key(storage_id: u32, pk: &AttributeValue, sk: Option<&AttributeValue
     key
 }
 
+/// The partition hash inside an item, index-entry or partition-prefix key (the eight
+/// bytes after the space byte and the storage id); `None` for a shorter key.
+pub fn hash_of(key: &[u8]) -> Option<u64> {
+    let bytes: [u8; 8] = key.get(5..13)?.try_into().ok()?;
+    Some(u64::from_be_bytes(bytes))
+}
+
 /// The prefix shared by every entry of an index.
 pub fn index_prefix(index_storage_id: u32) -> Vec<u8> {
     let mut key = Vec::with_capacity(5);

@@ -48,11 +48,13 @@ pub mod itemcheck;
 pub mod items;
 pub mod jobs;
 pub mod keys;
+pub mod partitions;
 pub mod query;
 pub mod records;
 pub mod schema;
 pub mod stats;
 pub mod target;
+pub mod throughput;
 pub mod transact;
 pub mod write;
 
@@ -79,6 +81,8 @@ pub struct EngineConfig {
     /// Largest item collection (bytes) of a table with local secondary indexes: DynamoDB's
     /// 10 GB. Configurable so tests can reach it.
     pub item_collection_limit: u64,
+    /// Whether capacity governs requests (`--capacity`; see [`throughput`]).
+    pub capacity: throughput::CapacityMode,
 }
 
 impl Default for EngineConfig {
@@ -88,6 +92,7 @@ impl Default for EngineConfig {
             clock: Arc::new(clock::SystemClock),
             transient_delay: std::time::Duration::ZERO,
             item_collection_limit: 10 * (1 << 30),
+            capacity: throughput::CapacityMode::default(),
         }
     }
 }
@@ -106,6 +111,8 @@ pub struct Engine {
     worker: Mutex<Option<mpsc::Sender<jobs::Job>>>,
     /// Recent `ClientRequestToken`s of TransactWriteItems.
     idempotency: Mutex<transact::IdempotencyTokens>,
+    /// Token buckets and throttling.
+    governor: throughput::Governor,
 }
 
 impl Engine {
@@ -118,6 +125,7 @@ impl Engine {
     ) -> Result<Arc<Engine>, DynamoError> {
         let engine = Arc::new(Engine {
             storage,
+            governor: throughput::Governor::new(config.capacity, config.clock.clone()),
             config,
             tables: RwLock::new(HashMap::new()),
             ddl: Mutex::new(()),
@@ -174,6 +182,11 @@ impl Engine {
 
     pub fn config(&self) -> &EngineConfig {
         &self.config
+    }
+
+    /// Capacity governing: modes, buckets, partitions (the admin API reads it).
+    pub fn governor(&self) -> &throughput::Governor {
+        &self.governor
     }
 
     /// `Err(reason)` when the engine cannot currently do its job (the storage reports a
@@ -276,11 +289,13 @@ mod layering {
         ("clock", include_str!("clock.rs")),
         ("error", include_str!("error.rs")),
         ("keys", include_str!("keys.rs")),
+        ("partitions", include_str!("partitions.rs")),
         ("schema", include_str!("schema.rs")),
         ("records", include_str!("records.rs")),
         ("capacity", include_str!("capacity.rs")),
         ("itemcheck", include_str!("itemcheck.rs")),
         ("catalog", include_str!("catalog.rs")),
+        ("throughput", include_str!("throughput.rs")),
         ("stats", include_str!("stats.rs")),
         ("indexes", include_str!("indexes.rs")),
         ("collections", include_str!("collections.rs")),

@@ -8,6 +8,8 @@
 use serde::{Deserialize, Serialize};
 use stator_types::AttributeValue;
 
+use crate::partitions::{partitions_for, PartitionMap};
+
 /// The three scalar types a key attribute may have.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ScalarType {
@@ -266,6 +268,32 @@ pub struct IndexMeta {
     /// time until which the index shows (and reads as) `CREATING` even once it is built.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub creating_until: Option<f64>,
+    /// Global indexes: the first hash of each partition, as for [`TableMeta::partitions`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub partitions: Vec<u64>,
+}
+
+impl IndexMeta {
+    /// The index's partitions: those settled, split further if its throughput (or, on
+    /// demand, its warm throughput) calls for more.
+    pub fn partition_map(&self) -> PartitionMap {
+        let (read, write) = match &self.throughput {
+            Some(t) => (t.read_capacity_units, t.write_capacity_units),
+            None => (
+                self.warm.read_units_per_second,
+                self.warm.write_units_per_second,
+            ),
+        };
+        settled_map(&self.partitions, read, write)
+    }
+}
+
+/// `stored` (or one partition if it is empty or not a valid map), split to the count that
+/// `read` and `write` units per second call for.
+fn settled_map(stored: &[u64], read: i64, write: i64) -> PartitionMap {
+    let mut map = PartitionMap::from_starts(stored.to_vec()).unwrap_or_default();
+    map.split_to(partitions_for(read, write, 0));
+    map
 }
 
 impl IndexMeta {
@@ -351,6 +379,11 @@ pub struct TableMeta {
     /// Deleted global indexes still shown as `DELETING` (delayed transient statuses).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub deleting_indexes: Vec<DeletingIndex>,
+    /// The first partition-key hash of each of the table's partitions, as last settled
+    /// (`crate::throughput::PartitionMap`); empty in records written before partitions
+    /// were kept, which then get the count their throughput calls for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub partitions: Vec<u64>,
 }
 
 /// A status a table passes through after CreateTable or UpdateTable, for a while, when
@@ -369,6 +402,32 @@ pub struct Transition {
 }
 
 impl TableMeta {
+    /// The table's partitions: those settled, split further if its throughput (or, on
+    /// demand, its warm throughput) calls for more.
+    pub fn partition_map(&self) -> PartitionMap {
+        let (read, write) = match self.billing_mode {
+            BillingMode::Provisioned => (
+                self.throughput.read_capacity_units,
+                self.throughput.write_capacity_units,
+            ),
+            BillingMode::PayPerRequest => (
+                self.warm.read_units_per_second,
+                self.warm.write_units_per_second,
+            ),
+        };
+        settled_map(&self.partitions, read, write)
+    }
+
+    /// Records the partitions the table and its global indexes have now, so that a later
+    /// decrease of throughput keeps them (DynamoDB never merges partitions). Called by
+    /// every catalog change that can alter throughput.
+    pub fn settle_partitions(&mut self) {
+        self.partitions = self.partition_map().starts().to_vec();
+        for index in &mut self.global_indexes {
+            index.partitions = index.partition_map().starts().to_vec();
+        }
+    }
+
     /// The transient status the table is in at `now`, if any.
     pub fn transient_at(&self, now: f64) -> Option<TransientStatus> {
         self.transition.filter(|t| now < t.until).map(|t| t.status)

@@ -204,6 +204,15 @@ pub fn error_body(error: &DynamoError) -> Vec<u8> {
         cancellation_reasons: Option<Vec<Reason<'a>>>,
         #[serde(rename = "Message", skip_serializing_if = "Option::is_none")]
         capital_message: Option<&'a str>,
+        /// What a throttled request ran into (`ThrottlingReasons`, members in lower case
+        /// as in DynamoDB's model).
+        #[serde(rename = "ThrottlingReasons", skip_serializing_if = "Option::is_none")]
+        throttling_reasons: Option<Vec<Throttling<'a>>>,
+    }
+    #[derive(serde::Serialize)]
+    struct Throttling<'a> {
+        reason: &'a str,
+        resource: &'a str,
     }
     #[derive(serde::Serialize)]
     struct Reason<'a> {
@@ -239,6 +248,15 @@ pub fn error_body(error: &DynamoError) -> Vec<u8> {
         item: error.item.as_deref(),
         cancellation_reasons,
         capital_message: capital.then_some(error.message.as_str()),
+        throttling_reasons: error.throttling_reasons.as_ref().map(|reasons| {
+            reasons
+                .iter()
+                .map(|r| Throttling {
+                    reason: &r.reason,
+                    resource: &r.resource,
+                })
+                .collect()
+        }),
     };
     serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec())
 }
