@@ -196,23 +196,11 @@ fn new_index_meta(
 }
 
 fn iso8601_millis(epoch_seconds: f64) -> String {
-    // Civil-from-days (proleptic Gregorian), enough for stream labels.
-    let millis_total = (epoch_seconds * 1000.0).round() as i64;
-    let secs = millis_total.div_euclid(1000);
-    let millis = millis_total.rem_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (h, m, s) = (rem / 3600, (rem % 3600) / 60, rem % 60);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{d:02}T{h:02}:{m:02}:{s:02}.{millis:03}")
+    // Stream labels carry no zone designator.
+    let text = crate::clock::rfc3339_millis(std::time::Duration::from_millis(
+        (epoch_seconds * 1000.0).round().max(0.0) as u64,
+    ));
+    text.trim_end_matches('Z').to_string()
 }
 
 /// The "only one online index operation" limit. DynamoDB reports it as a

@@ -1,6 +1,7 @@
 //! The command line: `stator serve [--port N] [--host H] [--data-dir D | --in-memory]
 //! [--sync] [--log-level L] [--header-timeout-secs N] [--idle-timeout-secs N]
-//! [--max-connections N] [--cors ORIGINS]`, plus DynamoDB Local's single-dash flags
+//! [--max-connections N] [--cors ORIGINS] [--capacity off|report|enforce]
+//! [--clock system|manual[=TIME]] [--admin-anywhere]`, plus DynamoDB Local's single-dash flags
 //! (`-port`, `-inMemory`, `-dbPath`, `-sharedDb`, `-cors`, `-optimizeDbBeforeStartup`,
 //! `-disableTelemetry`, `-delayTransientStatuses`, `-help`) so Stator can replace it in existing scripts. Without a
 //! subcommand, `serve` is assumed. Contradictory flags (`--in-memory` with `--data-dir` or
@@ -119,6 +120,83 @@ pub struct ServeConfig {
     /// waits on table status; DynamoDB Local's `-delayTransientStatuses`.
     #[arg(long, value_name = "MS", num_args = 0..=1, default_missing_value = "1000")]
     pub delay_transient_statuses: Option<u64>,
+    /// Whether provisioned capacity governs requests: `report` computes token buckets and
+    /// partitions and counts would-be throttles without refusing anything; `enforce`
+    /// refuses as DynamoDB does (ProvisionedThroughputExceededException); `off` keeps no
+    /// buckets. One table's mode can be changed at run time (docs/admin-api.md).
+    #[arg(long, value_enum, default_value_t = CapacityFlag::Report)]
+    pub capacity: CapacityFlag,
+    /// The engine clock every time-based rule reads: `system`, or `manual` (moved only by
+    /// `POST /_stator/clock`), starting now or at `manual=<RFC 3339 time>`.
+    #[arg(long, value_name = "CLOCK", default_value = "system", value_parser = clock_flag)]
+    pub clock: ClockFlag,
+    /// Answer Stator's own endpoints (`/_stator/…`, `/metrics`) for clients on any
+    /// address, not only loopback.
+    #[arg(long)]
+    pub admin_anywhere: bool,
+}
+
+/// `--capacity`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CapacityFlag {
+    Off,
+    Report,
+    Enforce,
+}
+
+impl CapacityFlag {
+    pub fn mode(self) -> stator_engine::throughput::CapacityMode {
+        use stator_engine::throughput::CapacityMode;
+        match self {
+            CapacityFlag::Off => CapacityMode::Off,
+            CapacityFlag::Report => CapacityMode::Report,
+            CapacityFlag::Enforce => CapacityMode::Enforce,
+        }
+    }
+}
+
+/// `--clock`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClockFlag {
+    System,
+    /// A manual clock starting at this time (since the Unix epoch), or now.
+    Manual(Option<Duration>),
+}
+
+fn clock_flag(text: &str) -> Result<ClockFlag, String> {
+    match text {
+        "system" => Ok(ClockFlag::System),
+        "manual" => Ok(ClockFlag::Manual(None)),
+        _ => match text.strip_prefix("manual=") {
+            Some(time) => stator_engine::clock::parse_rfc3339(time)
+                .map(|t| ClockFlag::Manual(Some(t)))
+                .ok_or_else(|| format!("not an RFC 3339 time (like 2026-01-01T00:00:00Z): {time}")),
+            None => Err("system, manual, or manual=<RFC 3339 time>".to_string()),
+        },
+    }
+}
+
+impl ClockFlag {
+    /// The engine clock this flag asks for.
+    pub fn clock(self) -> std::sync::Arc<dyn stator_engine::clock::Clock> {
+        use stator_engine::clock::{Clock, ManualClock, SystemClock};
+        match self {
+            ClockFlag::System => std::sync::Arc::new(SystemClock),
+            ClockFlag::Manual(start) => {
+                std::sync::Arc::new(ManualClock::new(start.unwrap_or_else(|| SystemClock.now())))
+            }
+        }
+    }
+
+    pub fn describe(self) -> String {
+        match self {
+            ClockFlag::System => "system".to_string(),
+            ClockFlag::Manual(Some(t)) => {
+                format!("manual from {}", stator_engine::clock::rfc3339_millis(t))
+            }
+            ClockFlag::Manual(None) => "manual".to_string(),
+        }
+    }
 }
 
 fn account_id(text: &str) -> Result<String, String> {

@@ -36,7 +36,7 @@ use tracing::Level;
 
 use crate::headers::text as header_text;
 use crate::wire::RequestId;
-use crate::{auth, coding, json, wire};
+use crate::{admin, auth, coding, json, wire};
 
 /// DynamoDB's maximum request body.
 pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
@@ -75,6 +75,8 @@ pub struct Server {
     pub limits: ConnectionLimits,
     /// Which browser origins get CORS headers.
     pub cors: CorsPolicy,
+    /// Answer the admin API (`/_stator/…`) for non-loopback clients too.
+    pub admin_anywhere: bool,
     health: HealthLog,
 }
 
@@ -85,6 +87,7 @@ impl Server {
             engine,
             limits,
             cors: CorsPolicy::AnyOrigin,
+            admin_anywhere: false,
             health: HealthLog::default(),
         }
     }
@@ -237,6 +240,8 @@ fn add_cors(policy: &CorsPolicy, request: &HeaderMap, method: &Method, response:
 /// What a request is answered with, before it becomes a response.
 enum Answer {
     Json(Vec<u8>),
+    /// An admin API answer (`crate::admin`): plain JSON, its own status.
+    Admin(admin::Reply),
     Error(DynamoError),
     Text(StatusCode, String),
 }
@@ -266,13 +271,49 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
     }
 }
 
+/// Whether `peer` is on this machine (IPv4 or IPv6 loopback, also IPv4-mapped).
+fn is_loopback(peer: &SocketAddr) -> bool {
+    match peer.ip() {
+        std::net::IpAddr::V4(ip) => ip.is_loopback(),
+        std::net::IpAddr::V6(ip) => ip
+            .to_ipv4_mapped()
+            .map_or(ip.is_loopback(), |v4| v4.is_loopback()),
+    }
+}
+
+/// An admin API request: refused for other machines unless `--admin-anywhere`.
+async fn admin_answer(
+    server: &Arc<Server>,
+    peer: SocketAddr,
+    parts: &hyper::http::request::Parts,
+    body: Incoming,
+) -> Answer {
+    if !server.admin_anywhere && !is_loopback(&peer) {
+        return Answer::Admin(admin::forbidden());
+    }
+    let body = match read_body(&parts.headers, body).await {
+        Ok(body) => body,
+        Err(e) => return Answer::Error(e),
+    };
+    Answer::Admin(admin::answer(
+        &server.engine,
+        &parts.method,
+        parts.uri.path(),
+        &body,
+    ))
+}
+
 async fn answer(
     server: &Arc<Server>,
     activity: &Activity,
+    peer: SocketAddr,
     parts: &hyper::http::request::Parts,
     body: Incoming,
 ) -> Answer {
     if parts.uri.path() != "/" {
+        if admin::is_admin_path(parts.uri.path()) {
+            return admin_answer(server, peer, parts, body).await;
+        }
         return Answer::Text(StatusCode::NOT_FOUND, "Not Found".to_string());
     }
     match parts.method {
@@ -345,13 +386,14 @@ async fn answer(
 async fn handle(
     server: &Arc<Server>,
     activity: &Activity,
+    peer: SocketAddr,
     req: Request<Incoming>,
 ) -> Response<Full<Bytes>> {
     let id = RequestId::generate();
     // The clock is read only when the per-request debug line will be written.
     let started = tracing::enabled!(Level::DEBUG).then(Instant::now);
     let (parts, body) = req.into_parts();
-    let answer = answer(server, activity, &parts, body).await;
+    let answer = answer(server, activity, peer, &parts, body).await;
     let (mut response, error_type) = respond(&id, &parts.headers, answer);
     add_cors(
         &server.cors,
@@ -390,6 +432,7 @@ fn respond(
             (wire::json_response(id, body, coding), None)
         }
         Answer::Text(status, text) => (wire::text_response(id, status, &text), None),
+        Answer::Admin((status, body)) => (wire::admin_response(id, status, body), None),
         Answer::Error(error) => {
             let coding = coding::response_coding(headers);
             if error.kind == ErrorKind::InternalServerError {
@@ -519,6 +562,7 @@ pub async fn serve(
 struct Connection {
     server: Arc<Server>,
     activity: Activity,
+    peer: SocketAddr,
 }
 
 async fn serve_connection(
@@ -531,6 +575,7 @@ async fn serve_connection(
     let connection = Arc::new(Connection {
         server,
         activity: Activity::new(coarse_nanos()),
+        peer,
     });
     let io = TokioIo::new(Watched::new(stream, connection.clone()));
     let for_service = connection.clone();
@@ -539,7 +584,7 @@ async fn serve_connection(
         async move {
             let activity = &connection.activity;
             activity.set(Phase::Body, coarse_nanos());
-            let response = handle(&connection.server, activity, req).await;
+            let response = handle(&connection.server, activity, connection.peer, req).await;
             activity.enter(Phase::Responding);
             Ok::<_, std::convert::Infallible>(response)
         }

@@ -13,6 +13,7 @@
 //! listener, logs the effective settings, prints the endpoint on stdout and serves until
 //! SIGINT/SIGTERM, then drains in-flight requests and flushes storage.
 
+pub mod admin;
 pub mod auth;
 pub mod coding;
 pub mod config;
@@ -222,6 +223,8 @@ pub fn run(config: ServeConfig) -> Result<(), String> {
         let storage = open_storage(&config)?;
         let engine_config = EngineConfig {
             account_id: config.account_id.clone(),
+            clock: config.clock.clock(),
+            capacity: config.capacity.mode(),
             transient_delay: Duration::from_millis(config.delay_transient_statuses.unwrap_or(0)),
             ..EngineConfig::default()
         };
@@ -235,6 +238,7 @@ pub fn run(config: ServeConfig) -> Result<(), String> {
         let limits = config.connection_limits();
         let mut server = http::Server::new(engine.clone(), limits);
         server.cors = config.cors_policy();
+        server.admin_anywhere = config.admin_anywhere;
         let server = Arc::new(server);
         let storage_desc = if config.in_memory {
             "in memory".to_string()
@@ -263,6 +267,9 @@ pub fn run(config: ServeConfig) -> Result<(), String> {
             max_connections = config.max_connections,
             cors = config.cors.as_str(),
             account_id = config.account_id.as_str(),
+            capacity = config.capacity.mode().as_str(),
+            clock = config.clock.describe().as_str(),
+            admin_anywhere = config.admin_anywhere,
             "Stator started"
         );
         // Output errors (a closed stdout pipe) must never stop the server.

@@ -272,6 +272,11 @@ pub fn error_response(
     response(id, status, JSON_CONTENT_TYPE, error_body(error), coding)
 }
 
+/// An admin API answer (`crate::admin`): JSON with its own status.
+pub fn admin_response(id: &RequestId, status: StatusCode, body: Vec<u8>) -> Response<Full<Bytes>> {
+    response(id, status, "application/json", body, None)
+}
+
 /// A plain-text answer (health check, unknown paths).
 pub fn text_response(id: &RequestId, status: StatusCode, text: &str) -> Response<Full<Bytes>> {
     response(id, status, "text/plain", text.as_bytes().to_vec(), None)
