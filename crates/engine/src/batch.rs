@@ -24,7 +24,7 @@ use crate::capacity::{
     read_units, tally_for, CapacityKind, CapacityTally, ConsumedCapacity, IndexUnits,
 };
 use crate::collections::CollectionMetrics;
-use crate::error::DynamoError;
+use crate::error::{DynamoError, ErrorKind};
 use crate::itemcheck::{check_batch_put_key, check_key, duplicate_keys};
 use crate::keys;
 use crate::records::decode_stored;
@@ -118,6 +118,10 @@ impl Engine {
         let snapshot = self.storage.snapshot()?;
         let mut out = BatchGetOutput::default();
         let mut response_bytes = 0usize;
+        // A key whose table (or partition) is out of read capacity is returned unprocessed;
+        // if every key is, the request fails with the throttle.
+        let mut throttle: Option<DynamoError> = None;
+        let mut served = 0usize;
         for (table, meta) in tables.into_iter().zip(&metas) {
             let mut items = Vec::new();
             let mut unprocessed = Vec::new();
@@ -128,12 +132,27 @@ impl Engine {
                     continue;
                 }
                 let (pk, sk) = check_key(meta, &key)?;
+                let storage_key = keys::item_key(meta.storage_id, pk, sk);
+                let hash = keys::hash_of(&storage_key);
+                if let Err(e) = self.admit(meta, CapacityKind::Read, None, hash) {
+                    throttle = Some(e);
+                    unprocessed.push(key);
+                    continue;
+                }
                 let stored = snapshot
-                    .get(&keys::item_key(meta.storage_id, pk, sk))?
+                    .get(&storage_key)?
                     .map(|b| decode_stored(&b))
                     .transpose()?;
                 let size = stored.as_ref().map_or(0, |s| s.size);
-                tally.units += read_units(size, table.consistent);
+                let units = read_units(size, table.consistent);
+                let one = ConsumedCapacity {
+                    table_units: units,
+                    ..ConsumedCapacity::zero(&meta.name, CapacityKind::Read)
+                };
+                // A read charges only the table: it cannot be refused once admitted.
+                self.govern(meta, &one, hash)?;
+                served += 1;
+                tally.units += units;
                 if let Some(stored) = stored {
                     response_bytes += size;
                     items.push(match &table.projection {
@@ -152,6 +171,11 @@ impl Engine {
                 });
             }
             out.consumed.push(tally.into_consumed());
+        }
+        if served == 0 {
+            if let Some(throttle) = throttle {
+                return Err(throttle);
+            }
         }
         Ok(out)
     }
@@ -196,6 +220,10 @@ impl Engine {
             .collect();
         let mut committed = 0usize;
         let mut failure: Option<(usize, usize, DynamoError)> = None;
+        // Writes refused for capacity: returned unprocessed while the others go on; if no
+        // write can be done the request fails with the throttle, as DynamoDB's does.
+        let mut throttled: HashSet<(usize, usize)> = HashSet::new();
+        let mut last_throttle: Option<DynamoError> = None;
         'tables: for (t, table) in tables.iter().enumerate() {
             for (w, request) in table.writes.iter().enumerate() {
                 match self.batch_write_one(&table.table, request, &plans[t][w]) {
@@ -221,7 +249,11 @@ impl Engine {
                             }
                         }
                     }
-                    Err(error) if committed == 0 => return Err(error),
+                    Err(error) if error.kind == ErrorKind::ProvisionedThroughputExceeded => {
+                        throttled.insert((t, w));
+                        last_throttle = Some(error);
+                    }
+                    Err(error) if committed == 0 && throttled.is_empty() => return Err(error),
                     Err(error) => {
                         failure = Some((t, w, error));
                         break 'tables;
@@ -230,21 +262,34 @@ impl Engine {
             }
         }
         drop(plans);
-        if let Some((t, w, error)) = failure {
+        if committed == 0 && failure.is_none() {
+            if let Some(throttle) = last_throttle {
+                return Err(throttle);
+            }
+        }
+        let failed_from = failure.map(|(t, w, error)| {
             tracing::warn!(
                 error = %error,
                 unprocessed_from_table = %tables[t].table,
                 "a BatchWriteItem write failed after others had committed; the rest are returned unprocessed"
             );
-            for (i, table) in tables.into_iter().enumerate().skip(t) {
-                let skip = if i == t { w } else { 0 };
-                let writes: Vec<BatchWrite> = table.writes.into_iter().skip(skip).collect();
-                if !writes.is_empty() {
-                    out.unprocessed.push(BatchWriteTable {
-                        table: table.table,
-                        writes,
-                    });
-                }
+            (t, w)
+        });
+        for (t, table) in tables.into_iter().enumerate() {
+            let writes: Vec<BatchWrite> = table
+                .writes
+                .into_iter()
+                .enumerate()
+                .filter(|(w, _)| {
+                    throttled.contains(&(t, *w)) || failed_from.is_some_and(|f| (t, *w) >= f)
+                })
+                .map(|(_, write)| write)
+                .collect();
+            if !writes.is_empty() {
+                out.unprocessed.push(BatchWriteTable {
+                    table: table.table,
+                    writes,
+                });
             }
         }
         out.consumed = tallies
@@ -273,6 +318,8 @@ impl Engine {
                 };
                 &fresh
             };
+            let hash = keys::hash_of(&plan.key);
+            self.admit(&meta, CapacityKind::Write, None, hash)?;
             let old = txn.get(&plan.key)?.map(|b| decode_stored(&b)).transpose()?;
             let mut applied = write::apply(
                 txn,
@@ -280,11 +327,9 @@ impl Engine {
                 self.config.item_collection_limit,
             )?;
             let metrics = applied.collection.take();
-            Ok((
-                meta.name.clone(),
-                applied.into_consumed(&meta.name),
-                metrics,
-            ))
+            let consumed = applied.into_consumed(&meta.name);
+            self.govern(&meta, &consumed, hash)?;
+            Ok((meta.name.clone(), consumed, metrics))
         })
     }
 }

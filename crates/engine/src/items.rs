@@ -150,7 +150,7 @@ impl Engine {
                 }
             };
             let hash = keys::hash_of(&plan.key);
-            self.admit(&meta, CapacityKind::Write, hash)?;
+            self.admit(&meta, CapacityKind::Write, None, hash)?;
             let old = txn.get(&plan.key)?.map(|b| decode_stored(&b)).transpose()?;
             check_condition(
                 req.condition.as_ref(),
@@ -185,7 +185,7 @@ impl Engine {
         let (pk, sk) = check_key(&meta, &req.key)?;
         let storage_key = keys::item_key(meta.storage_id, pk, sk);
         let hash = keys::hash_of(&storage_key);
-        self.admit(&meta, CapacityKind::Read, hash)?;
+        self.admit(&meta, CapacityKind::Read, None, hash)?;
         let stored = {
             let snapshot = self.storage.snapshot()?;
             snapshot.get(&storage_key)?
@@ -215,7 +215,7 @@ impl Engine {
             let (pk, sk) = check_key(&meta, &req.key)?;
             let storage_key = keys::item_key(meta.storage_id, pk, sk);
             let hash = keys::hash_of(&storage_key);
-            self.admit(&meta, CapacityKind::Write, hash)?;
+            self.admit(&meta, CapacityKind::Write, None, hash)?;
             let old = txn
                 .get(&storage_key)?
                 .map(|b| decode_stored(&b))
@@ -265,7 +265,7 @@ impl Engine {
             }
             let storage_key = keys::item_key(meta.storage_id, pk, sk);
             let hash = keys::hash_of(&storage_key);
-            self.admit(&meta, CapacityKind::Write, hash)?;
+            self.admit(&meta, CapacityKind::Write, None, hash)?;
             let old_bytes = txn.get(&storage_key)?;
             let mut old = old_bytes.as_deref().map(decode_stored).transpose()?;
             check_condition(

@@ -435,6 +435,14 @@ impl Engine {
             _ => false,
         };
 
+        // The partition the page starts in (a Scan from the start of the table knows none).
+        let first_key = match &range.start {
+            Bound::Included(k) | Bound::Excluded(k) => Some(k.as_slice()),
+            Bound::Unbounded => None,
+        };
+        let hash = first_key.and_then(keys::hash_of);
+        let index_name = target.index.map(|i| i.name.as_str());
+        self.admit(meta, CapacityKind::Read, index_name, hash)?;
         let snapshot = self.storage.snapshot()?;
         let direction = if spec.forward {
             Direction::Forward
@@ -549,6 +557,7 @@ impl Engine {
             };
             list.push((index.name.clone(), units));
         }
+        self.govern_in(meta, &page.consumed, index_name, hash)?;
         Ok(page)
     }
 }

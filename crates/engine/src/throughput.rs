@@ -298,6 +298,9 @@ struct TableState {
 #[derive(Clone, Copy, Debug)]
 pub struct Demand<'a> {
     pub consumed: &'a ConsumedCapacity,
+    /// The global index whose key space `hash` is in (a read of that index); `None`:
+    /// the table's.
+    pub index: Option<&'a str>,
     /// The partition hash of the item's key, when the request touched one partition of
     /// the table (a Scan page charges the partition it starts in).
     pub hash: Option<u64>,
@@ -454,10 +457,15 @@ impl Governor {
     /// Before a request of `kind` on `meta`'s table does its work: refuses it (in
     /// `enforce` mode) when the table's bucket, or the bucket of the partition holding
     /// `hash`, has nothing left. In `report` mode such a request is counted and admitted.
+    ///
+    /// `index` names the index a read goes to; a global one is governed by its own
+    /// buckets, and `hash` is then a hash of its key space (a local index shares the
+    /// table's partitions and throughput).
     pub fn admit(
         &self,
         meta: &TableMeta,
         kind: CapacityKind,
+        index: Option<&str>,
         hash: Option<u64>,
     ) -> Result<(), Vec<ThrottleReason>> {
         if self.all_off() {
@@ -469,10 +477,16 @@ impl Governor {
             return Ok(());
         };
         let mut reasons = Vec::new();
-        check(&mut state.table, kind, hash, now, &mut reasons, || {
-            (None, meta.arn.clone())
-        });
-        settle(state, mode, kind, hash, reasons)
+        let gsi = index.filter(|name| state.indexes.contains_key(*name));
+        match gsi.and_then(|name| state.indexes.get_mut(name).map(|r| (name, r))) {
+            Some((name, resource)) => check(resource, kind, hash, now, &mut reasons, || {
+                (Some(name.to_string()), meta.index_arn(name))
+            }),
+            None => check(&mut state.table, kind, hash, now, &mut reasons, || {
+                (None, meta.arn.clone())
+            }),
+        }
+        settle(state, mode, kind, hash, gsi, reasons)
     }
 
     /// After a request did its work, before its result counts: charges what it consumed
@@ -491,23 +505,34 @@ impl Governor {
         };
         let consumed = demand.consumed;
         let kind = consumed.kind;
+        let gsi = demand
+            .index
+            .filter(|name| state.indexes.contains_key(*name));
         let mut reasons = Vec::new();
-        for (name, _) in &consumed.global_indexes {
-            if let Some(index) = state.indexes.get_mut(name) {
-                // An index write lands in the partition of the index key, which the
-                // request does not name: index partitions are not charged yet.
-                check(index, kind, None, now, &mut reasons, || {
-                    (Some(name.clone()), meta.index_arn(name))
-                });
+        if kind == CapacityKind::Write {
+            for (name, _) in &consumed.global_indexes {
+                if let Some(index) = state.indexes.get_mut(name) {
+                    // An index write lands in the partition of the index key, which the
+                    // request does not name: index partitions are not charged for writes.
+                    check(index, kind, None, now, &mut reasons, || {
+                        (Some(name.clone()), meta.index_arn(name))
+                    });
+                }
             }
         }
-        settle(state, mode, kind, demand.hash, reasons)?;
+        settle(state, mode, kind, demand.hash, None, reasons)?;
         let table_units =
             consumed.table_units + consumed.local_indexes.iter().map(|(_, u)| u).sum::<f64>();
-        take(&mut state.table, kind, demand.hash, table_units);
+        let table_hash = if gsi.is_none() { demand.hash } else { None };
+        take(&mut state.table, kind, table_hash, table_units);
         for (name, units) in &consumed.global_indexes {
             if let Some(index) = state.indexes.get_mut(name) {
-                take(index, kind, None, *units);
+                let hash = if gsi == Some(name.as_str()) {
+                    demand.hash
+                } else {
+                    None
+                };
+                take(index, kind, hash, *units);
             }
         }
         Ok(())
@@ -582,10 +607,11 @@ impl crate::Engine {
         &self,
         meta: &TableMeta,
         kind: CapacityKind,
+        index: Option<&str>,
         hash: Option<u64>,
     ) -> Result<(), DynamoError> {
         self.governor()
-            .admit(meta, kind, hash)
+            .admit(meta, kind, index, hash)
             .map_err(|reasons| throttled(&reasons))
     }
 
@@ -596,8 +622,26 @@ impl crate::Engine {
         consumed: &ConsumedCapacity,
         hash: Option<u64>,
     ) -> Result<(), DynamoError> {
+        self.govern_in(meta, consumed, None, hash)
+    }
+
+    /// [`Engine::govern`] for a read of `index`, whose key space `hash` is in.
+    pub fn govern_in(
+        &self,
+        meta: &TableMeta,
+        consumed: &ConsumedCapacity,
+        index: Option<&str>,
+        hash: Option<u64>,
+    ) -> Result<(), DynamoError> {
         self.governor()
-            .charge(meta, Demand { consumed, hash })
+            .charge(
+                meta,
+                Demand {
+                    consumed,
+                    index,
+                    hash,
+                },
+            )
             .map_err(|reasons| throttled(&reasons))
     }
 }
@@ -649,12 +693,13 @@ fn settle(
     mode: CapacityMode,
     kind: CapacityKind,
     hash: Option<u64>,
+    hashed_index: Option<&str>,
     reasons: Vec<ThrottleReason>,
 ) -> Result<(), Vec<ThrottleReason>> {
     if reasons.is_empty() {
         return Ok(());
     }
-    count(state, kind, hash, &reasons);
+    count(state, kind, hash, hashed_index, &reasons);
     if mode == CapacityMode::Enforce {
         Err(reasons)
     } else {
@@ -662,11 +707,13 @@ fn settle(
     }
 }
 
-/// Counts a throttled request on every resource (and partition) that throttled it.
+/// Counts a throttled request on every resource (and partition) that throttled it;
+/// `hash` belongs to the key space of `hashed_index` (a global index), or to the table's.
 fn count(
     state: &mut TableState,
     kind: CapacityKind,
     hash: Option<u64>,
+    hashed_index: Option<&str>,
     reasons: &[ThrottleReason],
 ) {
     for reason in reasons {
@@ -678,7 +725,7 @@ fn count(
             },
         };
         resource.throttles.add(kind);
-        if let (Some(hash), None) = (hash, &reason.index) {
+        if let (Some(hash), true) = (hash, reason.index.as_deref() == hashed_index) {
             let at = resource.map.partition_of(hash);
             if let Some(p) = resource.partitions.get_mut(at) {
                 p.throttles.add(kind);

@@ -169,6 +169,25 @@ impl TransactAction {
     }
 }
 
+/// A transaction of `count` actions cancelled because action `at` was throttled
+/// (`throttle`): DynamoDB's `ProvisionedThroughputExceeded` reason with the throttle's
+/// message for it, `None` for the others.
+fn throttle_cancellation(count: usize, at: usize, throttle: DynamoError) -> DynamoError {
+    if throttle.kind != ErrorKind::ProvisionedThroughputExceeded {
+        return throttle;
+    }
+    let mut reasons: Vec<CancellationReason> =
+        (0..count).map(|_| CancellationReason::none()).collect();
+    if let Some(reason) = reasons.get_mut(at) {
+        *reason = CancellationReason::new(
+            CancellationCode::ProvisionedThroughputExceeded,
+            throttle.message,
+            None,
+        );
+    }
+    DynamoError::transaction_canceled(reasons)
+}
+
 impl Engine {
     /// TransactGetItems: every item from one snapshot; each read costs twice a strongly
     /// consistent read, as DynamoDB charges transactional reads.
@@ -200,14 +219,26 @@ impl Engine {
             }
             storage_keys.push(key);
         }
+        // A Get whose table (or partition) is out of read capacity cancels the transaction.
+        for (i, (meta, key)) in metas.iter().zip(&storage_keys).enumerate() {
+            if let Err(e) = self.admit(meta, CapacityKind::Read, None, keys::hash_of(key)) {
+                return Err(throttle_cancellation(gets.len(), i, e));
+            }
+        }
         let snapshot = self.storage.snapshot()?;
         let mut out = TransactGetOutput::default();
         let mut tallies: Vec<CapacityTally> = Vec::new();
         for ((get, meta), key) in gets.iter().zip(&metas).zip(&storage_keys) {
             let stored = snapshot.get(key)?.map(|b| decode_stored(&b)).transpose()?;
             let size = stored.as_ref().map_or(0, |s| s.size);
-            tally_for(&mut tallies, &meta.name, CapacityKind::Read).units +=
-                2.0 * read_units(size, true);
+            let units = 2.0 * read_units(size, true);
+            let one = ConsumedCapacity {
+                table_units: units,
+                ..ConsumedCapacity::zero(&meta.name, CapacityKind::Read)
+            };
+            // Reads charge only the table, which admitted them.
+            self.govern(meta, &one, keys::hash_of(key))?;
+            tally_for(&mut tallies, &meta.name, CapacityKind::Read).units += units;
             out.items.push(stored.map(|s| match &get.projection {
                 Some(p) => stator_expr::project(&p.0, &s.item),
                 None => s.item,
@@ -326,6 +357,16 @@ impl Engine {
         let empty = Item::new();
         for (w, (ti, storage_key, pk)) in req.writes.iter().zip(targets) {
             let meta = &metas[ti];
+            if let Err(e) = self.admit(meta, CapacityKind::Write, None, keys::hash_of(&storage_key))
+            {
+                failed = true;
+                reasons.push(CancellationReason::new(
+                    CancellationCode::ProvisionedThroughputExceeded,
+                    e.message,
+                    None,
+                ));
+                continue;
+            }
             let old = txn
                 .get(&storage_key)?
                 .map(|b| decode_stored(&b))
@@ -396,9 +437,17 @@ impl Engine {
         for (i, plan) in planned.iter().enumerate() {
             let meta = &metas[plan.table_index];
             let old_size = plan.old.as_ref().map_or(0, |o| o.size);
+            let hash = keys::hash_of(&plan.storage_key);
             let Some(new) = &plan.new else {
                 // A ConditionCheck is charged like a write of the item it checked.
-                tallies[plan.table_index].units += 2.0 * write_units(old_size, 0);
+                let units = 2.0 * write_units(old_size, 0);
+                let one = ConsumedCapacity {
+                    table_units: units,
+                    ..ConsumedCapacity::zero(&meta.name, CapacityKind::Write)
+                };
+                self.govern(meta, &one, hash)
+                    .map_err(|e| throttle_cancellation(req.writes.len(), i, e))?;
+                tallies[plan.table_index].units += units;
                 continue;
             };
             let encoded = new.as_ref().map(|(item, size)| encode_stored(item, *size));
@@ -438,6 +487,18 @@ impl Engine {
                 }
                 Err(e) => return Err(e),
             };
+            let doubled = |list: &[(String, f64)]| -> Vec<(String, f64)> {
+                list.iter().map(|(n, u)| (n.clone(), 2.0 * u)).collect()
+            };
+            let one = ConsumedCapacity {
+                table_name: meta.name.clone(),
+                table_units: 2.0 * applied.table_units,
+                kind: CapacityKind::Write,
+                global_indexes: doubled(&applied.index_units.global),
+                local_indexes: doubled(&applied.index_units.local),
+            };
+            self.govern(meta, &one, hash)
+                .map_err(|e| throttle_cancellation(req.writes.len(), i, e))?;
             let tally = &mut tallies[plan.table_index];
             tally.units += 2.0 * applied.table_units;
             tally.add_indexes(&applied.index_units, 2.0);

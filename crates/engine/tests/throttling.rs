@@ -409,3 +409,160 @@ fn a_write_that_fails_its_condition_is_still_charged() {
         );
     }
 }
+
+#[test]
+fn a_query_of_a_global_index_draws_on_the_index_not_the_table() {
+    use stator_engine::query::QueryRequest;
+    let (clock, config) = config(CapacityMode::Enforce);
+    for (engine, _dir) in engines(config) {
+        provisioned(&engine, 1, 100, &[("byColour", "colour", 2, 100)]);
+        put(&engine, with("a", &[("colour", s("red"))])).unwrap();
+        let query = |index: Option<&str>, value: Av| QueryRequest {
+            table: "t".into(),
+            index: index.map(str::to_string),
+            key_condition: key_condition(&engine, "t", index, value, None),
+            filter: None,
+            projection: None,
+            select: None,
+            limit: None,
+            forward: true,
+            exclusive_start_key: None,
+            consistent: false,
+        };
+        // The index's 2 RCU: four eventually consistent pages of one small item.
+        for _ in 0..4 {
+            engine.query(query(Some("byColour"), s("red"))).unwrap();
+        }
+        let error = engine.query(query(Some("byColour"), s("red"))).unwrap_err();
+        let arn = engine.table("t").unwrap().index_arn("byColour");
+        assert_eq!(
+            reasons(&error),
+            [("IndexReadProvisionedThroughputExceeded".to_string(), arn)]
+        );
+        // The table's own read bucket was not touched: two reads of it still pass.
+        engine.query(query(None, s("a"))).unwrap();
+        engine.query(query(None, s("a"))).unwrap();
+        assert!(engine.query(query(None, s("a"))).is_err());
+        clock.advance(Duration::from_secs(1));
+        engine.query(query(Some("byColour"), s("red"))).unwrap();
+    }
+}
+
+#[test]
+fn batches_return_throttled_parts_unprocessed_and_fail_whole_only_when_nothing_was_done() {
+    use stator_engine::batch::{BatchGetTable, BatchWrite, BatchWriteTable};
+    let (clock, config) = config(CapacityMode::Enforce);
+    for (engine, _dir) in engines(config) {
+        provisioned(&engine, 1, 3, &[]);
+        let writes = |range: std::ops::Range<usize>| {
+            vec![BatchWriteTable {
+                table: "t".into(),
+                writes: range
+                    .map(|i| BatchWrite::Put(key(&format!("k{i}"))))
+                    .collect(),
+            }]
+        };
+        let out = engine.batch_write(writes(0..5)).unwrap();
+        assert_eq!(out.consumed[0].table_units, 3.0);
+        assert_eq!(
+            out.unprocessed,
+            vec![BatchWriteTable {
+                table: "t".into(),
+                writes: vec![BatchWrite::Put(key("k3")), BatchWrite::Put(key("k4"))],
+            }]
+        );
+        let error = engine.batch_write(writes(5..7)).unwrap_err();
+        assert_eq!(error.kind, ErrorKind::ProvisionedThroughputExceeded);
+        // Reads: 1 RCU is two eventually consistent reads.
+        let gets = BatchGetTable {
+            table: "t".into(),
+            keys: (0..3).map(|i| key(&format!("k{i}"))).collect(),
+            projection: None,
+            consistent: false,
+        };
+        let out = engine.batch_get(vec![gets.clone()]).unwrap();
+        assert_eq!(out.responses[0].1.len(), 2);
+        assert_eq!(out.unprocessed[0].keys, vec![key("k2")]);
+        assert_eq!(
+            engine.batch_get(vec![gets.clone()]).unwrap_err().kind,
+            ErrorKind::ProvisionedThroughputExceeded
+        );
+        clock.advance(Duration::from_secs(2));
+        let out = engine.batch_get(vec![gets]).unwrap();
+        assert_eq!(out.responses[0].1.len(), 3);
+        assert!(out.unprocessed.is_empty());
+    }
+}
+
+#[test]
+fn a_throttled_action_cancels_a_transaction() {
+    use stator_engine::error::CancellationCode;
+    use stator_engine::transact::{
+        TransactAction, TransactGet, TransactWrite, TransactWriteRequest,
+    };
+    let (_clock, config) = config(CapacityMode::Enforce);
+    for (engine, _dir) in engines(config) {
+        // A transactional write of a small item costs 2 WCU. A transaction is admitted
+        // while the table has capacity left and then charged in full: two writes take 4
+        // of the 3 units, and the next transaction finds none.
+        provisioned(&engine, 2, 3, &[]);
+        let transaction = |keys: &[&str]| TransactWriteRequest {
+            writes: keys
+                .iter()
+                .map(|k| TransactWrite {
+                    action: TransactAction::Put {
+                        table: "t".into(),
+                        item: key(k),
+                        condition: None,
+                    },
+                    return_old_on_failure: false,
+                })
+                .collect(),
+            client_request_token: None,
+            request_fingerprint: 0,
+        };
+        engine.transact_write(transaction(&["a", "z"])).unwrap();
+        let error = engine.transact_write(transaction(&["b", "c"])).unwrap_err();
+        assert_eq!(error.kind, ErrorKind::TransactionCanceled);
+        let codes: Vec<&str> = error
+            .cancellation_reasons
+            .iter()
+            .flatten()
+            .map(|r| r.code.as_str())
+            .collect();
+        assert_eq!(
+            codes,
+            [
+                "ProvisionedThroughputExceeded",
+                "ProvisionedThroughputExceeded"
+            ]
+        );
+        assert_eq!(
+            error.cancellation_reasons.as_ref().unwrap()[0]
+                .message
+                .as_deref(),
+            Some(TABLE_THROTTLED)
+        );
+        // Nothing of the cancelled transaction was written.
+        let got = engine
+            .transact_get(vec![TransactGet {
+                table: "t".into(),
+                key: key("b"),
+                projection: None,
+            }])
+            .unwrap();
+        assert_eq!(got.items, vec![None]);
+        // That read took 2 of the table's 2 RCU: the next one is cancelled.
+        let error = engine
+            .transact_get(vec![TransactGet {
+                table: "t".into(),
+                key: key("a"),
+                projection: None,
+            }])
+            .unwrap_err();
+        assert_eq!(
+            error.cancellation_reasons.unwrap()[0].code,
+            CancellationCode::ProvisionedThroughputExceeded
+        );
+    }
+}
