@@ -625,7 +625,7 @@ impl crate::Engine {
         self.govern_in(meta, consumed, None, hash)
     }
 
-    /// [`Engine::govern`] for a read of `index`, whose key space `hash` is in.
+    /// [`crate::Engine::govern`] for a read of `index`, whose key space `hash` is in.
     pub fn govern_in(
         &self,
         meta: &TableMeta,

@@ -135,12 +135,26 @@ impl TestServer {
         Some(Self::start(backend))
     }
 
+    /// Starts an in-memory server process with extra flags. Always a process of its own:
+    /// callers skip first in endpoint mode.
+    pub fn start_with(extra: &[&str]) -> TestServer {
+        let mut args = vec!["--in-memory"];
+        args.extend_from_slice(extra);
+        Self::spawn(&args, None)
+    }
+
     /// Starts a server process on an existing data directory, with extra flags. Always a
     /// process of its own: callers skip first in endpoint mode.
     pub fn start_on(dir: &Path, extra: &[&str]) -> TestServer {
         let mut args = vec!["--data-dir", dir.to_str().unwrap()];
         args.extend_from_slice(extra);
         Self::spawn(&args, None)
+    }
+
+    /// Another handle on a running server (for a helper thread): it does not own the
+    /// process.
+    pub fn viewing(endpoint: &str) -> TestServer {
+        Self::at(endpoint, true)
     }
 
     fn at(endpoint: &str, shared: bool) -> TestServer {

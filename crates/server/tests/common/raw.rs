@@ -43,9 +43,31 @@ impl Reply {
 
 /// Sends `method /` with `headers` (plus Host, Connection and Content-Length) and `body`.
 pub fn send(server: &TestServer, method: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+    send_to(server, method, "/", headers, body)
+}
+
+/// A request to one of Stator's own endpoints (`/_stator/…`): status and JSON body.
+pub fn admin(
+    server: &TestServer,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> (u16, serde_json::Value) {
+    let reply = send_to(server, method, path, &[], body.as_bytes());
+    (reply.status, reply.json())
+}
+
+/// [`send`] to `path`.
+pub fn send_to(
+    server: &TestServer,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Reply {
     let mut stream = TcpStream::connect(server.authority.as_str()).unwrap();
     let mut request = format!(
-        "{method} / HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n",
         server.authority,
         body.len()
     );
