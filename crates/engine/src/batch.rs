@@ -134,11 +134,6 @@ impl Engine {
                 let (pk, sk) = check_key(meta, &key)?;
                 let storage_key = keys::item_key(meta.storage_id, pk, sk);
                 let hash = keys::hash_of(&storage_key);
-                if let Err(e) = self.admit(meta, CapacityKind::Read, None, hash) {
-                    throttle = Some(e);
-                    unprocessed.push(key);
-                    continue;
-                }
                 let stored = snapshot
                     .get(&storage_key)?
                     .map(|b| decode_stored(&b))
@@ -149,8 +144,11 @@ impl Engine {
                     table_units: units,
                     ..ConsumedCapacity::zero(&meta.name, CapacityKind::Read)
                 };
-                // A read charges only the table: it cannot be refused once admitted.
-                self.govern(meta, &one, hash)?;
+                if let Err(e) = self.govern(meta, &one, hash) {
+                    throttle = Some(e);
+                    unprocessed.push(key);
+                    continue;
+                }
                 served += 1;
                 tally.units += units;
                 if let Some(stored) = stored {
@@ -319,7 +317,6 @@ impl Engine {
                 &fresh
             };
             let hash = keys::hash_of(&plan.key);
-            self.admit(&meta, CapacityKind::Write, None, hash)?;
             let old = txn.get(&plan.key)?.map(|b| decode_stored(&b)).transpose()?;
             let mut applied = write::apply(
                 txn,

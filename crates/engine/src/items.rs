@@ -150,14 +150,13 @@ impl Engine {
                 }
             };
             let hash = keys::hash_of(&plan.key);
-            self.admit(&meta, CapacityKind::Write, None, hash)?;
             let old = txn.get(&plan.key)?.map(|b| decode_stored(&b)).transpose()?;
             check_condition(
                 req.condition.as_ref(),
                 old.as_ref().map(|o| &o.item),
                 req.return_old_on_failure,
             )
-            .inspect_err(|_| self.charge_failed_write(&meta, old.as_ref(), hash))?;
+            .map_err(|e| self.failed_write(&meta, old.as_ref(), hash, e))?;
             let mut applied = write::apply(
                 txn,
                 plan.change(&meta, old.as_ref(), Cause::User),
@@ -185,7 +184,6 @@ impl Engine {
         let (pk, sk) = check_key(&meta, &req.key)?;
         let storage_key = keys::item_key(meta.storage_id, pk, sk);
         let hash = keys::hash_of(&storage_key);
-        self.admit(&meta, CapacityKind::Read, None, hash)?;
         let stored = {
             let snapshot = self.storage.snapshot()?;
             snapshot.get(&storage_key)?
@@ -215,7 +213,6 @@ impl Engine {
             let (pk, sk) = check_key(&meta, &req.key)?;
             let storage_key = keys::item_key(meta.storage_id, pk, sk);
             let hash = keys::hash_of(&storage_key);
-            self.admit(&meta, CapacityKind::Write, None, hash)?;
             let old = txn
                 .get(&storage_key)?
                 .map(|b| decode_stored(&b))
@@ -225,7 +222,7 @@ impl Engine {
                 old.as_ref().map(|o| &o.item),
                 req.return_old_on_failure,
             )
-            .inspect_err(|_| self.charge_failed_write(&meta, old.as_ref(), hash))?;
+            .map_err(|e| self.failed_write(&meta, old.as_ref(), hash, e))?;
             let mut applied = write::apply(
                 txn,
                 Change {
@@ -265,7 +262,6 @@ impl Engine {
             }
             let storage_key = keys::item_key(meta.storage_id, pk, sk);
             let hash = keys::hash_of(&storage_key);
-            self.admit(&meta, CapacityKind::Write, None, hash)?;
             let old_bytes = txn.get(&storage_key)?;
             let mut old = old_bytes.as_deref().map(decode_stored).transpose()?;
             check_condition(
@@ -273,7 +269,7 @@ impl Engine {
                 old.as_ref().map(|o| &o.item),
                 req.return_old_on_failure,
             )
-            .inspect_err(|_| self.charge_failed_write(&meta, old.as_ref(), hash))?;
+            .map_err(|e| self.failed_write(&meta, old.as_ref(), hash, e))?;
             let old_size = old.as_ref().map_or(0, |o| o.size);
             if old.is_none() && !req.creates_missing_item {
                 // Nothing is written, and DynamoDB reports no collection either.
@@ -361,19 +357,23 @@ impl Engine {
         })
     }
 
-    /// Charges a write that failed its condition: DynamoDB still consumes the write
-    /// units of the item it read (a throttle cannot happen here: the write was admitted).
-    pub(crate) fn charge_failed_write(
+    /// A write that failed its condition (`error`) is still charged the write units of
+    /// the item it read, as DynamoDB charges it; one that finds no capacity left is a
+    /// throttle instead, as DynamoDB refuses it before evaluating anything.
+    pub(crate) fn failed_write(
         &self,
         meta: &TableMeta,
         old: Option<&crate::records::StoredItem>,
         hash: Option<u64>,
-    ) {
+        error: DynamoError,
+    ) -> DynamoError {
         let consumed = ConsumedCapacity {
             table_units: write_units(old.map_or(0, |o| o.size), 0),
             ..ConsumedCapacity::zero(&meta.name, CapacityKind::Write)
         };
-        // Only global indexes can refuse a charge, and this one charges none.
-        let _ = self.govern(meta, &consumed, hash);
+        match self.govern(meta, &consumed, hash) {
+            Err(throttle) => throttle,
+            Ok(()) => error,
+        }
     }
 }

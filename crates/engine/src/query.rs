@@ -442,7 +442,6 @@ impl Engine {
         };
         let hash = first_key.and_then(keys::hash_of);
         let index_name = target.index.map(|i| i.name.as_str());
-        self.admit(meta, CapacityKind::Read, index_name, hash)?;
         let snapshot = self.storage.snapshot()?;
         let direction = if spec.forward {
             Direction::Forward

@@ -294,6 +294,32 @@ struct TableState {
     indexes: HashMap<String, Resource>,
 }
 
+/// Governed tables by storage id. The ids are small counters, so they are their own hash
+/// (SipHash would cost more than the rest of a look-up).
+type Tables = HashMap<u32, TableState, std::hash::BuildHasherDefault<IdHasher>>;
+
+/// The identity hash of a `u32` table storage id.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        // Spread the counter over the high bits too: hashbrown takes its control byte from
+        // the top seven.
+        self.0 = u64::from(n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
 /// What one request drew on, to be admitted and charged.
 #[derive(Clone, Copy, Debug)]
 pub struct Demand<'a> {
@@ -301,6 +327,9 @@ pub struct Demand<'a> {
     /// The global index whose key space `hash` is in (a read of that index); `None`:
     /// the table's.
     pub index: Option<&'a str>,
+    /// Whether to admit the request here too (see [`Governor::charge`]); `false` when it
+    /// was admitted before its work with [`Governor::admit`].
+    pub admit: bool,
     /// The partition hash of the item's key, when the request touched one partition of
     /// the table (a Scan page charges the partition it starts in).
     pub hash: Option<u64>,
@@ -316,7 +345,7 @@ pub struct Governor {
     /// here (levels are not kept across restarts).
     started: Duration,
     /// By table storage id (never reused, so a recreated table starts afresh).
-    tables: Mutex<HashMap<u32, TableState>>,
+    tables: Mutex<Tables>,
 }
 
 impl std::fmt::Debug for Governor {
@@ -352,7 +381,7 @@ impl Governor {
             overridden: AtomicBool::new(false),
             started: clock.now(),
             clock,
-            tables: Mutex::new(HashMap::new()),
+            tables: Mutex::new(Tables::default()),
         }
     }
 
@@ -361,7 +390,7 @@ impl Governor {
         self.mode
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u32, TableState>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Tables> {
         self.tables.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -389,25 +418,27 @@ impl Governor {
     /// this process started, if later) and have refilled since.
     fn state<'t>(
         &self,
-        tables: &'t mut HashMap<u32, TableState>,
+        tables: &'t mut Tables,
         meta: &TableMeta,
         now: Duration,
     ) -> &'t mut TableState {
-        let born = Duration::try_from_secs_f64(meta.creation_time)
-            .unwrap_or_default()
-            .max(self.started)
-            .min(now);
+        let born = || {
+            Duration::try_from_secs_f64(meta.creation_time)
+                .unwrap_or_default()
+                .max(self.started)
+                .min(now)
+        };
         let state = tables.entry(meta.storage_id).or_insert_with(|| TableState {
             generation: meta.generation,
             mode: None,
-            table: Resource::new(provisioned(meta, None), meta.partition_map(), born),
+            table: Resource::new(provisioned(meta, None), meta.partition_map(), born()),
             indexes: meta
                 .global_indexes
                 .iter()
                 .map(|i| {
                     (
                         i.name.clone(),
-                        Resource::new(provisioned(meta, Some(&i.name)), i.partition_map(), born),
+                        Resource::new(provisioned(meta, Some(&i.name)), i.partition_map(), born()),
                     )
                 })
                 .collect(),
@@ -440,7 +471,7 @@ impl Governor {
     /// governed.
     fn governed<'t>(
         &self,
-        tables: &'t mut HashMap<u32, TableState>,
+        tables: &'t mut Tables,
         meta: &TableMeta,
         now: Duration,
     ) -> Option<(CapacityMode, &'t mut TableState)> {
@@ -489,7 +520,10 @@ impl Governor {
         settle(state, mode, kind, hash, gsi, reasons)
     }
 
-    /// After a request did its work, before its result counts: charges what it consumed
+    /// After a request did its work, before its result counts: with `demand.admit`, first
+    /// the admission of [`Governor::admit`] (one lock and one clock reading for the whole
+    /// request: a refused read returns nothing and a refused write commits nothing, so
+    /// admitting after the work is the same to the client); then charges what it consumed
     /// to the table (local indexes share the table's throughput), the partition of
     /// `hash`, and each global index it wrote to — unless (in `enforce` mode) one of those
     /// indexes has no write capacity left, when the write is refused and nothing is
@@ -509,6 +543,23 @@ impl Governor {
             .index
             .filter(|name| state.indexes.contains_key(*name));
         let mut reasons = Vec::new();
+        if demand.admit {
+            match gsi.and_then(|name| state.indexes.get_mut(name).map(|r| (name, r))) {
+                Some((name, resource)) => {
+                    check(resource, kind, demand.hash, now, &mut reasons, || {
+                        (Some(name.to_string()), meta.index_arn(name))
+                    })
+                }
+                None => check(
+                    &mut state.table,
+                    kind,
+                    demand.hash,
+                    now,
+                    &mut reasons,
+                    || (None, meta.arn.clone()),
+                ),
+            }
+        }
         if kind == CapacityKind::Write {
             for (name, _) in &consumed.global_indexes {
                 if let Some(index) = state.indexes.get_mut(name) {
@@ -520,7 +571,7 @@ impl Governor {
                 }
             }
         }
-        settle(state, mode, kind, demand.hash, None, reasons)?;
+        settle(state, mode, kind, demand.hash, gsi, reasons)?;
         let table_units =
             consumed.table_units + consumed.local_indexes.iter().map(|(_, u)| u).sum::<f64>();
         let table_hash = if gsi.is_none() { demand.hash } else { None };
@@ -615,7 +666,8 @@ impl crate::Engine {
             .map_err(|reasons| throttled(&reasons))
     }
 
-    /// [`Governor::charge`], with a throttle as [`throttled`]'s error.
+    /// Admits and charges a request that did its work ([`Governor::charge`]), with a
+    /// throttle as [`throttled`]'s error.
     pub fn govern(
         &self,
         meta: &TableMeta,
@@ -623,6 +675,27 @@ impl crate::Engine {
         hash: Option<u64>,
     ) -> Result<(), DynamoError> {
         self.govern_in(meta, consumed, None, hash)
+    }
+
+    /// Charges a request already admitted with [`crate::Engine::admit`] (only global
+    /// index back-pressure can still refuse it).
+    pub fn charge_admitted(
+        &self,
+        meta: &TableMeta,
+        consumed: &ConsumedCapacity,
+        hash: Option<u64>,
+    ) -> Result<(), DynamoError> {
+        self.governor()
+            .charge(
+                meta,
+                Demand {
+                    consumed,
+                    index: None,
+                    hash,
+                    admit: false,
+                },
+            )
+            .map_err(|reasons| throttled(&reasons))
     }
 
     /// [`crate::Engine::govern`] for a read of `index`, whose key space `hash` is in.
@@ -640,6 +713,7 @@ impl crate::Engine {
                     consumed,
                     index,
                     hash,
+                    admit: true,
                 },
             )
             .map_err(|reasons| throttled(&reasons))

@@ -237,7 +237,7 @@ impl Engine {
                 ..ConsumedCapacity::zero(&meta.name, CapacityKind::Read)
             };
             // Reads charge only the table, which admitted them.
-            self.govern(meta, &one, keys::hash_of(key))?;
+            self.charge_admitted(meta, &one, keys::hash_of(key))?;
             tally_for(&mut tallies, &meta.name, CapacityKind::Read).units += units;
             out.items.push(stored.map(|s| match &get.projection {
                 Some(p) => stator_expr::project(&p.0, &s.item),
@@ -445,7 +445,7 @@ impl Engine {
                     table_units: units,
                     ..ConsumedCapacity::zero(&meta.name, CapacityKind::Write)
                 };
-                self.govern(meta, &one, hash)
+                self.charge_admitted(meta, &one, hash)
                     .map_err(|e| throttle_cancellation(req.writes.len(), i, e))?;
                 tallies[plan.table_index].units += units;
                 continue;
@@ -497,7 +497,7 @@ impl Engine {
                 global_indexes: doubled(&applied.index_units.global),
                 local_indexes: doubled(&applied.index_units.local),
             };
-            self.govern(meta, &one, hash)
+            self.charge_admitted(meta, &one, hash)
                 .map_err(|e| throttle_cancellation(req.writes.len(), i, e))?;
             let tally = &mut tallies[plan.table_index];
             tally.units += 2.0 * applied.table_units;
