@@ -82,8 +82,10 @@ type NanoUnits = i128;
 const NANO: i128 = 1_000_000_000;
 
 fn nano_units(units: f64) -> NanoUnits {
-    // Charges are multiples of half a unit; rounding to a billionth loses nothing.
-    (units * 1e9).round() as NanoUnits
+    // Charges are multiples of half a unit; rounding to a billionth loses nothing. Through
+    // i64 (a request's units are far below 9 billion): a float-to-i128 conversion is a
+    // library call.
+    NanoUnits::from((units * 1e9).round() as i64)
 }
 
 /// A token bucket on the engine clock.
@@ -91,8 +93,10 @@ fn nano_units(units: f64) -> NanoUnits {
 struct Bucket {
     /// Units per second.
     rate: i64,
-    /// The most it holds, in units per second of `rate`.
+    /// The most it holds, in seconds of `rate`.
     max_seconds: u64,
+    /// The most it holds (`rate × max_seconds`), in nano-units.
+    max: NanoUnits,
     level: NanoUnits,
     /// When `level` was last brought up to date.
     at: Duration,
@@ -104,22 +108,27 @@ impl Bucket {
         Bucket {
             rate,
             max_seconds,
+            max: Self::max_of(rate, max_seconds),
             level: i128::from(rate) * NANO,
             at: now,
         }
     }
 
-    fn max(&self) -> NanoUnits {
-        i128::from(self.rate) * i128::from(self.max_seconds) * NANO
+    fn max_of(rate: i64, max_seconds: u64) -> NanoUnits {
+        i128::from(rate) * i128::from(max_seconds) * NANO
     }
 
     /// Adds what the time since the last refill earned, up to the maximum. A clock that
     /// went backwards earns nothing.
     fn refill(&mut self, now: Duration) {
         if now > self.at {
-            let elapsed = i128::try_from((now - self.at).as_nanos()).unwrap_or(i128::MAX);
-            let earned = i128::from(self.rate).saturating_mul(elapsed);
-            self.level = self.level.saturating_add(earned).min(self.max());
+            // No more than a full bucket's worth of time counts, which keeps the product
+            // far inside i128 (rate < 2^63, nanoseconds < 2^39) without saturating
+            // arithmetic on every request.
+            let full = self.max_seconds.saturating_mul(1_000_000_000);
+            let elapsed = u64::try_from((now - self.at).as_nanos()).unwrap_or(u64::MAX);
+            let earned = i128::from(self.rate) * i128::from(elapsed.min(full));
+            self.level = (self.level + earned).min(self.max);
         }
         self.at = now;
     }
@@ -127,7 +136,8 @@ impl Bucket {
     /// A new rate: the level stays, capped at the new maximum.
     fn set_rate(&mut self, rate: i64) {
         self.rate = rate;
-        self.level = self.level.min(self.max());
+        self.max = Self::max_of(rate, self.max_seconds);
+        self.level = self.level.min(self.max);
     }
 
     fn has_capacity(&self) -> bool {
