@@ -203,6 +203,7 @@ struct Resource {
     map: PartitionMap,
     partitions: Vec<PartitionState>,
     throttles: ThrottleCounts,
+    recent: Recent,
 }
 
 /// Per-partition buckets (the partition maximum) and counts.
@@ -211,6 +212,7 @@ struct PartitionState {
     read: Bucket,
     write: Bucket,
     throttles: ThrottleCounts,
+    recent: Recent,
 }
 
 impl PartitionState {
@@ -219,7 +221,69 @@ impl PartitionState {
             read: Bucket::new(PARTITION_READ_UNITS, 1, now),
             write: Bucket::new(PARTITION_WRITE_UNITS, 1, now),
             throttles: ThrottleCounts::default(),
+            recent: Recent::default(),
         }
+    }
+}
+
+/// How many of the last seconds [`Recent`] keeps.
+pub const RECENT_SECONDS: u64 = 60;
+
+/// Units consumed in each of the last [`RECENT_SECONDS`] whole seconds of the engine clock:
+/// one slot per second, reused a minute later, so recording is a few instructions.
+#[derive(Clone, Debug)]
+struct Recent {
+    /// `(second since the epoch, read, write)`; a slot whose second is not within the last
+    /// minute counts as empty.
+    slots: [(u64, NanoUnits, NanoUnits); RECENT_SECONDS as usize],
+}
+
+impl Default for Recent {
+    fn default() -> Self {
+        Recent {
+            slots: [(u64::MAX, 0, 0); RECENT_SECONDS as usize],
+        }
+    }
+}
+
+impl Recent {
+    fn add(&mut self, now: Duration, kind: CapacityKind, units: NanoUnits) {
+        let second = now.as_secs();
+        let Some(slot) = usize::try_from(second % RECENT_SECONDS)
+            .ok()
+            .and_then(|i| self.slots.get_mut(i))
+        else {
+            return;
+        };
+        if slot.0 != second {
+            *slot = (second, 0, 0);
+        }
+        match kind {
+            CapacityKind::Read => slot.1 += units,
+            CapacityKind::Write => slot.2 += units,
+        }
+    }
+
+    /// Units consumed over the last minute (this second included), and in the busiest
+    /// second of it: `((read, write), (peak read, peak write))`.
+    fn summary(&self, now: Duration) -> ((f64, f64), (f64, f64)) {
+        let second = now.as_secs();
+        let recent = self
+            .slots
+            .iter()
+            .filter(|(s, _, _)| *s <= second && second - *s < RECENT_SECONDS);
+        let (mut read, mut write, mut peak_read, mut peak_write) = (0, 0, 0, 0);
+        for (_, r, w) in recent {
+            read += r;
+            write += w;
+            peak_read = peak_read.max(*r);
+            peak_write = peak_write.max(*w);
+        }
+        let units = |n: NanoUnits| n as f64 / 1e9;
+        (
+            (units(read), units(write)),
+            (units(peak_read), units(peak_write)),
+        )
     }
 }
 
@@ -248,6 +312,7 @@ impl Resource {
             map,
             partitions,
             throttles: ThrottleCounts::default(),
+            recent: Recent::default(),
         }
     }
 
@@ -585,7 +650,7 @@ impl Governor {
         let table_units =
             consumed.table_units + consumed.local_indexes.iter().map(|(_, u)| u).sum::<f64>();
         let table_hash = if gsi.is_none() { demand.hash } else { None };
-        take(&mut state.table, kind, table_hash, table_units);
+        take(&mut state.table, kind, table_hash, table_units, now);
         for (name, units) in &consumed.global_indexes {
             if let Some(index) = state.indexes.get_mut(name) {
                 let hash = if gsi == Some(name.as_str()) {
@@ -593,7 +658,7 @@ impl Governor {
                 } else {
                     None
                 };
-                take(index, kind, hash, *units);
+                take(index, kind, hash, *units, now);
             }
         }
         Ok(())
@@ -818,11 +883,12 @@ fn count(
     }
 }
 
-fn take(resource: &mut Resource, kind: CapacityKind, hash: Option<u64>, units: f64) {
+fn take(resource: &mut Resource, kind: CapacityKind, hash: Option<u64>, units: f64, now: Duration) {
     let units = nano_units(units);
     if let Some(bucket) = resource.bucket(kind) {
         bucket.level -= units;
     }
+    resource.recent.add(now, kind, units);
     if let Some(hash) = hash {
         let at = resource.map.partition_of(hash);
         if let Some(partition) = resource.partitions.get_mut(at) {
@@ -830,6 +896,7 @@ fn take(resource: &mut Resource, kind: CapacityKind, hash: Option<u64>, units: f
                 CapacityKind::Read => partition.read.level -= units,
                 CapacityKind::Write => partition.write.level -= units,
             }
+            partition.recent.add(now, kind, units);
         }
     }
 }
@@ -853,6 +920,9 @@ pub struct ResourceReport {
     /// Banked burst beyond one second's capacity.
     pub burst: Option<(f64, f64)>,
     pub throttles: ThrottleCounts,
+    /// Units consumed over the last minute of the engine clock, and in its busiest second.
+    pub last_minute: (f64, f64),
+    pub peak_second: (f64, f64),
     pub partitions: Vec<PartitionReport>,
 }
 
@@ -867,6 +937,9 @@ pub struct PartitionReport {
     /// Units the partition can still serve this second (its maximum's bucket).
     pub available: (f64, f64),
     pub throttles: ThrottleCounts,
+    /// As for [`ResourceReport::last_minute`] and [`ResourceReport::peak_second`].
+    pub last_minute: (f64, f64),
+    pub peak_second: (f64, f64),
 }
 
 fn resource_report(resource: &mut Resource, now: Duration) -> ResourceReport {
@@ -885,7 +958,10 @@ fn resource_report(resource: &mut Resource, now: Duration) -> ResourceReport {
         .map(|(i, p)| {
             p.read.refill(now);
             p.write.refill(now);
+            let (last_minute, peak_second) = p.recent.summary(now);
             PartitionReport {
+                last_minute,
+                peak_second,
                 range: resource.map.range(i),
                 share: provisioned.map(|(r, w)| (r.rate as f64 / count, w.rate as f64 / count)),
                 available: (p.read.level as f64 / 1e9, p.write.level as f64 / 1e9),
@@ -893,7 +969,10 @@ fn resource_report(resource: &mut Resource, now: Duration) -> ResourceReport {
             }
         })
         .collect();
+    let (last_minute, peak_second) = resource.recent.summary(now);
     ResourceReport {
+        last_minute,
+        peak_second,
         provisioned: provisioned.map(|(r, w)| (r.rate, w.rate)),
         available: provisioned.map(|(r, w)| (r.level as f64 / 1e9, w.level as f64 / 1e9)),
         burst: provisioned.map(|(r, w)| (r.burst(), w.burst())),

@@ -566,3 +566,30 @@ fn a_throttled_action_cancels_a_transaction() {
         );
     }
 }
+
+#[test]
+fn consumption_over_the_last_minute_is_reported_per_table_and_partition() {
+    let (clock, config) = config(CapacityMode::Report);
+    for (engine, _dir) in engines(config) {
+        provisioned(&engine, 10, 10, &[]);
+        for i in 0..4 {
+            put(&engine, key(&format!("k{i}"))).unwrap();
+        }
+        clock.advance(Duration::from_secs(30));
+        put(&engine, key("k0")).unwrap();
+        get(&engine, "k0", false).unwrap();
+        let meta = engine.table("t").unwrap();
+        let report = engine.governor().report(&meta);
+        assert_eq!(report.table.last_minute, (0.5, 5.0));
+        assert_eq!(report.table.peak_second, (0.5, 4.0));
+        assert_eq!(report.table.partitions[0].last_minute, (0.5, 5.0));
+        // The first second's writes leave the window a minute later; the second's stay.
+        clock.advance(Duration::from_secs(31));
+        let report = engine.governor().report(&meta);
+        assert_eq!(report.table.last_minute, (0.5, 1.0));
+        clock.advance(Duration::from_secs(60));
+        let report = engine.governor().report(&meta);
+        assert_eq!(report.table.last_minute, (0.0, 0.0));
+        assert_eq!(report.table.partitions[0].peak_second, (0.0, 0.0));
+    }
+}

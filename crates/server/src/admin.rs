@@ -185,6 +185,8 @@ fn resource_json(report: &ResourceReport) -> Value {
         "available": pair(report.available),
         "burst": pair(report.burst),
         "throttles": counts(report.throttles),
+        "consumedLastMinute": pair(Some(report.last_minute)),
+        "peakSecond": pair(Some(report.peak_second)),
         "partitions": report.partitions.iter().enumerate().map(|(i, p)| json!({
             "partition": i,
             "hashStart": hex(u128::from(p.range.0)),
@@ -192,6 +194,8 @@ fn resource_json(report: &ResourceReport) -> Value {
             "share": pair(p.share),
             "available": pair(Some(p.available)),
             "throttles": counts(p.throttles),
+            "consumedLastMinute": pair(Some(p.last_minute)),
+            "peakSecond": pair(Some(p.peak_second)),
         })).collect::<Vec<_>>(),
     })
 }
