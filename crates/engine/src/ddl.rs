@@ -702,6 +702,7 @@ impl Engine {
             Ok(view)
         })?;
         self.uncache_table(name, Some(&view.meta));
+        self.governor().forget(view.meta.storage_id);
         for id in storage_ids(&view.meta) {
             self.schedule(Job::Drop(id));
         }

@@ -518,7 +518,9 @@ impl Governor {
                 })
                 .collect(),
         });
-        if state.generation != meta.generation {
+        // Only a later state of the table changes the governed one: a request may still
+        // hold the metadata of the generation before.
+        if meta.generation > state.generation {
             state.generation = meta.generation;
             state
                 .table
@@ -681,6 +683,11 @@ impl Governor {
             table: resource_report(&mut state.table, now),
             indexes,
         }
+    }
+
+    /// How many tables have governed state (deleted tables are forgotten).
+    pub fn table_count(&self) -> usize {
+        self.lock().len()
     }
 
     /// Forgets a deleted table.

@@ -593,3 +593,44 @@ fn consumption_over_the_last_minute_is_reported_per_table_and_partition() {
         assert_eq!(report.table.partitions[0].peak_second, (0.0, 0.0));
     }
 }
+
+#[test]
+fn older_metadata_does_not_undo_a_throughput_change_and_a_deleted_table_is_forgotten() {
+    let (_clock, config) = config(CapacityMode::Enforce);
+    for (engine, _dir) in engines(config) {
+        provisioned(&engine, 5, 5, &[]);
+        let before = engine.table("t").unwrap();
+        engine
+            .update_table(
+                "t",
+                TableUpdate {
+                    throughput: Some((5, 1000)),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        let after = engine.table("t").unwrap();
+        assert_eq!(
+            engine.governor().report(&after).table.provisioned,
+            Some((5, 1000))
+        );
+        // A request that still holds the metadata of before sees the new rates.
+        assert_eq!(
+            engine.governor().report(&before).table.provisioned,
+            Some((5, 1000))
+        );
+        assert_eq!(engine.governor().table_count(), 1);
+        engine.delete_table("t").unwrap();
+        assert_eq!(
+            engine.governor().table_count(),
+            0,
+            "a deleted table's state is dropped"
+        );
+        provisioned(&engine, 1, 1, &[]);
+        let recreated = engine.table("t").unwrap();
+        assert_eq!(
+            engine.governor().report(&recreated).table.provisioned,
+            Some((1, 1))
+        );
+    }
+}
