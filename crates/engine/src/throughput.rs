@@ -19,8 +19,11 @@
 //!   partition is throttled only at the cap: that is the hot-key throttle;
 //! - a request is admitted when every bucket it draws on has something left (a level
 //!   above zero), and then charged its whole consumption, which may take a bucket below
-//!   zero: a 10 KB write on a 5-WCU table succeeds once and then waits for the debt to
-//!   refill, as DynamoDB's large writes do. Capacity is charged only for admitted requests.
+//!   zero: a 10 KB write on a 5-WCU table succeeds once and the debt is repaid before the
+//!   next (DynamoDB does not document this case; a request's cost is known only after its
+//!   work, so this is Stator's rule). Capacity is charged only for admitted requests, and
+//!   a refused request returns nothing and commits nothing. Transactions check every
+//!   action with [`Governor::admit`] before reading anything.
 //!
 //! Modes ([`CapacityMode`]): `off` governs nothing; `report` keeps every bucket and counts
 //! would-be throttles but refuses nothing, so test suites that create small provisioned
