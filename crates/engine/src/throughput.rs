@@ -229,7 +229,8 @@ impl PartitionState {
     }
 }
 
-/// How many of the last seconds [`Recent`] keeps.
+/// How many of the last seconds the consumption window keeps (per table, index and
+/// partition).
 pub const RECENT_SECONDS: u64 = 60;
 
 /// Units consumed in each of the last [`RECENT_SECONDS`] whole seconds of the engine clock:
