@@ -373,11 +373,11 @@ struct TableState {
     indexes: HashMap<String, Resource>,
 }
 
-/// Governed tables by storage id. The ids are small counters, so they are their own hash
-/// (SipHash would cost more than the rest of a look-up).
+/// Governed tables by storage id. The ids are small counters, which one multiplication
+/// hashes well enough (SipHash would cost more than the rest of a look-up).
 type Tables = HashMap<u32, TableState, std::hash::BuildHasherDefault<IdHasher>>;
 
-/// The identity hash of a `u32` table storage id.
+/// A multiplicative (Fibonacci) hash of a `u32` table storage id.
 #[derive(Default)]
 struct IdHasher(u64);
 
