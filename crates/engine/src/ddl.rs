@@ -802,8 +802,7 @@ impl Engine {
                         next.last_increase = Some(now);
                     }
                     if decreased {
-                        next.last_decrease = Some(now);
-                        next.decreases_today += 1;
+                        next.record_decrease(now);
                     }
                     meta.warm = meta.warm.at_least(read, write);
                     meta.throughput = next;
@@ -927,8 +926,7 @@ impl Engine {
                             t.last_increase = Some(now);
                         }
                         if read < t.read_capacity_units || write < t.write_capacity_units {
-                            t.last_decrease = Some(now);
-                            t.decreases_today += 1;
+                            t.record_decrease(now);
                         }
                         t.read_capacity_units = read;
                         t.write_capacity_units = write;

@@ -161,7 +161,38 @@ pub struct Throughput {
     pub write_capacity_units: i64,
     pub last_increase: Option<f64>,
     pub last_decrease: Option<f64>,
+    /// Decreases on the UTC day of `last_decrease` (see [`Throughput::decreases_on_day_of`]).
     pub decreases_today: i64,
+}
+
+/// The UTC calendar day of an engine-clock time (seconds since the epoch).
+fn utc_day(epoch_seconds: f64) -> i64 {
+    (epoch_seconds / 86_400.0).floor() as i64
+}
+
+impl Throughput {
+    /// `NumberOfDecreasesToday` at `now`: DynamoDB counts the decreases of the current UTC
+    /// calendar day, so a count from an earlier day is 0.
+    pub fn decreases_on_day_of(&self, now: f64) -> i64 {
+        match self.last_decrease {
+            Some(at) if utc_day(at) == utc_day(now) => self.decreases_today,
+            _ => 0,
+        }
+    }
+
+    /// Records a decrease at `now`.
+    pub fn record_decrease(&mut self, now: f64) {
+        self.decreases_today = self.decreases_on_day_of(now) + 1;
+        self.last_decrease = Some(now);
+    }
+
+    /// The count as of `now` (`decreases_today` reset on a later day).
+    fn settled_at(&self, now: f64) -> Throughput {
+        Throughput {
+            decreases_today: self.decreases_on_day_of(now),
+            ..self.clone()
+        }
+    }
 }
 
 /// On-demand maximums (`OnDemandThroughput`); -1 or absent means no limit.
@@ -443,21 +474,30 @@ impl TableMeta {
         }
     }
 
-    /// The metadata as DescribeTable shows it at `now`, when delayed transient statuses
-    /// make it differ from the stored one: indexes still in a delayed creation shown
-    /// `CREATING`, deleted ones still in their delay listed `DELETING`.
+    /// The metadata as DescribeTable shows it at `now`, when it differs from the stored
+    /// one: indexes still in a delayed creation shown `CREATING`, deleted ones still in
+    /// their delay listed `DELETING`, and decrease counts of an earlier UTC day shown as 0.
     pub fn shown_at(&self, now: f64) -> Option<TableMeta> {
         let creating = self
             .global_indexes
             .iter()
             .any(|i| i.status_at(now) != i.status);
         let deleting = self.deleting_indexes.iter().any(|d| now < d.until);
-        if !creating && !deleting {
+        let stale = |t: &Throughput| t.decreases_today != t.decreases_on_day_of(now);
+        let old_count = stale(&self.throughput)
+            || self
+                .global_indexes
+                .iter()
+                .filter_map(|i| i.throughput.as_ref())
+                .any(stale);
+        if !creating && !deleting && !old_count {
             return None;
         }
         let mut shown = self.clone();
+        shown.throughput = self.throughput.settled_at(now);
         for index in &mut shown.global_indexes {
             index.status = index.status_at(now);
+            index.throughput = index.throughput.as_ref().map(|t| t.settled_at(now));
         }
         shown.global_indexes.extend(
             self.deleting_indexes

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
-use stator_engine::clock::ManualClock;
+use stator_engine::clock::{Clock, ManualClock};
 use stator_engine::ddl::TableUpdate;
 use stator_engine::items::{GetRequest, PutRequest};
 use stator_engine::schema::{BillingMode, ProjectionType, ScalarType};
@@ -632,5 +632,44 @@ fn older_metadata_does_not_undo_a_throughput_change_and_a_deleted_table_is_forgo
             engine.governor().report(&recreated).table.provisioned,
             Some((1, 1))
         );
+    }
+}
+
+#[test]
+fn decreases_are_counted_per_utc_day_of_the_engine_clock() {
+    let (clock, config) = config(CapacityMode::Report);
+    for (engine, _dir) in engines(config) {
+        // Both engines share the clock: start each at 08:00 UTC of the clock's next day.
+        let now = clock.now().as_secs();
+        let next_day = (now / 86_400 + 1) * 86_400;
+        clock.set(Duration::from_secs(next_day + 8 * 3600));
+        provisioned(&engine, 10, 10, &[("byColour", "colour", 10, 10)]);
+        let decrease = |read: i64| {
+            engine
+                .update_table(
+                    "t",
+                    TableUpdate {
+                        throughput: Some((read, 10)),
+                        ..Default::default()
+                    },
+                )
+                .unwrap();
+        };
+        let shown = || engine.describe_table("t").unwrap().meta.throughput.clone();
+        decrease(9);
+        decrease(8);
+        assert_eq!(shown().decreases_today, 2);
+        clock.advance(Duration::from_secs(15 * 3600));
+        assert_eq!(shown().decreases_today, 2, "still the same UTC day");
+        clock.advance(Duration::from_secs(3600));
+        assert_eq!(shown().decreases_today, 0, "a new UTC day");
+        // The index's count is unaffected by the table's.
+        let index = engine.describe_table("t").unwrap().meta.global_indexes[0]
+            .throughput
+            .clone()
+            .unwrap();
+        assert_eq!(index.decreases_today, 0);
+        decrease(7);
+        assert_eq!(shown().decreases_today, 1);
     }
 }
