@@ -26,8 +26,9 @@
 //!   action with [`Governor::admit`] before reading anything.
 //!
 //! Modes ([`CapacityMode`]): `off` governs nothing; `report` keeps every bucket and counts
-//! would-be throttles but refuses nothing, so test suites that create small provisioned
-//! tables keep passing; `enforce` refuses. The mode is a server setting that one table can
+//! would-be throttles but refuses nothing (a would-be throttle is not charged, so the
+//! buckets and counts are those `enforce` would have), so test suites that create small
+//! provisioned tables keep passing; `enforce` refuses. The mode is a server setting that one table can
 //! override at run time.
 //!
 //! Bucket levels are process state, kept behind this one type: they start again (one
@@ -598,7 +599,7 @@ impl Governor {
                 (None, meta.arn.clone())
             }),
         }
-        settle(state, mode, kind, hash, gsi, reasons)
+        settle(state, mode, kind, hash, gsi, reasons).map(|_| ())
     }
 
     /// After a request did its work, before its result counts: with `demand.admit`, first
@@ -652,7 +653,9 @@ impl Governor {
                 }
             }
         }
-        settle(state, mode, kind, demand.hash, gsi, reasons)?;
+        if !settle(state, mode, kind, demand.hash, gsi, reasons)? {
+            return Ok(());
+        }
         let table_units =
             consumed.table_units + consumed.local_indexes.iter().map(|(_, u)| u).sum::<f64>();
         let table_hash = if gsi.is_none() { demand.hash } else { None };
@@ -847,7 +850,12 @@ fn check(
     }
 }
 
-/// With `reasons` found: counts the throttle and, in `enforce` mode, refuses.
+/// With `reasons` found: counts the throttle and, in `enforce` mode, refuses. `Ok(true)`:
+/// the request is to be charged; `Ok(false)`: a would-be throttle in `report` mode, which
+/// goes ahead uncharged — as in `enforce` the refused request would not have consumed
+/// anything, so the buckets and counts of `report` are those `enforce` would have (a
+/// charge would run the bucket ever deeper below zero under load, and every later request
+/// would count as throttled).
 fn settle(
     state: &mut TableState,
     mode: CapacityMode,
@@ -855,15 +863,15 @@ fn settle(
     hash: Option<u64>,
     hashed_index: Option<&str>,
     reasons: Vec<ThrottleReason>,
-) -> Result<(), Vec<ThrottleReason>> {
+) -> Result<bool, Vec<ThrottleReason>> {
     if reasons.is_empty() {
-        return Ok(());
+        return Ok(true);
     }
     count(state, kind, hash, hashed_index, &reasons);
     if mode == CapacityMode::Enforce {
         Err(reasons)
     } else {
-        Ok(())
+        Ok(false)
     }
 }
 

@@ -194,7 +194,7 @@ fn a_large_write_runs_the_bucket_into_debt() {
 
 #[test]
 fn report_mode_counts_would_be_throttles_and_refuses_nothing() {
-    let (_clock, config) = config(CapacityMode::Report);
+    let (clock, config) = config(CapacityMode::Report);
     for (engine, _dir) in engines(config) {
         provisioned(&engine, 1, 1, &[]);
         for i in 0..10 {
@@ -203,6 +203,13 @@ fn report_mode_counts_would_be_throttles_and_refuses_nothing() {
         let meta = engine.table("t").unwrap();
         let report = engine.governor().report(&meta);
         assert_eq!(report.mode, CapacityMode::Report);
+        assert_eq!(report.table.throttles.write, 9);
+        // The nine were not charged: the bucket is where enforce would have left it, and
+        // one second later one write passes again without counting.
+        assert_eq!(report.table.available, Some((1.0, 0.0)));
+        clock.advance(Duration::from_secs(1));
+        put(&engine, key("later")).unwrap();
+        let report = engine.governor().report(&meta);
         assert_eq!(report.table.throttles.write, 9);
         // One table can be switched to enforce at run time.
         engine
