@@ -581,25 +581,30 @@ impl Governor {
         index: Option<&str>,
         hash: Option<u64>,
     ) -> Result<(), Vec<ThrottleReason>> {
+        self.governing(meta, |mode, state, now| {
+            let gsi = index.filter(|name| state.indexes.contains_key(*name));
+            let mut reasons = Vec::new();
+            check_target(state, meta, kind, gsi, hash, now, &mut reasons);
+            settle(state, mode, kind, hash, gsi, reasons).map(|_| ())
+        })
+    }
+
+    /// Runs `body` on `meta`'s governed state under the lock, with the mode and the
+    /// clock's reading; nothing when the table is not governed.
+    fn governing(
+        &self,
+        meta: &TableMeta,
+        body: impl FnOnce(CapacityMode, &mut TableState, Duration) -> Result<(), Vec<ThrottleReason>>,
+    ) -> Result<(), Vec<ThrottleReason>> {
         if self.all_off() {
             return Ok(());
         }
         let now = self.clock.now();
         let mut tables = self.lock();
-        let Some((mode, state)) = self.governed(&mut tables, meta, now) else {
-            return Ok(());
-        };
-        let mut reasons = Vec::new();
-        let gsi = index.filter(|name| state.indexes.contains_key(*name));
-        match gsi.and_then(|name| state.indexes.get_mut(name).map(|r| (name, r))) {
-            Some((name, resource)) => check(resource, kind, hash, now, &mut reasons, || {
-                (Some(name.to_string()), meta.index_arn(name))
-            }),
-            None => check(&mut state.table, kind, hash, now, &mut reasons, || {
-                (None, meta.arn.clone())
-            }),
+        match self.governed(&mut tables, meta, now) {
+            Some((mode, state)) => body(mode, state, now),
+            None => Ok(()),
         }
-        settle(state, mode, kind, hash, gsi, reasons).map(|_| ())
     }
 
     /// After a request did its work, before its result counts: with `demand.admit`, first
@@ -611,14 +616,18 @@ impl Governor {
     /// indexes has no write capacity left, when the write is refused and nothing is
     /// charged (DynamoDB's GSI back-pressure).
     pub fn charge(&self, meta: &TableMeta, demand: Demand<'_>) -> Result<(), Vec<ThrottleReason>> {
-        if self.all_off() {
-            return Ok(());
-        }
-        let now = self.clock.now();
-        let mut tables = self.lock();
-        let Some((mode, state)) = self.governed(&mut tables, meta, now) else {
-            return Ok(());
-        };
+        self.governing(meta, |mode, state, now| {
+            Self::charge_in(meta, demand, mode, state, now)
+        })
+    }
+
+    fn charge_in(
+        meta: &TableMeta,
+        demand: Demand<'_>,
+        mode: CapacityMode,
+        state: &mut TableState,
+        now: Duration,
+    ) -> Result<(), Vec<ThrottleReason>> {
         let consumed = demand.consumed;
         let kind = consumed.kind;
         let gsi = demand
@@ -626,21 +635,7 @@ impl Governor {
             .filter(|name| state.indexes.contains_key(*name));
         let mut reasons = Vec::new();
         if demand.admit {
-            match gsi.and_then(|name| state.indexes.get_mut(name).map(|r| (name, r))) {
-                Some((name, resource)) => {
-                    check(resource, kind, demand.hash, now, &mut reasons, || {
-                        (Some(name.to_string()), meta.index_arn(name))
-                    })
-                }
-                None => check(
-                    &mut state.table,
-                    kind,
-                    demand.hash,
-                    now,
-                    &mut reasons,
-                    || (None, meta.arn.clone()),
-                ),
-            }
+            check_target(state, meta, kind, gsi, demand.hash, now, &mut reasons);
         }
         if kind == CapacityKind::Write {
             for (name, _) in &consumed.global_indexes {
@@ -806,6 +801,27 @@ impl crate::Engine {
                 },
             )
             .map_err(|reasons| throttled(&reasons))
+    }
+}
+
+/// Adds to `reasons` what stops a request of `kind` on its target: the global index
+/// `gsi` (whose key space holds `hash`), or the table.
+fn check_target(
+    state: &mut TableState,
+    meta: &TableMeta,
+    kind: CapacityKind,
+    gsi: Option<&str>,
+    hash: Option<u64>,
+    now: Duration,
+    reasons: &mut Vec<ThrottleReason>,
+) {
+    match gsi.and_then(|name| state.indexes.get_mut(name).map(|r| (name, r))) {
+        Some((name, resource)) => check(resource, kind, hash, now, reasons, || {
+            (Some(name.to_string()), meta.index_arn(name))
+        }),
+        None => check(&mut state.table, kind, hash, now, reasons, || {
+            (None, meta.arn.clone())
+        }),
     }
 }
 
