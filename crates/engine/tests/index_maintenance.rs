@@ -15,32 +15,11 @@ use std::time::{Duration, Instant};
 
 use stator_engine::ddl::{IndexUpdate, TableUpdate};
 use stator_engine::items::{PutRequest, ReturnValues, UpdateRequest};
-use stator_engine::query::{QueryRequest, ScanRequest};
+use stator_engine::query::ScanRequest;
 use stator_engine::schema::{ProjectionType, ScalarType};
-use stator_engine::{Engine, EngineConfig, ErrorKind};
+use stator_engine::{EngineConfig, ErrorKind};
 use stator_expr::{Comparator, SortKeyCondition};
 use stator_types::AttributeValue as Av;
-
-fn query(
-    engine: &Engine,
-    table: &str,
-    index: Option<&str>,
-    pk: Av,
-    sort: Option<SortKeyCondition>,
-) -> QueryRequest {
-    QueryRequest {
-        table: table.to_string(),
-        index: index.map(str::to_string),
-        key_condition: key_condition(engine, table, index, pk, sort),
-        filter: None,
-        projection: None,
-        select: None,
-        limit: None,
-        forward: true,
-        exclusive_start_key: None,
-        consistent: false,
-    }
-}
 
 fn scan(table: &str, segment: Option<(u32, u32)>, limit: Option<usize>) -> ScanRequest {
     ScanRequest {

@@ -419,23 +419,12 @@ fn a_write_that_fails_its_condition_is_still_charged() {
 
 #[test]
 fn a_query_of_a_global_index_draws_on_the_index_not_the_table() {
-    use stator_engine::query::QueryRequest;
     let (clock, config) = config(CapacityMode::Enforce);
     for (engine, _dir) in engines(config) {
         provisioned(&engine, 1, 100, &[("byColour", "colour", 2, 100)]);
         put(&engine, with("a", &[("colour", s("red"))])).unwrap();
-        let query = |index: Option<&str>, value: Av| QueryRequest {
-            table: "t".into(),
-            index: index.map(str::to_string),
-            key_condition: key_condition(&engine, "t", index, value, None),
-            filter: None,
-            projection: None,
-            select: None,
-            limit: None,
-            forward: true,
-            exclusive_start_key: None,
-            consistent: false,
-        };
+        let query =
+            |index: Option<&str>, value: Av| common::query(&engine, "t", index, value, None);
         // The index's 2 RCU: four eventually consistent pages of one small item.
         for _ in 0..4 {
             engine.query(query(Some("byColour"), s("red"))).unwrap();

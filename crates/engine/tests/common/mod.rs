@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use stator_engine::ddl::{NewIndex, NewTable};
 use stator_engine::items::PutRequest;
-use stator_engine::query::ScanRequest;
+use stator_engine::query::{QueryRequest, ScanRequest};
 use stator_engine::schema::{
     BillingMode, IndexMeta, IndexStatus, KeyAttribute, KeySchema, Projection, ProjectionType,
     ScalarType, TableMeta,
@@ -387,4 +387,27 @@ pub fn live_storage_ids(engine: &Engine, tables: &[&str]) -> std::collections::B
         }
     }
     ids
+}
+
+/// An eventually consistent, forward Query of the partition `pk` (and `sort`) of `table`
+/// or its `index`, without filter, projection or limit.
+pub fn query(
+    engine: &Engine,
+    table: &str,
+    index: Option<&str>,
+    pk: Av,
+    sort: Option<stator_expr::SortKeyCondition>,
+) -> QueryRequest {
+    QueryRequest {
+        table: table.to_string(),
+        index: index.map(str::to_string),
+        key_condition: key_condition(engine, table, index, pk, sort),
+        filter: None,
+        projection: None,
+        select: None,
+        limit: None,
+        forward: true,
+        exclusive_start_key: None,
+        consistent: false,
+    }
 }
